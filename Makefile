@@ -1,0 +1,46 @@
+# Two commands for a fresh Debian machine with Python 3.11:
+#   make site   — install runtime dependencies and build the knowledge base + site into output/
+#   make test   — install test dependencies (and Debian's Chromium if missing) and run all tests
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: site test bench bench-smoke chromium serve clean
+
+site: $(VENV)/.runtime
+	$(VPY) build.py $(BUILD_ARGS)
+
+test: $(VENV)/.test chromium
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.test chromium
+	$(VPY) benchmarks/run.py --sizes 100 1000 10000 --write BENCHMARKS.md
+
+bench-smoke: $(VENV)/.test chromium
+	$(VPY) benchmarks/run.py --sizes 100
+
+serve: site
+	$(VPY) -m http.server --directory output 8000
+
+$(VENV)/bin/python:
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt $(VENV)/bin/python
+	$(VPY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
+	$(VPY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+# Playwright drives Debian's Chromium (/usr/bin/chromium); its own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf output .output.building .output.old .kbcache

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""科技金融政策比较知识库 — build the knowledge base and site, or search it.
+
+    python build.py [--corpus DIR] [--out DIR] [--base-url URL] [--jobs N]
+    python build.py search QUERY [--city 广州] [--instrument credit] [--year 2024]
+                               [--doc ID] [--limit N] [--json] [--out DIR]
+    python build.py search --queries FILE [--out DIR]
+
+This file only parses arguments and calls the pipeline (kb.pipeline) or the
+searcher (kb.search).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+BUILD_EPILOG = """\
+示例 / examples:
+  python build.py                              语料 corpus/ → 输出 output/
+  python build.py --corpus my_corpus --out site --base-url https://example.org/kb/
+  python build.py search 投贷联动 --city 武汉     在已建好的索引中检索（见 search --help）
+
+出错时（元数据缺失或格式错误、未知取值、无法解码、空文件、编号重复）打印一行
+“文件: 问题”并以非零状态退出；原有 output/ 保持不变。
+"""
+
+SEARCH_EPILOG = """\
+查询语法 / query syntax:
+  空格分隔的各部分须同时命中（AND）；用引号括起的部分按短语匹配，如 "风险补偿资金池"。
+  繁体字、全角字符会先规范化（風險補償 = 风险补偿）。
+
+--queries FILE 每行一个 JSON：{"q": "投贷联动", "city": "武汉", "instrument": "linkage", "year": 2025}
+  （过滤条件可省略），每行输出 {"q": ..., "ids": [按相关度排序的段落编号]}。
+
+示例 / examples:
+  python build.py search 知识产权质押 --city 武汉 --limit 5
+  python build.py search "风险补偿" --instrument risk-sharing --json
+"""
+
+
+def _build_parser():
+    p = argparse.ArgumentParser(
+        prog="python build.py",
+        description="构建知识库：读取语料（正文 + YAML 元数据），清洗、切分、标注段落，"
+                    "建立 Whoosh 索引，导出数据（output/data/），生成静态网站（output/）。"
+                    "检索请用子命令 search。",
+        epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default=str(ROOT / "corpus"), metavar="DIR",
+                   help="语料目录：<编号>.txt|.md + <编号>.yaml（默认 corpus/）")
+    p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
+                   help="输出目录（默认 output/）；构建成功后才替换")
+    p.add_argument("--base-url", default=None, metavar="URL",
+                   help="网站发布地址，用于 sitemap.xml 的绝对链接（默认 https://example.org/kb/）")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="分词与标注缓存目录（默认为输出目录旁的 .kbcache/）")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="并行进程数（默认 min(2, CPU 数)）")
+    p.add_argument("--no-progress", action="store_true", help="不显示进度条")
+    p.add_argument("--quiet", action="store_true", help="只在出错时输出")
+    return p
+
+
+def _search_parser():
+    p = argparse.ArgumentParser(
+        prog="python build.py search",
+        description="在已构建的 Whoosh 索引（<out>/index/）中检索段落，BM25F 排序，高亮摘要。",
+        epilog=SEARCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="?", help="检索词（可含空格与引号短语）")
+    p.add_argument("--city", help="按主题城市过滤：中文名或拼音，如 广州 / guangzhou")
+    p.add_argument("--instrument", help="按政策工具过滤：如 credit、equity（见 output/data/taxonomy.json）")
+    p.add_argument("--year", type=int, help="按文档年份过滤，如 2024")
+    p.add_argument("--doc", help="按文档编号过滤，如 002_8e8fbbf27cdab432")
+    p.add_argument("--limit", type=int, default=10, help="最多返回条数（默认 10）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（含编号、得分、标签、摘要、链接）")
+    p.add_argument("--queries", metavar="FILE", help="批量检索：JSON lines 文件，输出 JSON lines")
+    p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
+                   help="构建输出目录（默认 output/）")
+    return p
+
+
+def _fail(message, code=2):
+    print(f"错误: {message}", file=sys.stderr)
+    return code
+
+
+def build_main(argv):
+    args = _build_parser().parse_args(argv)
+    from kb import pipeline
+    from kb.errors import InputError
+
+    try:
+        result = pipeline.build(args.corpus, args.out, cache_dir=args.cache,
+                                progress=not (args.no_progress or args.quiet),
+                                base_url=args.base_url, jobs=args.jobs)
+    except InputError as exc:
+        return _fail(str(exc))
+    if not args.quiet:
+        print(f"完成：{result['documents']} 份文档，{result['passages']} 个段落，"
+              f"{result['figures']} 个数据点 → {result['out']}")
+        for row in result["stages"]:
+            extra = "  ".join(f"{k}={v}" for k, v in row.items()
+                              if k not in ("stage", "seconds", "peak_mb", "worker_peak_mb"))
+            print(f"  {row['stage']:<16} {row['seconds']:>8.2f} s  峰值内存 {row['peak_mb']:.0f} MB  {extra}")
+    return 0
+
+
+def _resolve_filters(vocab, city, instrument):
+    if city:
+        by_slug = {c["slug"]: c["name"] for c in vocab.cities}
+        if city in by_slug:
+            city = by_slug[city]
+        elif city not in vocab.city_names:
+            raise ValueError(f"--city: 未知城市 {city}（见 kb/data/cities.yaml）")
+    if instrument and instrument not in {i["slug"] for i in vocab.instruments}:
+        slugs = ", ".join(i["slug"] for i in vocab.instruments)
+        raise ValueError(f"--instrument: 未知政策工具 {instrument}（可选：{slugs}）")
+    return city, instrument
+
+
+def search_main(argv):
+    args = _search_parser().parse_args(argv)
+    from kb.search import Searcher, snippet
+    from kb.vocab import load_vocab
+
+    if not args.query and not args.queries:
+        return _fail("search 需要检索词 QUERY 或 --queries FILE")
+    index_dir = Path(args.out) / "index"
+    try:
+        searcher = Searcher(index_dir)
+    except FileNotFoundError:
+        return _fail(f"{index_dir}: 没有索引，请先运行 python build.py")
+    vocab = load_vocab()
+    with searcher:
+        if args.queries:
+            return _batch(searcher, vocab, Path(args.queries), args.limit)
+        try:
+            city, instrument = _resolve_filters(vocab, args.city, args.instrument)
+        except ValueError as exc:
+            return _fail(str(exc))
+        hits = searcher.search(args.query, city=city, instrument=instrument, year=args.year,
+                               doc=args.doc, limit=args.limit)
+    for hit in hits:
+        hit["snippet"] = snippet(hit["text"], args.query)
+        hit["url"] = f"doc/{hit['doc']}.html#{hit['id']}"
+    if args.json:
+        print(json.dumps({"q": args.query, "hits": hits}, ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("没有找到匹配的段落。")
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        tags = "、".join(hit["cities"]) or "—"
+        print(f"{rank:>2}. [{hit['id']}] {hit['score']:.2f}  城市: {tags}  工具: {', '.join(hit['instruments']) or '—'}")
+        print(f"    {hit['section'] or '（无章节）'}")
+        print(f"    {hit['snippet']}")
+    return 0
+
+
+def _batch(searcher, vocab, path, limit):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        return _fail(f"{path}: 无法读取 ({exc.strerror})")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            city, instrument = _resolve_filters(vocab, item.get("city"), item.get("instrument"))
+        except (json.JSONDecodeError, AttributeError, ValueError) as exc:
+            return _fail(f"{path}:{n}: 不是有效的查询行 ({exc})")
+        hits = searcher.search(item.get("q", ""), city=city, instrument=instrument,
+                               year=item.get("year"), doc=item.get("doc"),
+                               limit=int(item.get("limit", limit)))
+        print(json.dumps({"q": item.get("q", ""), "ids": [h["id"] for h in hits]}, ensure_ascii=False))
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "search":
+        return search_main(argv[1:])
+    if argv and argv[0] == "build":
+        argv = argv[1:]
+    return build_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Small file-system helpers shared by the stages that write output."""
+
+import os
+from pathlib import Path
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` unless it already holds exactly that (keeps
+    mtimes of unchanged files for incremental builds). Returns the path."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return path
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def write_text(path, text):
+    return write_bytes(path, text.encode("utf-8"))

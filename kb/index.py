@@ -1,0 +1,160 @@
+"""Stage — index: tagged passages -> a Whoosh index (BM25F) for command-line search.
+
+Fields: ``text`` (jieba search-mode words with positions, stored), ``grams``
+(character bigrams for recall), ``section`` (heading trail words), and the
+filter fields ``cities``, ``instruments``, ``year``, ``years``, ``doc``.
+Whoosh pickles the analyzers into the schema, so they live in this importable
+module.
+
+The index can be updated in place: passages of changed or removed documents are
+deleted by document id and the new ones added (``update_index``).
+"""
+
+import contextlib
+import hashlib
+import random
+import shutil
+from pathlib import Path
+
+from whoosh import fields, index
+from whoosh.analysis import Token, Tokenizer
+
+from . import analysis
+
+INDEX_NAME = "MAIN"
+SCHEMA_VERSION = "1"  # bump when fields or analysis change incompatibly
+
+
+class _LayerTokenizer(Tokenizer):
+    """Whoosh tokenizer over one of kb.analysis's token layers."""
+
+    layer = "words"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self).__name__)
+
+    def _tokens(self, value):
+        if self.layer == "words":
+            return analysis.word_tokens(value)
+        return analysis.gram_tokens(value)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for term, pos, start, end in self._tokens(value):
+            token.text = term
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = term
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+class WordTokenizer(_LayerTokenizer):
+    layer = "words"
+
+
+class GramTokenizer(_LayerTokenizer):
+    layer = "grams"
+
+
+def schema():
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        doc=fields.ID(stored=True),
+        position=fields.STORED(),
+        text=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
+        grams=fields.TEXT(analyzer=GramTokenizer(), phrase=True),
+        section=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=False, field_boost=0.5),
+        cities=fields.KEYWORD(stored=True, commas=True),
+        instruments=fields.KEYWORD(stored=True, commas=True),
+        year=fields.ID(stored=True),
+        years=fields.KEYWORD(stored=True, commas=True),
+    )
+
+
+def _fields(passage):
+    text = passage["text"]
+    return dict(
+        id=passage["id"],
+        doc=passage["doc"],
+        position=passage["position"],
+        text=text,
+        grams=text,
+        section=" › ".join(passage["section"]),
+        cities=",".join(passage["cities"]),
+        instruments=",".join(passage["instruments"]),
+        year=str(passage["year"]),
+        years=",".join(str(y) for y in passage["years"]),
+    )
+
+
+@contextlib.contextmanager
+def _seeded_names(seed):
+    """Whoosh names segments with random.choice; seed it so the same passages give
+    the same file names (restoring the global random state afterwards)."""
+    state = random.getstate()
+    random.seed(hashlib.sha256(seed.encode("utf-8")).hexdigest())
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _add(writer, passages):
+    for passage in passages:
+        writer.add_document(**_fields(passage))
+
+
+def build_index(passages, index_dir, progress=None):
+    """Create a fresh index in ``index_dir`` holding ``passages`` (in the given order)."""
+    index_dir = Path(index_dir)
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    index_dir.mkdir(parents=True)
+    seed = "\n".join(p["id"] for p in passages)
+    with _seeded_names(seed):
+        ix = index.create_in(str(index_dir), schema(), indexname=INDEX_NAME)
+        writer = ix.writer(limitmb=256)
+        _add(writer, passages if progress is None else progress(passages))
+        writer.commit()
+    return index_dir
+
+
+def update_index(index_dir, passages_by_doc, removed_docs=()):
+    """Replace the passages of the documents in ``passages_by_doc`` and delete
+    ``removed_docs``; other documents' postings are left as they are."""
+    ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    seed = "\n".join(p["id"] for ps in passages_by_doc.values() for p in ps) + "|" + ",".join(removed_docs)
+    with _seeded_names(seed):
+        writer = ix.writer(limitmb=128)
+        for doc_id in sorted(set(passages_by_doc) | set(removed_docs)):
+            writer.delete_by_term("doc", doc_id)
+        for doc_id in sorted(passages_by_doc):
+            _add(writer, passages_by_doc[doc_id])
+        writer.commit()
+
+
+def open_index(index_dir):
+    index_dir = Path(index_dir)
+    if not index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        return None
+    return index.open_dir(str(index_dir), indexname=INDEX_NAME)

@@ -1,0 +1,77 @@
+"""Reading the corpus: sidecar validation, encodings, one clear error per problem."""
+
+import pytest
+
+from kb.errors import InputError
+from kb.read import read_corpus, read_document, list_documents
+from tests.conftest import CORPUS
+
+SIDECAR = "title: 测试报告\npublisher: 某市科技局\ndate: 2024-06\ntype: report\nhome_city: 武汉\n"
+TEXT = "一、总体要求\n\n我市推动科技金融发展，设立风险补偿资金池。\n"
+
+
+def make_doc(tmp_path, doc_id="t1", text=TEXT, sidecar=SIDECAR, encoding="utf-8"):
+    (tmp_path / f"{doc_id}.txt").write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    if sidecar is not None:
+        (tmp_path / f"{doc_id}.yaml").write_text(sidecar, encoding="utf-8")
+    return tmp_path / f"{doc_id}.txt"
+
+
+def test_real_corpus_reads_with_metadata():
+    docs = read_corpus(CORPUS)
+    assert [d["id"] for d in docs] == sorted(d["id"] for d in docs)
+    assert len(docs) == 5
+    wuhan_plan = next(d for d in docs if d["id"].startswith("004"))
+    assert wuhan_plan["doc_number"] == "武政办〔2025〕67号"
+    assert wuhan_plan["date"] == "2025-06-07" and wuhan_plan["year"] == 2025
+    assert wuhan_plan["home_city"] == "武汉"
+
+
+def test_gb18030_file_is_detected_and_decoded(tmp_path):
+    path = make_doc(tmp_path, encoding="gb18030")
+    doc = read_document(path)
+    assert doc["encoding"] == "gb18030"
+    assert "风险补偿资金池" in doc["text"]
+
+
+@pytest.mark.parametrize("sidecar, problem", [
+    (None, "missing sidecar"),
+    ("title: [unclosed\n", "malformed sidecar"),
+    ("- just\n- a list\n", "not a mapping"),
+    (SIDECAR.replace("type: report", "type: memo"), "unknown type"),
+    (SIDECAR.replace("date: 2024-06", "date: 2024-13"), "bad date"),
+    (SIDECAR.replace("date: 2024-06", "date: June 2024"), "bad date"),
+    (SIDECAR.replace("publisher: 某市科技局\n", ""), ("missing field", "publisher")),
+    (SIDECAR + "colour: red\n", ("unknown field", "colour")),
+])
+def test_bad_sidecar_names_file_and_problem(tmp_path, sidecar, problem):
+    path = make_doc(tmp_path, sidecar=sidecar)
+    with pytest.raises(InputError) as err:
+        read_document(path, known_cities={"武汉"})
+    for part in (problem,) if isinstance(problem, str) else problem:
+        assert part in str(err.value)
+    assert str(err.value).startswith(str(tmp_path / "t1."))
+
+
+def test_unknown_home_city(tmp_path):
+    path = make_doc(tmp_path, sidecar=SIDECAR.replace("home_city: 武汉", "home_city: 哥谭"))
+    with pytest.raises(InputError, match="unknown city"):
+        read_document(path, known_cities={"武汉"})
+
+
+def test_empty_and_undecodable_files(tmp_path):
+    with pytest.raises(InputError, match="empty file"):
+        read_document(make_doc(tmp_path, text="  \n\n"))
+    with pytest.raises(InputError, match="undecodable"):
+        read_document(make_doc(tmp_path, doc_id="t2", text=bytes(range(128, 256)) * 8))
+
+
+def test_duplicate_id_and_orphan_sidecar(tmp_path):
+    make_doc(tmp_path)
+    (tmp_path / "t1.md").write_text(TEXT, encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate id"):
+        list_documents(tmp_path)
+    (tmp_path / "t1.md").unlink()
+    (tmp_path / "orphan.yaml").write_text(SIDECAR, encoding="utf-8")
+    with pytest.raises(InputError, match="sidecar without"):
+        list_documents(tmp_path)
