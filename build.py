@@ -100,6 +100,9 @@ def build_main(argv):
     if not args.quiet:
         print(f"完成：{result['documents']} 份文档，{result['passages']} 个段落，"
               f"{result['figures']} 个数据点 → {result['out']}")
+        cov = result["figure_coverage"]
+        print(f"  关键数字：{cov['total']} 个，{cov['with_metric']} 个归入指标，{cov['other']} 个为 other"
+              f"（详见 data/figures-coverage.md）")
         for row in result["stages"]:
             extra = "  ".join(f"{k}={v}" for k, v in row.items()
                               if k not in ("stage", "seconds", "peak_mb", "worker_peak_mb"))

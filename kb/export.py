@@ -16,8 +16,9 @@ PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "mention
                   "instruments", "cues", "year", "years", "url")
 DOCUMENT_FIELDS = ("id", "source", "title", "publisher", "date", "year", "type", "home_city",
                    "doc_number", "date_note", "encoding", "sha", "passages", "url")
-FIGURE_FIELDS = ("city", "metric", "value", "value_max", "from_value", "unit", "as_of", "kind",
-                 "cumulative", "qualifier", "instrument", "passage", "doc", "quote", "url")
+FIGURE_FIELDS = ("city", "province", "metric", "label", "value", "value_max", "from_value", "unit",
+                 "printed", "norm_value", "norm_unit", "as_of", "doc_year", "kind", "cumulative",
+                 "qualifier", "scope", "instrument", "passage", "doc", "quote", "url")
 LIST_SEP = ";"
 
 

@@ -12,6 +12,7 @@ deleted by document id and the new ones added (``update_index``).
 
 import contextlib
 import hashlib
+import multiprocessing
 import random
 import shutil
 from pathlib import Path
@@ -124,8 +125,14 @@ def _add(writer, passages):
         writer.add_document(**_fields(passage))
 
 
-def build_index(passages, index_dir, progress=None):
-    """Create a fresh index in ``index_dir`` holding ``passages`` (in the given order)."""
+def build_index(passages, index_dir, progress=None, jobs=1):
+    """Create a fresh index in ``index_dir`` holding ``passages`` (in the given order).
+
+    With ``jobs`` > 1 (and the fork start method), contiguous shards of the
+    passages are indexed in parallel worker processes, each writing its own
+    segment into the same directory; the parent then commits one table of
+    contents listing every segment (what Whoosh's multisegment writer does, minus
+    shipping each document through a queue)."""
     index_dir = Path(index_dir)
     if index_dir.exists():
         shutil.rmtree(index_dir)
@@ -133,10 +140,46 @@ def build_index(passages, index_dir, progress=None):
     seed = "\n".join(p["id"] for p in passages)
     with _seeded_names(seed):
         ix = index.create_in(str(index_dir), schema(), indexname=INDEX_NAME)
-        writer = ix.writer(limitmb=256)
-        _add(writer, passages if progress is None else progress(passages))
-        writer.commit()
+        writer = ix.writer(limitmb=256, compound=False)
+        shards = _shards(passages, jobs)
+        if len(shards) < 2:
+            _add(writer, passages if progress is None else progress(passages))
+            writer.commit()
+            return index_dir
+        global _SHARD_JOB
+        _SHARD_JOB = (ix, shards, seed)
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(len(shards)) as pool:
+                segments = pool.map(_index_shard, range(len(shards)))
+        finally:
+            _SHARD_JOB = None
+        writer._close_segment()
+        writer._commit_toc(segments)
+        writer._finish()
     return index_dir
+
+
+_SHARD_JOB = None
+MIN_SHARD = 2000  # passages; below this one process is faster than forking
+
+
+def _shards(passages, jobs):
+    if jobs < 2 or len(passages) < 2 * MIN_SHARD or "fork" not in multiprocessing.get_all_start_methods():
+        return [passages]
+    size = -(-len(passages) // jobs)
+    return [passages[i:i + size] for i in range(0, len(passages), size)]
+
+
+def _index_shard(k):
+    """Worker: index one shard into its own segment (the parent holds the lock)."""
+    from whoosh.writing import SegmentWriter
+
+    ix, shards, seed = _SHARD_JOB
+    with _seeded_names(f"{seed}|shard{k}"):
+        writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
+        _add(writer, shards[k])
+        return writer._finalize_segment()
 
 
 def update_index(index_dir, passages_by_doc, removed_docs=()):
@@ -145,7 +188,7 @@ def update_index(index_dir, passages_by_doc, removed_docs=()):
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
     seed = "\n".join(p["id"] for ps in passages_by_doc.values() for p in ps) + "|" + ",".join(removed_docs)
     with _seeded_names(seed):
-        writer = ix.writer(limitmb=128)
+        writer = ix.writer(limitmb=128, compound=False)
         for doc_id in sorted(set(passages_by_doc) | set(removed_docs)):
             writer.delete_by_term("doc", doc_id)
         for doc_id in sorted(passages_by_doc):

@@ -24,13 +24,13 @@ from pathlib import Path
 from . import analysis, export, index as kbindex
 from .clean import clean
 from .errors import InputError
-from .figures import coverage_report, extract
+from .figures import coverage, coverage_report, extract
 from .read import list_documents, read_document
 from .split import split
 from .tag import tag_passages
 from .vocab import load_vocab
 
-_STAGE_MODULES = ("analysis", "clean", "split", "tag", "read")
+_STAGE_MODULES = ("analysis", "clean", "split", "tag", "vocab", "read")
 INDEX_MANIFEST = "kb-manifest.json"
 
 
@@ -47,7 +47,9 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
-    h.update(analysis.USERDICT.read_bytes())
+    for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
+        if path.is_file():
+            h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -119,7 +121,7 @@ def _permalink(passage):
     return f"doc/{passage['doc']}.html#{passage['id']}"
 
 
-def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress):
+def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
     old_manifest_path = Path(previous) / "index" / INDEX_MANIFEST if previous else None
@@ -137,7 +139,7 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
             return mode
     ordered = [p for d in docs for p in passages_by_doc[d["id"]]]
     kbindex.build_index(ordered, staging_index,
-                        progress=_progress(progress, "索引", total=len(ordered), unit="段"))
+                        progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"
 
@@ -204,12 +206,12 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     staging.mkdir(parents=True)
     try:
         mode = _update_or_build_index(out_dir if out_dir.exists() else None, staging / "index",
-                                      docs, keys, passages_by_doc, progress)
+                                      docs, keys, passages_by_doc, progress, jobs)
         stages.done("index", mode=mode)
 
         meta_docs = [{k: v for k, v in d.items() if k != "text"} for d in docs]
         export.write_exports(staging / "data", meta_docs, passages, figures, vocab,
-                             coverage_report(figures))
+                             coverage_report(figures, vocab))
         stages.done("export")
 
         search_assets = write_static_index(staging, passages, meta_docs, vocab)
@@ -222,7 +224,9 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     _swap(staging, out_dir)
     analysis.forget_all()
     stages.done("swap")
+    cov = coverage(figures)
     return {"documents": len(docs), "passages": len(passages), "figures": len(figures),
+            "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
             "out": str(out_dir), "stages": stages.rows, "search": search_assets.get("stats", {})}
 
 

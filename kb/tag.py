@@ -1,0 +1,384 @@
+"""Stage — tag: passages -> passages with ids, cities, provinces, instruments and years.
+
+``tag_passages(doc, passages, vocab) -> list[dict]`` returns new dicts (the input
+is not modified) carrying every input field plus:
+
+``id``
+    ``f"{doc_id}-{h}"`` where ``h`` is the first 8 hex digits of the SHA-1 of the
+    passage's normalised text (:func:`kb.analysis.normalize`, whitespace runs
+    collapsed to one space, stripped). The n-th repeat of an identical text in
+    one document gets ``-2``, ``-3``… in reading order. An id depends only on the
+    document id and the passage text (and on earlier identical texts of the same
+    document), so adding documents or editing other passages never changes it.
+``doc``
+    the document id.
+``cities`` / ``city_basis``
+    the subject cities — whose policy or practice the passage describes — and
+    why each was chosen. Rules, in order (first that yields a city wins):
+
+    1. **text** — cities named in the passage text as subjects: a city name,
+       name+市, or an alias (``city_basis`` ``"text"`` / ``"alias"``: 光谷,
+       东湖高新区, 汉口, 苏州工业园区, 在汉, 在洛…), plus the home city when the text
+       says 我市/本市 (``"home"``). Every city of an enumeration is a subject
+       (苏州、合肥、广州均建立了…). A city right after a mention prefix
+       (借鉴广州经验, 对标上海、深圳) is only a *mention*. Names inside
+       institutions.yaml names (深圳证券交易所, 上交所, 广东股权交易中心) and
+       city_suffixes (武汉大学, 南京路) are neither subjects nor mentions.
+       Explicit subjects in the text win over the heading trail: a paragraph
+       under "（三）广州市" that says "南京提出…" is about Nanjing.
+       If the heading trail speaks in the first person (三、我市发展科技金融的建议)
+       the home city is added to the text subjects (``"heading"``): the
+       recommendations are about the author's city even when they discuss others.
+    2. **provincial statement** — the text names no city but a province heads a
+       clause (湖北省还积极创新…, 。湖北省…): no city is inherited or defaulted;
+       the passage is provincial (see ``province``).
+    3. **heading** — the innermost heading of the section trail that names a
+       city (or says 我市 → home city) gives its cities (``"heading"``).
+    4. **default** — the document's ``home_city`` (``"default"``) when the
+       document is about one city (it names, as subjects, fewer than
+       ``COMPARATIVE_MIN_CITIES`` other cities, or they appear in fewer than
+       ``COMPARATIVE_MIN_SHARE`` of its passages), or when the text uses an
+       anaphoric reference (全市, 市级, 市政府… from cities.yaml). In comparative
+       reports (002, 003) a generic sentence naming no city gets no city.
+       Documents without a home city (000) have no default.
+``mentions``
+    every city named in the text (subjects and mentions, not institution hits),
+    then the subject cities the text does not name (from heading or default).
+``province``
+    provinces named in the text outside institution names (湖北省, 安徽省区域性
+    股权市场…), plus 我省/本省 as the home city's province; when the text names
+    none, those of the innermost heading naming one.
+``instruments`` / ``cues``
+    instrument slugs (taxonomy order) whose cue terms occur in the normalised
+    text, and ``{slug: [cue terms that fired, first occurrence order]}``.
+    A cue inside a longer cue of another instrument still counts
+    (科技保险支公司 → institutions and insurance).
+``year`` / ``years``
+    ``year`` is the document's year; ``years`` the sorted years the passage's
+    facts refer to: a 19xx/20xx number followed by 年 (a space may intervene:
+    "2024 年末", "截至2024年6月底" → 2024, "到2027年" → 2027); a range
+    "2025—2027年" / "2025年至2027年" / "（2023—2025）" gives every year of the range when it spans
+    at most ``MAX_RANGE`` years, otherwise its two ends; a Chinese-numeral date
+    (二〇二五年); the Five-Year-Plan periods (“十四五” → 2021…2025); 今年 → the
+    document's year, 去年 → year−1, 明年 → year+1. Amounts (3000 亿元, 5000万元)
+    are never years; 近三年 and 上年 are not resolved (their anchor is unclear).
+
+``explain(passage, vocab, doc=None)`` tells which words produced each tag.
+"""
+
+import hashlib
+import re
+from collections import Counter
+
+from .analysis import normalize
+
+COMPARATIVE_MIN_CITIES = 2     # other cities named as subjects across the document …
+COMPARATIVE_MIN_SHARE = 0.10   # … in at least this share of its passages
+MAX_RANGE = 10                 # a year range longer than this gives only its ends
+_QUOTES = " \t\u3000“”\"'‘’「」『』《》"
+_CLAUSE_START = set("，。；：！？,.;:!?()（）【】[]\n")
+_ENUM_GAP = re.compile(r"^[\s“”\"'‘’]*(?:、|和|及|与|以及|或)[\s“”\"'‘’]*$")
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def id_text(text, normalized=False):
+    """The text an id is computed from: normalised, whitespace collapsed."""
+    return re.sub(r"\s+", " ", text if normalized else normalize(text)).strip()
+
+
+def passage_hash(text, normalized=False):
+    """First 8 hex digits of the SHA-1 of :func:`id_text`."""
+    return hashlib.sha1(id_text(text, normalized).encode("utf-8")).hexdigest()[:8]
+
+
+# --------------------------------------------------------------------------- years
+
+_YEAR = r"(?<![0-9.])((?:19|20)[0-9]{2})"
+_RANGE_RE = re.compile(_YEAR + r"\s*年?\s*(?:—+|–|-+|~|～|至|到)\s*((?:19|20)[0-9]{2})\s*年")
+_SINGLE_RE = re.compile(_YEAR + r"\s*年")
+# a bracketed range without 年: 行动计划（2023—2025）
+_BARE_RANGE_RE = re.compile(r"[(（]\s*((?:19|20)[0-9]{2})\s*(?:—+|–|-+|~|～|至|到)\s*((?:19|20)[0-9]{2})\s*[)）]")
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_YEAR_RE = re.compile(r"((?:一九|二[〇零○])[〇零○一二三四五六七八九]{2})\s*年")
+_PLAN_RE = re.compile(r"(?<![一二三四五六七八九十百千万零〇])十\s*([二三四五])\s*五(?![年个万亿%])")
+_PLAN_START = {"二": 2011, "三": 2016, "四": 2021, "五": 2026}
+_RELATIVE = {"今年": 0, "去年": -1, "明年": 1}
+_RELATIVE_RE = re.compile("|".join(_RELATIVE))
+
+
+def extract_years(norm, doc_year=None):
+    """[(surface, [years])] found in normalised text (see the module docstring)."""
+    found = []
+    covered = []
+    for m in list(_RANGE_RE.finditer(norm)) + list(_BARE_RANGE_RE.finditer(norm)):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > b:
+            a, b = b, a
+        years = list(range(a, b + 1)) if b - a <= MAX_RANGE else [a, b]
+        found.append((m.group(), years))
+        covered.append((m.start(), m.end()))
+    for m in _SINGLE_RE.finditer(norm):
+        if any(s <= m.start() < e for s, e in covered):
+            continue
+        found.append((m.group(), [int(m.group(1))]))
+    for m in _CN_YEAR_RE.finditer(norm):
+        found.append((m.group(), [int("".join(str(_CN_DIGITS[c]) for c in m.group(1)))]))
+    for m in _PLAN_RE.finditer(norm):
+        start = _PLAN_START[m.group(1)]
+        found.append((m.group(), list(range(start, start + 5))))
+    if doc_year:
+        for m in _RELATIVE_RE.finditer(norm):
+            found.append((m.group(), [int(doc_year) + _RELATIVE[m.group()]]))
+    return found
+
+
+# --------------------------------------------------------------------------- places
+
+
+class _Hits:
+    """Place references found in one normalised text."""
+
+    __slots__ = ("cities", "provinces", "home", "anaphor", "home_province", "ignored")
+
+    def __init__(self):
+        self.cities = []        # (name, start, end, surface, basis, subject)
+        self.provinces = []     # (name, start, end, surface, clause_initial)
+        self.home = []          # (start, surface)
+        self.anaphor = []       # (start, surface)
+        self.home_province = []  # (start, surface)
+        self.ignored = []       # (surface, why)
+
+    def subject_cities(self):
+        """Ordered {name: basis} of cities named as subjects ("text" beats "alias")."""
+        out = {}
+        for name, _s, _e, _surface, basis, subject in self.cities:
+            if subject:
+                if name not in out or (basis == "text" and out[name] == "alias"):
+                    out[name] = basis
+        return out
+
+    def provincial(self):
+        return any(p[4] for p in self.provinces)
+
+
+def _before(norm, start):
+    return norm[max(0, start - 12):start].rstrip(_QUOTES)
+
+
+def _clause_initial(norm, start):
+    before = _before(norm, start)
+    return not before or before[-1] in _CLAUSE_START or before.endswith("整个")
+
+
+def analyse_places(norm, vocab):
+    """Scan normalised text for place references (cities, provinces, 我市, 全市…)."""
+    hits = _Hits()
+    prev = None  # (end, subject flag, clause-initial flag) of the previous city/province hit
+    prefixes = vocab.mention_prefixes
+    for start, end, surface, payload in vocab.places.scan(norm):
+        kind, value, basis = payload
+        if kind in ("institution", "ignore"):
+            hits.ignored.append((surface, "institution" if kind == "institution" else "not a place"))
+            continue
+        if kind == "home":
+            hits.home.append((start, surface))
+            continue
+        if kind == "anaphor":
+            hits.anaphor.append((start, surface))
+            continue
+        if kind == "home-province":
+            hits.home_province.append((start, surface))
+            continue
+        in_enum = prev is not None and _ENUM_GAP.match(norm[prev[0]:start])
+        before = _before(norm, start)
+        demoted = any(before.endswith(p) for p in prefixes)
+        if in_enum:
+            subject = prev[1] and not demoted
+            initial = prev[2]
+        else:
+            subject = not demoted
+            initial = _clause_initial(norm, start)
+        if kind == "city":
+            hits.cities.append((value, start, end, surface, basis, subject))
+        else:
+            hits.provinces.append((value, start, end, surface, initial))
+        prev = (end, subject, initial)
+    return hits
+
+
+def _heading_context(trail, vocab, home, cache):
+    """What the section trail says about places.
+
+    Returns (cities {name: "heading"}, provinces, first_person, provincial):
+    the cities of the innermost heading naming a city or saying 我市 (then
+    ``first_person``), the provinces of the innermost heading naming one, and
+    whether the innermost place-naming heading names only provinces."""
+    cities, provinces, first_person, provincial = {}, [], False, None
+    for heading in reversed(trail or []):
+        if heading not in cache:
+            cache[heading] = analyse_places(normalize(heading), vocab)
+        hits = cache[heading]
+        named = list(hits.subject_cities())
+        heading_provinces = _unique(p[0] for p in hits.provinces)
+        if hits.home and home and home not in named:
+            named.append(home)
+        if provincial is None and (named or heading_provinces):
+            provincial = not named
+        if named and not cities:
+            cities = {n: "heading" for n in named}
+            first_person = bool(hits.home and home)
+        if heading_provinces and not provinces:
+            provinces = heading_provinces
+        if cities and provinces:
+            break
+    return cities, provinces, first_person, bool(provincial)
+
+
+def _unique(items):
+    seen = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+def is_comparative(home, text_hits, heading_cities):
+    """True when the document describes several other cities (a comparative report)."""
+    others = Counter()
+    passages_with_others = 0
+    for hits, heading in zip(text_hits, heading_cities):
+        names = set(hits.subject_cities()) | set(heading)
+        names.discard(home)
+        if names:
+            passages_with_others += 1
+        others.update(names)
+    if len(others) < COMPARATIVE_MIN_CITIES:
+        return False
+    return passages_with_others >= COMPARATIVE_MIN_SHARE * max(1, len(text_hits))
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+def match_instruments(norm, vocab):
+    """{slug: [cue terms that fired]} in taxonomy order."""
+    return vocab.cues.scan(norm)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def _resolve(hits, heading, home, home_province, comparative):
+    """(cities {name: basis}, province [..]) for one passage."""
+    h_cities, h_provinces, h_first_person, h_provincial = heading
+    cities = dict(hits.subject_cities())
+    if hits.home and home:
+        # place 我市 among the text subjects in order of appearance
+        first_home = hits.home[0][0]
+        ordered = [(s, n, b) for n, s, _e, _sf, b, subj in hits.cities if subj and n in cities]
+        ordered.append((first_home, home, "home"))
+        ordered.sort()
+        merged = {}
+        for _s, n, b in ordered:
+            if n == home and b == "home":
+                merged.setdefault(n, "home")
+            else:
+                merged.setdefault(n, cities[n])
+        cities = merged
+    if cities:
+        if h_first_person and home and home not in cities:
+            cities[home] = "heading"
+    elif hits.provincial():
+        cities = {}
+    elif h_cities:
+        cities = dict(h_cities)
+    elif home and not h_provincial and (not comparative or hits.anaphor):
+        cities = {home: "default"}
+
+    provinces = _unique(p[0] for p in hits.provinces)
+    if hits.home_province and home_province and home_province not in provinces:
+        provinces.append(home_province)
+    if not provinces:
+        provinces = list(h_provinces)
+    return cities, provinces
+
+
+def tag_passages(doc, passages, vocab):
+    """Tag the passages of one document (see the module docstring for the rules)."""
+    doc_id = doc["id"]
+    home = doc.get("home_city") or None
+    home_province = vocab.city_by_name[home]["province"] if home in vocab.city_by_name else None
+    doc_year = doc.get("year")
+
+    norms = [normalize(p.get("text") or "") for p in passages]
+    text_hits = [analyse_places(n, vocab) for n in norms]
+    cache = {}
+    headings = [_heading_context(p.get("section") or [], vocab, home, cache) for p in passages]
+    comparative = is_comparative(home, text_hits, [h[0] for h in headings])
+
+    seen = Counter()
+    out = []
+    for passage, norm, hits, heading in zip(passages, norms, text_hits, headings):
+        h = passage_hash(norm, normalized=True)
+        seen[h] += 1
+        pid = f"{doc_id}-{h}" if seen[h] == 1 else f"{doc_id}-{h}-{seen[h]}"
+        cities, provinces = _resolve(hits, heading, home, home_province, comparative)
+        mentions = _unique([c[0] for c in hits.cities] + list(cities))
+        cues = match_instruments(norm, vocab)
+        years = sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys})
+        tagged = dict(passage)
+        tagged.update({
+            "id": pid,
+            "doc": doc_id,
+            "cities": list(cities),
+            "mentions": mentions,
+            "province": provinces,
+            "instruments": list(cues),
+            "cues": cues,
+            "city_basis": cities,
+            "year": doc_year,
+            "years": years,
+        })
+        out.append(tagged)
+    return out
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def explain(passage, vocab, doc=None):
+    """Why a passage got its tags: a dict of human-readable evidence.
+
+    ``passage`` may be tagged (its ``cities``/``city_basis`` are explained) or
+    raw (the text-level evidence is still reported)."""
+    norm = normalize(passage.get("text") or "")
+    hits = analyse_places(norm, vocab)
+    home = (doc or {}).get("home_city") or None
+    basis = passage.get("city_basis") or {}
+    cities = {}
+    for name in passage.get("cities", list(hits.subject_cities())):
+        b = basis.get(name) or hits.subject_cities().get(name)
+        evidence = [c[3] for c in hits.cities if c[0] == name and c[5]]
+        if b == "home":
+            evidence += [s for _p, s in hits.home]
+        elif b == "heading":
+            evidence = [h for h in reversed(passage.get("section") or [])
+                        if name in analyse_places(normalize(h), vocab).subject_cities()
+                        or (name == home and analyse_places(normalize(h), vocab).home)][:1]
+        elif b == "default":
+            evidence = [s for _p, s in hits.anaphor] or ["document home_city"]
+        cities[name] = {"basis": b, "evidence": _unique(evidence)}
+    mentions_only = {}
+    for name, start, _e, surface, _b, subject in hits.cities:
+        if not subject and name not in cities:
+            mentions_only.setdefault(name, f"{surface!r} after {_before(norm, start)[-4:]!r}")
+    return {
+        "cities": cities,
+        "mentions_only": mentions_only,
+        "ignored": hits.ignored,
+        "provinces": [(p[0], p[3], "clause head" if p[4] else "named") for p in hits.provinces],
+        "instruments": match_instruments(norm, vocab),
+        "years": extract_years(norm, (doc or {}).get("year") or passage.get("year")),
+    }

@@ -1,0 +1,529 @@
+"""Curated vocabularies: cities, provinces, institutions, instruments, metrics.
+
+``load_vocab(data_dir=kb/data) -> Vocab`` reads and validates
+
+* ``cities.yaml`` — cities (name, pinyin slug, province, aliases) and the
+  reference words of the tag stage (我市/本市, 全市/市级…, 我省, mention prefixes,
+  strings that are not places);
+* ``provinces.yaml`` — provinces and autonomous regions;
+* ``institutions.yaml`` — names that contain a place name but are not that place
+  (深圳证券交易所, 上交所, 广东股权交易中心…) and the suffix rules (武汉大学, 南京路);
+* ``instruments.yaml`` + ``instruments/<slug>.md`` — the instrument taxonomy with
+  definitions, STIP codes, Rothwell–Zegveld types and cue terms;
+* ``metrics.yaml`` (optional, another stage's file) — exposed parsed as
+  ``vocab.metrics`` (a list; empty when the file is missing).
+
+Malformed data raises :class:`kb.errors.InputError` naming the file and the
+problem (duplicate slug, missing label, an alias of two cities, a one-character
+alias or cue, a bad regular expression…).
+
+All names, aliases and cues are normalised with :func:`kb.analysis.normalize`
+(traditional -> simplified, full-width -> ASCII, lower case) and compiled once
+into trie-shaped regular expressions (:class:`PlaceMatcher`, :class:`CueMatcher`),
+so tagging is one linear regex scan per vocabulary per passage (plus one short
+scan per marked regular expression).
+
+``vocab.version`` hashes every data file's bytes (and this module's source, so a
+change of the matching rules also invalidates caches).
+
+The result is cached per data directory (and invalidated when a data file's
+size or modification time changes).
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .analysis import normalize
+from .errors import InputError
+
+DATA_DIR = Path(__file__).parent / "data"
+POLICY_TOOLS = ("供给型", "环境型", "需求型")
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+STIP_RE = re.compile(r"^PI\d{3} \S.*$")
+REGEX_PREFIX = "re:"
+_ASCII_EDGE = re.compile(r"[a-z0-9]")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The loaded vocabularies (treat as read-only)."""
+
+    cities: list
+    city_names: frozenset
+    city_by_slug: dict
+    city_by_name: dict
+    provinces: list
+    province_names: frozenset
+    institutions: list
+    institution_names: frozenset
+    instruments: list
+    instrument_by_slug: dict
+    metrics: list
+    version: str
+    home_refs: tuple = ()
+    anaphors: tuple = ()
+    province_home_refs: tuple = ()
+    mention_prefixes: tuple = ()
+    places: "PlaceMatcher" = field(default=None, repr=False, compare=False)
+    cues: "CueMatcher" = field(default=None, repr=False, compare=False)
+    data_dir: str = ""
+
+    def instrument(self, slug):
+        return self.instrument_by_slug[slug]
+
+
+# --------------------------------------------------------------------------- regex building
+
+
+def trie_pattern(words):
+    """A regex matching any of ``words`` (plain strings), longest first at a position."""
+    trie = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node):
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        if len(branches) == 1 and not end:
+            return branches[0]
+        body = "(?:" + "|".join(branches) + ")"
+        return body + "?" if end else body
+
+    return build(trie) if trie else None
+
+
+def _needs_bounds(word):
+    return bool(_ASCII_EDGE.match(word[0]) or _ASCII_EDGE.match(word[-1]))
+
+
+class TermMatcher:
+    """Plain terms (one trie regex) + marked regex terms, each mapped to a payload.
+
+    Every pattern is scanned on its own: a bare trie lets the regex engine skip
+    positions by its first-character set, which is ~15x faster than one
+    alternation of named groups. ``scan(text)`` returns ``(start, end, surface,
+    payload)`` tuples in text order; with ``merge=True`` (places) overlapping
+    hits are resolved leftmost-longest, ``blocks`` winning ties; with
+    ``merge=False`` (cues) every hit is kept. Plain terms whose first or last
+    character is an ASCII letter or digit only match at word edges (AIC, QFLP)."""
+
+    def __init__(self, plain, regexes=(), blocks=()):
+        # plain: {normalised term: payload}; regexes: [(regex, payload)];
+        # blocks: [(regex, payload)] that win over a plain term of the same span
+        self.plain = dict(plain)
+        self.bounded = frozenset(w for w in self.plain if _needs_bounds(w))
+        trie = trie_pattern(self.plain)
+        self.pattern = re.compile(trie) if trie else None
+        self.extra = [(re.compile(rx), payload, 0) for rx, payload in blocks]
+        self.extra += [(re.compile(rx), payload, 2) for rx, payload in regexes]
+
+    def _plain_hits(self, text):
+        if self.pattern is None:
+            return []
+        out = []
+        bounded = self.bounded
+        for m in self.pattern.finditer(text):
+            surface = m.group()
+            start, end = m.span()
+            if surface in bounded and (
+                    (start > 0 and _ASCII_EDGE.match(text[start - 1]) and _ASCII_EDGE.match(surface[0]))
+                    or (end < len(text) and _ASCII_EDGE.match(text[end])
+                        and _ASCII_EDGE.match(surface[-1]))):
+                continue
+            out.append((start, end, surface, self.plain[surface]))
+        return out
+
+    def scan(self, text, merge=True):
+        hits = self._plain_hits(text)
+        extra = []
+        for rx, payload, prio in self.extra:
+            extra.extend((m.start(), m.end(), m.group(), payload, prio)
+                         for m in rx.finditer(text) if m.end() > m.start())
+        if not extra:
+            return hits
+        if not merge:
+            return sorted(hits + [h[:4] for h in extra], key=lambda h: (h[0], -h[1]))
+        candidates = sorted([h + (1,) for h in hits] + extra, key=lambda h: (h[0], h[0] - h[1], h[4]))
+        out, last_end = [], 0
+        for h in candidates:
+            if h[0] >= last_end:
+                out.append(h[:4])
+                last_end = h[1]
+        return out
+
+
+class PlaceMatcher(TermMatcher):
+    """Cities, provinces, reference words, institutions and not-places.
+
+    Payloads are tuples ``(kind, value, basis)`` with kind one of ``city``,
+    ``province``, ``home``, ``anaphor``, ``home-province``, ``institution``,
+    ``ignore``."""
+
+
+class CueMatcher:
+    """All instruments' cue terms in one trie; a hit reports every instrument
+    whose cue occurs inside the matched term (科技保险支公司 -> institutions via
+    itself, insurance via 科技保险), so one scan finds nested cues of several
+    instruments. ``scan(text)`` -> ``{slug: [cues, first occurrence order]}``
+    with slugs in taxonomy order."""
+
+    def __init__(self, instruments_cues):
+        # instruments_cues: [(slug, {normalised cue: display}, [(regex, display)])]
+        self.order = [slug for slug, _p, _r in instruments_cues]
+        every = [(slug, norm, display) for slug, plain, _r in instruments_cues
+                 for norm, display in plain.items()]
+        closure = {}
+        for _slug, norm, _display in every:
+            if norm in closure:
+                continue
+            best = {}
+            for slug, cue, display in every:
+                if cue in norm and (slug not in best or len(cue) > len(best[slug][0])):
+                    best[slug] = (cue, display)
+            closure[norm] = tuple((slug, display) for slug, (_c, display) in best.items())
+        # a regex cue reports the text it matched (not the regex)
+        regexes = [(rx, ((slug, None),)) for slug, _p, rs in instruments_cues for rx, _display in rs]
+        self.matcher = TermMatcher(closure, regexes)
+
+    def scan(self, text):
+        fired = {}
+        for _s, _e, surface, pairs in self.matcher.scan(text, merge=False):
+            for slug, display in pairs:
+                display = display or surface
+                cues = fired.setdefault(slug, [])
+                if display not in cues:
+                    cues.append(display)
+        return {slug: fired[slug] for slug in self.order if slug in fired}
+
+
+# --------------------------------------------------------------------------- loading helpers
+
+
+def _read_yaml(path):
+    try:
+        return yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(path, f"不是有效的 UTF-8 YAML (malformed YAML): {first}") from None
+
+
+def _require_mapping(path, data, key):
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise InputError(path, f"应为含列表 {key}: 的 YAML 映射 (expected a mapping with a '{key}' list)")
+    return data[key]
+
+
+def _str_list(path, value, what):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InputError(path, f"{what} 应为非空字符串列表 (must be a list of strings)")
+    return [v.strip() for v in value]
+
+
+def _compile_marked(path, term, what):
+    """'re:...' -> (regex source, display); checks it compiles and is not empty-matching."""
+    source = term[len(REGEX_PREFIX):]
+    try:
+        rx = re.compile(source)
+    except re.error as exc:
+        raise InputError(path, f"{what} 正则表达式无效 (bad regular expression) {term!r}: {exc}") from None
+    if rx.match(""):
+        raise InputError(path, f"{what} 正则表达式可匹配空串 (regular expression matches empty text): {term!r}")
+    return source
+
+
+def _plain(path, term, what, min_len=2):
+    norm = normalize(term)
+    if len(norm) < min_len:
+        raise InputError(path, f"{what} 过短（至少 {min_len} 个字符）(too short, ambiguous): {term!r}")
+    return norm
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def _load_provinces(path):
+    items = _require_mapping(path, _read_yaml(path), "provinces")
+    provinces, surfaces = [], {}
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise InputError(path, f"第 {i} 个省份缺少 name (province #{i}: missing name)")
+        name = item["name"].strip()
+        aliases = _str_list(path, item.get("aliases"), f"{name} 的 aliases")
+        forms = [name] + ([] if item.get("region") else [name + "省"]) + aliases
+        for form in forms:
+            norm = _plain(path, form, f"{name} 的名称/别名")
+            if surfaces.get(norm, name) != name:
+                raise InputError(path, f"别名 {form} 同时属于 {surfaces[norm]} 和 {name} (alias of two provinces)")
+            surfaces[norm] = name
+        if any(p["name"] == name for p in provinces):
+            raise InputError(path, f"省份重复 (duplicate province): {name}")
+        provinces.append({"name": name, "aliases": aliases})
+    return provinces, surfaces
+
+
+def _load_cities(path, province_names, province_surfaces):
+    data = _read_yaml(path)
+    items = _require_mapping(path, data, "cities")
+    cities, surfaces, seen_slugs, seen_names = [], {}, {}, set()
+    plain_aliases, regex_aliases = {}, []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise InputError(path, f"第 {i} 个城市应为映射 (city #{i}: not a mapping)")
+        for key in ("name", "slug", "province"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise InputError(path, f"第 {i} 个城市缺少 {key} (city #{i}: missing {key})")
+        name, slug, province = item["name"].strip(), item["slug"].strip(), item["province"].strip()
+        unknown = set(item) - {"name", "slug", "province", "aliases", "bare"}
+        if unknown:
+            raise InputError(path, f"{name}: 未知字段 (unknown field) {', '.join(sorted(map(str, unknown)))}")
+        if not SLUG_RE.match(slug):
+            raise InputError(path, f"{name}: slug 只能含小写字母、数字和连字符 (bad slug): {slug!r}")
+        if slug in seen_slugs:
+            raise InputError(path, f"slug 重复 (duplicate slug): {slug}（{seen_slugs[slug]} 与 {name}）")
+        if name in seen_names:
+            raise InputError(path, f"城市重复 (duplicate city): {name}")
+        if province not in province_names and province != name:
+            raise InputError(path, f"{name}: province 不在 provinces.yaml 中 (unknown province): {province}")
+        seen_slugs[slug] = name
+        seen_names.add(name)
+        aliases = _str_list(path, item.get("aliases"), f"{name} 的 aliases")
+        bare = item.get("bare", True)
+        if not isinstance(bare, bool):
+            raise InputError(path, f"{name}: bare 应为 true/false (bare must be a boolean)")
+        forms = ([(name, "text")] if bare else []) + [(name + "市", "text")]
+        for alias in aliases:
+            if alias.startswith(REGEX_PREFIX):
+                regex_aliases.append((_compile_marked(path, alias, f"{name} 的别名"), ("city", name, "alias")))
+                continue
+            forms.append((alias, "text" if normalize(alias) in (normalize(name), normalize(name + "市"))
+                          else "alias"))
+        for form, basis in forms:
+            norm = _plain(path, form, f"{name} 的名称/别名")
+            if norm in surfaces and surfaces[norm] != name:
+                raise InputError(path, f"别名 {form} 同时指向 {surfaces[norm]} 和 {name} (alias maps to two cities)")
+            if norm in province_surfaces:
+                raise InputError(path, f"{name} 的别名 {form} 与省份名相同 (alias is a province name)")
+            surfaces[norm] = name
+            plain_aliases[norm] = ("city", name, basis)
+        cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
+                       "bare": bare})
+    words = {}
+    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "not_places"):
+        words[key] = [normalize(w) for w in _str_list(path, data.get(key), key)]
+        for w in words[key]:
+            if key != "mention_prefixes" and len(w) < 2:
+                raise InputError(path, f"{key} 中的词过短 (too short): {w!r}")
+            if key != "mention_prefixes" and w in surfaces:
+                raise InputError(path, f"{key} 中的 {w} 已是城市 {surfaces[w]} 的名称或别名 (clashes with a city)")
+    return cities, plain_aliases, regex_aliases, words
+
+
+def _load_institutions(path):
+    data = _read_yaml(path)
+    items = _require_mapping(path, data, "institutions")
+    institutions, names = [], {}
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise InputError(path, f"第 {i} 个机构缺少 name (institution #{i}: missing name)")
+        name = item["name"].strip()
+        aliases = _str_list(path, item.get("aliases"), f"{name} 的 aliases")
+        for form in [name] + aliases:
+            norm = _plain(path, form, f"{name} 的名称/别名")
+            if norm in names:
+                raise InputError(path, f"机构名重复 (duplicate institution name): {form}")
+            names[norm] = name
+        institutions.append({"name": name, "aliases": aliases, "kind": item.get("kind"),
+                             "note": item.get("note")})
+    suffixes = _str_list(path, data.get("city_suffixes"), "city_suffixes")
+    for s in suffixes:
+        _compile_marked(path, REGEX_PREFIX + s, "city_suffixes")
+    org = data.get("province_org_suffix")
+    if org is not None:
+        if not isinstance(org, str):
+            raise InputError(path, "province_org_suffix 应为正则表达式字符串 (must be a regex string)")
+        _compile_marked(path, REGEX_PREFIX + org, "province_org_suffix")
+    return institutions, names, suffixes, org
+
+
+def _load_instruments(path, pages_dir):
+    items = _require_mapping(path, _read_yaml(path), "instruments")
+    instruments, cue_sets = [], []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise InputError(path, f"第 {i} 个政策工具应为映射 (instrument #{i}: not a mapping)")
+        slug = item.get("slug")
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            raise InputError(path, f"第 {i} 个政策工具的 slug 缺失或无效 (instrument #{i}: missing/bad slug): {slug!r}")
+        if any(x["slug"] == slug for x in instruments):
+            raise InputError(path, f"slug 重复 (duplicate slug): {slug}")
+        unknown = set(item) - {"slug", "label", "definition", "stip", "policy_tool", "cues"}
+        if unknown:
+            raise InputError(path, f"{slug}: 未知字段 (unknown field) {', '.join(sorted(map(str, unknown)))}")
+        for key in ("label", "definition"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise InputError(path, f"{slug}: 缺少 {key} (missing {key})")
+        stip = item.get("stip")
+        if stip is not None and (not isinstance(stip, str) or not STIP_RE.match(stip)):
+            raise InputError(path, f"{slug}: stip 应为 \"PIxxx 名称\" 或 null (bad stip): {stip!r}")
+        if item.get("policy_tool") not in POLICY_TOOLS:
+            raise InputError(path, f"{slug}: policy_tool 应为 {' / '.join(POLICY_TOOLS)} (bad policy_tool): "
+                                   f"{item.get('policy_tool')!r}")
+        cues = _str_list(path, item.get("cues"), f"{slug} 的 cues")
+        if not cues:
+            raise InputError(path, f"{slug}: 缺少 cues (no cue terms)")
+        plain, regexes, seen = {}, [], set()
+        for cue in cues:
+            if cue.startswith(REGEX_PREFIX):
+                key = cue
+                regexes.append((_compile_marked(path, cue, f"{slug} 的 cue"), cue))
+            else:
+                key = _plain(path, cue, f"{slug} 的 cue")
+                plain[key] = cue
+            if key in seen:
+                raise InputError(path, f"{slug}: cue 重复 (duplicate cue): {cue}")
+            seen.add(key)
+        page_path = pages_dir / f"{slug}.md"
+        if not page_path.is_file():
+            raise InputError(page_path, f"缺少政策工具 {slug} 的说明页 (missing instrument page)")
+        page = page_path.read_text(encoding="utf-8-sig")
+        if not page.strip():
+            raise InputError(page_path, "说明页为空 (empty instrument page)")
+        instruments.append({
+            "slug": slug, "label": item["label"].strip(), "definition": item["definition"].strip(),
+            "stip": stip, "stip_code": stip.split(" ", 1)[0] if stip else None,
+            "policy_tool": item["policy_tool"], "cues": cues, "page": page,
+        })
+        cue_sets.append((slug, plain, regexes))
+    return instruments, CueMatcher(cue_sets)
+
+
+def _load_metrics(path):
+    if not path.exists():
+        return []
+    data = _read_yaml(path)
+    if data is None:
+        return []
+    if isinstance(data, dict) and isinstance(data.get("metrics"), list):
+        return data["metrics"]
+    if isinstance(data, list):
+        return data
+    raise InputError(path, "应为列表或含 metrics: 列表的映射 (expected a list or a mapping with 'metrics')")
+
+
+def _data_files(data_dir):
+    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in (".yaml", ".yml", ".txt")]
+    files += sorted((data_dir / "instruments").glob("*.md"))
+    return files
+
+
+def _version(data_dir):
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    for p in _data_files(data_dir):
+        h.update(str(p.relative_to(data_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
+                  inst_names, city_suffixes, org_suffix):
+    plain = {}
+    for norm, name in inst_names.items():
+        plain[norm] = ("institution", name, None)
+    for norm, name in province_surfaces.items():
+        plain.setdefault(norm, ("province", name, "text"))
+    for norm, payload in city_plain.items():
+        plain[norm] = payload
+    for w in words["home_refs"]:
+        plain[w] = ("home", None, "home")
+    for w in words["anaphors"]:
+        plain[w] = ("anaphor", None, "default")
+    for w in words["province_home_refs"]:
+        plain[w] = ("home-province", None, "home")
+    for w in words["not_places"]:
+        plain[w] = ("ignore", w, None)
+    prefix = []
+    city_forms = sorted({normalize(c["name"]) for c in cities if c["bare"]}
+                        | {normalize(c["name"] + "市") for c in cities})
+    if city_suffixes and city_forms:
+        names = trie_pattern(city_forms)
+        prefix.append((f"(?:{names})(?:{'|'.join(f'(?:{s})' for s in city_suffixes)})",
+                       ("institution", None, None)))
+    if org_suffix and provinces:
+        names = trie_pattern(province_surfaces)
+        # only the province name is consumed: the rest of the institution's name
+        # is scanned normally (广东省广州… keeps 广州)
+        prefix.append((f"(?:{names})(?={org_suffix})", ("institution", None, None)))
+    return PlaceMatcher(plain, city_regex, prefix)
+
+
+def _load(data_dir):
+    data_dir = Path(data_dir)
+    provinces, province_surfaces = _load_provinces(data_dir / "provinces.yaml")
+    cities, city_plain, city_regex, words = _load_cities(
+        data_dir / "cities.yaml", {p["name"] for p in provinces}, province_surfaces)
+    institutions, inst_names, city_suffixes, org_suffix = _load_institutions(data_dir / "institutions.yaml")
+    clash = sorted(set(inst_names) & set(city_plain))
+    if clash:
+        raise InputError(data_dir / "institutions.yaml",
+                         f"机构名与城市名/别名相同 (institution name is a city alias): {', '.join(clash)}")
+    instruments, cue_matcher = _load_instruments(data_dir / "instruments.yaml", data_dir / "instruments")
+    metrics = _load_metrics(data_dir / "metrics.yaml")
+    places = _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
+                           inst_names, city_suffixes, org_suffix)
+    return Vocab(
+        cities=cities,
+        city_names=frozenset(c["name"] for c in cities),
+        city_by_slug={c["slug"]: c for c in cities},
+        city_by_name={c["name"]: c for c in cities},
+        provinces=provinces,
+        province_names=frozenset(p["name"] for p in provinces),
+        institutions=institutions,
+        institution_names=frozenset(i["name"] for i in institutions),
+        instruments=instruments,
+        instrument_by_slug={i["slug"]: i for i in instruments},
+        metrics=metrics,
+        version=_version(data_dir),
+        home_refs=tuple(words["home_refs"]),
+        anaphors=tuple(words["anaphors"]),
+        province_home_refs=tuple(words["province_home_refs"]),
+        mention_prefixes=tuple(words["mention_prefixes"]),
+        places=places,
+        cues=cue_matcher,
+        data_dir=str(data_dir),
+    )
+
+
+_CACHE = {}
+
+
+def load_vocab(data_dir=DATA_DIR):
+    """The vocabularies of ``data_dir`` (cached; reloaded when a data file changes)."""
+    data_dir = Path(data_dir).resolve()
+    try:
+        signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _data_files(data_dir))
+    except OSError:
+        signature = None
+    key = str(data_dir)
+    cached = _CACHE.get(key)
+    if cached is not None and signature is not None and cached[0] == signature:
+        return cached[1]
+    for required in ("cities.yaml", "provinces.yaml", "institutions.yaml", "instruments.yaml"):
+        if not (data_dir / required).is_file():
+            raise InputError(data_dir / required, "缺少词表文件 (missing vocabulary file)")
+    vocab = _load(data_dir)
+    _CACHE[key] = (signature, vocab)
+    return vocab

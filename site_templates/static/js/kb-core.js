@@ -1,0 +1,129 @@
+/* kb-core.js — the KB namespace: registry of index files, script loader, varint decoding.
+ *
+ * Index files are classic scripts `KB.register("<name>", <data>);` (see kb/static_index.py).
+ * They are loaded by inserting <script src> tags: this works from file:// (where fetch() of
+ * local files is blocked) and over HTTP, with relative URLs only. No ES modules, no eval.
+ */
+(function (global) {
+  "use strict";
+
+  var KB = global.KB = global.KB || {};
+  var data = KB.data = KB.data || Object.create(null);
+  var pending = Object.create(null); // name -> Promise
+  var waiters = Object.create(null); // name -> [resolve]
+
+  KB.register = function (name, payload) {
+    data[name] = payload;
+    var list = waiters[name];
+    if (list) {
+      delete waiters[name];
+      list.forEach(function (resolve) { resolve(payload); });
+    }
+  };
+
+  /* Load one index file (relative to `base`); resolves with its payload. */
+  KB.load = function (name, base) {
+    if (name in data) return Promise.resolve(data[name]);
+    if (pending[name]) return pending[name];
+    var doc = global.document;
+    var p = new Promise(function (resolve, reject) {
+      (waiters[name] = waiters[name] || []).push(resolve);
+      var s = doc.createElement("script");
+      s.async = true;
+      s.src = (base || "") + name;
+      s.onload = function () {
+        s.parentNode && s.parentNode.removeChild(s);
+        if (!(name in data)) {
+          delete pending[name];
+          reject(new Error("index file did not register: " + name));
+        }
+      };
+      s.onerror = function () {
+        s.parentNode && s.parentNode.removeChild(s);
+        delete pending[name];
+        delete waiters[name];
+        reject(new Error("cannot load index file: " + name));
+      };
+      (doc.head || doc.documentElement).appendChild(s);
+    });
+    pending[name] = p;
+    return p;
+  };
+
+  KB.loadAll = function (names, base) {
+    return Promise.all(names.map(function (n) { return KB.load(n, base); }));
+  };
+
+  /* Base-32 variable-length integers: 32 terminal digits end a number, 32 continuation
+     digits continue it (most significant first). Must match kb/static_index.py. */
+  var TERM = "0123456789abcdefghijklmnopqrstuv";
+  var CONT = "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+  var DIGIT = new Int8Array(128).fill(-1);
+  for (var i = 0; i < 32; i++) {
+    DIGIT[TERM.charCodeAt(i)] = i;
+    DIGIT[CONT.charCodeAt(i)] = 32 + i;
+  }
+
+  KB.decodeVarints = function (text) {
+    var out = [];
+    var acc = 0;
+    for (var i = 0; i < text.length; i++) {
+      var d = DIGIT[text.charCodeAt(i)];
+      if (d < 0 || d === undefined) throw new Error("bad varint digit");
+      if (d >= 32) {
+        acc = acc * 32 + d - 32;
+      } else {
+        out.push(acc * 32 + d);
+        acc = 0;
+      }
+    }
+    return out;
+  };
+
+  /* Posting string -> Map(passage number -> {tf, pos: [..], dl, cs, im}) (cs: city-set code,
+     im: instrument bit mask; see kb.static_index.decode_postings). */
+  KB.decodePostings = function (text, into) {
+    var nums = KB.decodeVarints(text);
+    var out = into || new Map();
+    var i = 0;
+    var idx = -1;
+    while (i < nums.length) {
+      idx += nums[i] + 1;
+      var tf = nums[i + 4] + 1;
+      var pos = new Array(tf);
+      var p = 0;
+      for (var j = 0; j < tf; j++) {
+        p = j === 0 ? nums[i + 5] : p + nums[i + 5 + j];
+        pos[j] = p;
+      }
+      out.set(idx, { tf: tf, pos: pos, dl: nums[i + 3], cs: nums[i + 1], im: nums[i + 2] });
+      i += 5 + tf;
+    }
+    return out;
+  };
+
+  /* Facet list string -> Map(passage number -> [city-set code, instrument mask]). */
+  KB.decodeFacetList = function (text) {
+    var nums = KB.decodeVarints(text);
+    var out = new Map();
+    var idx = -1;
+    for (var i = 0; i + 2 < nums.length; i += 3) {
+      idx += nums[i] + 1;
+      out.set(idx, [nums[i + 1], nums[i + 2]]);
+    }
+    return out;
+  };
+
+  /* Index of the last element of sorted `arr` that is <= x (-1 if none). */
+  KB.floorIndex = function (arr, x, key) {
+    var lo = 0;
+    var hi = arr.length - 1;
+    var ans = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      var v = key ? key(arr[mid]) : arr[mid];
+      if (v <= x) { ans = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return ans;
+  };
+})(typeof window !== "undefined" ? window : this);

@@ -1,0 +1,447 @@
+/* kb-search-ui.js — the search page: URL state, results, facets, snippets, pagination.
+ *
+ * Corpus text and the query are data: every string reaches the page through textContent /
+ * createTextNode / setAttribute, never innerHTML. URL state:
+ *   search/index.html?q=…&city=<slug>&instrument=<slug>&year=YYYY&doc=<id>&page=N
+ * #results gets data-ready when a search has finished (also with zero results or an error)
+ * and loses it when a new search starts.
+ */
+(function (global) {
+  "use strict";
+
+  var KB = global.KB = global.KB || {};
+  var doc = global.document;
+  var PAGE_SIZE = 20;
+  var DEBOUNCE_MS = 250;
+  var SNIPPET_CHARS = 160;
+  var DOC_FACET_LIMIT = 10;
+  var FILTERS = ["city", "instrument", "year", "doc"];
+  var FACET_TITLES = { city: "城市", instrument: "政策工具", year: "年份", doc: "文档" };
+
+  /* ------------------------------------------------------------------ highlighting (pure) */
+
+  /* Needles of a plan: each part's text, and its words (longer than one character unless
+     the part is one character), like kb.search.highlight_spans. */
+  KB.needles = function (plan) {
+    var set = new Set();
+    plan.forEach(function (part) {
+      set.add(part.text);
+      part.words.forEach(function (w) {
+        if (w.length > 1 || part.text.length === 1) set.add(w);
+      });
+    });
+    return Array.from(set).filter(function (n) { return n.trim() !== ""; });
+  };
+
+  /* Merged [start, end) spans of the needles in text (matched on the normalised text). */
+  KB.highlightSpans = function (text, needles) {
+    var norm = KB.normalize(text);
+    var spans = [];
+    needles.slice().sort(function (a, b) { return b.length - a.length; }).forEach(function (n) {
+      var at = norm.indexOf(n);
+      while (at >= 0) {
+        spans.push([at, at + n.length]);
+        at = norm.indexOf(n, at + n.length);
+      }
+    });
+    spans.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+    var merged = [];
+    spans.forEach(function (s) {
+      var last = merged[merged.length - 1];
+      if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
+      else merged.push([s[0], s[1]]);
+    });
+    return merged;
+  };
+
+  /* A DocumentFragment: a window of text around the first match, matches in <mark>. */
+  KB.snippet = function (text, needles, width) {
+    width = width || SNIPPET_CHARS;
+    text = String(text || "");
+    var spans = KB.highlightSpans(text, needles);
+    var start = spans.length ? Math.max(0, spans[0][0] - Math.floor(width / 4)) : 0;
+    var end = Math.min(text.length, start + width);
+    var frag = doc.createDocumentFragment();
+    if (start > 0) frag.appendChild(doc.createTextNode("…"));
+    var cursor = start;
+    spans.forEach(function (s) {
+      if (s[1] <= start || s[0] >= end) return;
+      var a = Math.max(s[0], start);
+      var b = Math.min(s[1], end);
+      if (a > cursor) frag.appendChild(doc.createTextNode(text.slice(cursor, a)));
+      var mark = doc.createElement("mark");
+      mark.textContent = text.slice(a, b);
+      frag.appendChild(mark);
+      cursor = b;
+    });
+    if (end > cursor) frag.appendChild(doc.createTextNode(text.slice(cursor, end)));
+    if (end < text.length) frag.appendChild(doc.createTextNode("…"));
+    return frag;
+  };
+
+  /* Only relative links into the site (no scheme, no absolute path). */
+  KB.safeRelative = function (url) {
+    url = String(url || "");
+    return url !== "" && !/^[a-z][a-z0-9+.\-]*:/i.test(url) && !/^[\/\\]/.test(url) ? url : null;
+  };
+
+  /* ------------------------------------------------------------------ URL state */
+
+  KB.readState = function (search) {
+    var params = new URLSearchParams(search || "");
+    var page = parseInt(params.get("page") || "1", 10);
+    var year = params.get("year") || "";
+    return {
+      q: params.get("q") || "",
+      city: params.get("city") || "",
+      instrument: params.get("instrument") || "",
+      year: /^\d{4}$/.test(year) ? year : "",
+      doc: params.get("doc") || "",
+      page: page > 0 ? page : 1,
+    };
+  };
+
+  KB.stateQuery = function (state) {
+    var params = new URLSearchParams();
+    if (state.q) params.set("q", state.q);
+    FILTERS.forEach(function (f) { if (state[f]) params.set(f, state[f]); });
+    if (state.page > 1) params.set("page", String(state.page));
+    var s = params.toString();
+    return s ? "?" + s : "";
+  };
+
+  /* ------------------------------------------------------------------ the page */
+
+  function el(tag, attrs, text) {
+    var e = doc.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function findMeta() {
+    var names = Object.keys(KB.data).filter(function (k) { return /^meta\.[0-9a-f]+\.js$/.test(k); });
+    return names.length ? KB.data[names[0]] : null;
+  }
+
+  function SearchPage(root) {
+    this.root = root;
+    this.siteRoot = root.getAttribute("data-root") || "";
+    this.base = root.getAttribute("data-index-base") || "";
+    this.form = root.querySelector("#kb-search-form");
+    this.input = root.querySelector("#kb-q");
+    this.status = root.querySelector("#kb-status");
+    this.note = root.querySelector("#kb-note");
+    this.more = root.querySelector("#kb-more");
+    this.facetsBox = root.querySelector("#kb-facets");
+    this.results = root.querySelector("#results");
+    this.pager = root.querySelector("#kb-pager");
+    this.prev = root.querySelector("#kb-prev");
+    this.next = root.querySelector("#kb-next");
+    this.pageInfo = root.querySelector("#kb-page-info");
+    this.clearBtn = root.querySelector("#kb-clear");
+    this.seq = 0;
+    this.timer = null;
+    this.lastRun = null;
+    this.baseTitle = doc.title;
+    var meta = findMeta();
+    this.engine = meta ? new KB.Engine(this.base, meta) : null;
+    this.state = KB.readState(global.location.search);
+    this.bind();
+  }
+
+  SearchPage.prototype.bind = function () {
+    var self = this;
+    self.input.value = self.state.q;
+    var composing = false;
+    var typed = function () {
+      clearTimeout(self.timer);
+      self.timer = setTimeout(function () {
+        self.state.q = self.input.value;
+        self.state.page = 1;
+        self.writeURL(false);
+        self.search();
+      }, DEBOUNCE_MS);
+    };
+    // Chinese input methods: wait until a composition (pinyin -> characters) is committed
+    self.input.addEventListener("compositionstart", function () { composing = true; });
+    self.input.addEventListener("compositionend", function () { composing = false; typed(); });
+    self.input.addEventListener("input", function (ev) {
+      if (!composing && !ev.isComposing) typed();
+    });
+    self.form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      clearTimeout(self.timer);
+      self.state.q = self.input.value;
+      self.state.page = 1;
+      self.writeURL(false);
+      self.search();
+    });
+    self.facetsBox.addEventListener("click", function (ev) {
+      var b = ev.target.closest("button[data-facet]");
+      if (!b) return;
+      var facet = b.getAttribute("data-facet");
+      var value = b.getAttribute("data-value");
+      self.state[facet] = self.state[facet] === value ? "" : value;
+      self.state.page = 1;
+      self.writeURL(true);
+      self.search({ focus: [facet, value] });
+    });
+    self.clearBtn.addEventListener("click", function () {
+      FILTERS.forEach(function (f) { self.state[f] = ""; });
+      self.state.page = 1;
+      self.writeURL(true);
+      self.search();
+    });
+    self.prev.addEventListener("click", function () { self.goPage(self.state.page - 1); });
+    self.next.addEventListener("click", function () { self.goPage(self.state.page + 1); });
+    self.more.addEventListener("click", function () { self.search({ full: true }); });
+    global.addEventListener("popstate", function () {
+      self.state = KB.readState(global.location.search);
+      self.input.value = self.state.q;
+      self.search();
+    });
+  };
+
+  SearchPage.prototype.goPage = function (page) {
+    this.state.page = page;
+    this.writeURL(true);
+    this.search({ scroll: true });
+  };
+
+  SearchPage.prototype.writeURL = function (push) {
+    var url = global.location.pathname.split("/").pop() + KB.stateQuery(this.state);
+    try {
+      if (push) global.history.pushState(null, "", url || "?");
+      else global.history.replaceState(null, "", url || "?");
+    } catch (e) { /* some file:// setups refuse history changes: the search still works */ }
+  };
+
+  SearchPage.prototype.setStatus = function (text) {
+    this.status.textContent = text;
+  };
+
+  SearchPage.prototype.search = async function (opts) {
+    opts = opts || {};
+    var self = this;
+    var my = ++self.seq;
+    var st = self.state;
+    self.results.removeAttribute("data-ready");
+    self.results.setAttribute("aria-busy", "true");
+    try {
+      if (!self.engine) throw new Error("检索索引未加载");
+      var q = st.q.trim();
+      var hasFilter = FILTERS.some(function (f) { return st[f]; });
+      if (!q && !hasFilter) {
+        self.render(null, null, null, null, opts);
+        self.setStatus("请输入检索词，例如：投贷联动、知识产权质押、风险补偿。");
+        return;
+      }
+      await self.engine.facets();
+      var docNum = st.doc ? await self.engine.docIndex(st.doc) : -1;
+      var run;
+      if (!q) {
+        // browsing by facet values alone (links from the city and instrument pages)
+        run = await self.engine.browse(st, docNum);
+      } else {
+        // a filter applies to the whole result set: fetch every posting page then
+        var full = !!opts.full || hasFilter;
+        run = self.lastRun;
+        if (!run || run.query !== q || (full && run.partial)) {
+          self.setStatus("正在检索…");
+          run = await self.engine.run(q, { full: full });
+          if (my !== self.seq) return;
+          self.lastRun = run;
+        }
+      }
+      if (my !== self.seq) return;
+      var refined = self.engine.refine(run, st, docNum);
+      var pages = Math.max(1, Math.ceil(refined.items.length / PAGE_SIZE));
+      if (st.page > pages) st.page = pages;
+      var shown = refined.items.slice((st.page - 1) * PAGE_SIZE, st.page * PAGE_SIZE);
+      var frags = await self.engine.fragments(shown.map(function (it) { return it.idx; }));
+      var docNums = new Set();
+      topEntries(refined.counts.doc, DOC_FACET_LIMIT).forEach(function (kv) { docNums.add(kv[0]); });
+      if (docNum >= 0) docNums.add(docNum);
+      var titles = await self.engine.docTitles(Array.from(docNums));
+      if (my !== self.seq) return;
+      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages }, docNum, opts);
+    } catch (err) {
+      if (my !== self.seq) return;
+      self.render(null, null, null, null, opts);
+      self.setStatus("检索出错：" + (err && err.message ? err.message : String(err)));
+    } finally {
+      if (my === self.seq) {
+        self.results.removeAttribute("aria-busy");
+        self.results.setAttribute("data-ready", "");
+      }
+    }
+  };
+
+  function topEntries(map, limit) {
+    var arr = Array.from(map.entries());
+    arr.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+    return limit ? arr.slice(0, limit) : arr;
+  }
+
+  SearchPage.prototype.render = function (run, refined, view, docNum, opts) {
+    var self = this;
+    var st = self.state;
+    var focusKey = opts && opts.focus;
+    var active = doc.activeElement;
+    if (!focusKey && active && active.getAttribute && active.getAttribute("data-facet")) {
+      focusKey = [active.getAttribute("data-facet"), active.getAttribute("data-value")];
+    }
+    doc.title = st.q.trim() ? st.q.trim() + " · " + self.baseTitle : self.baseTitle;
+    clear(self.results);
+    clear(self.facetsBox);
+    self.more.hidden = true;
+    self.note.textContent = "";
+    var hasFilter = FILTERS.some(function (f) { return st[f]; });
+    self.clearBtn.hidden = !hasFilter;
+    if (!run) {
+      self.pager.hidden = true;
+      return;
+    }
+    var n = refined.items.length;
+    if (n === 0 && run.partial) {
+      self.setStatus("在已下载的部分索引中没有找到与“" + st.q.trim() + "”相关的结果；请加载全部结果后再看。");
+    } else if (n === 0 && !st.q.trim()) {
+      self.setStatus("没有找到符合筛选条件的段落。");
+    } else if (n === 0) {
+      self.setStatus("没有找到与“" + st.q.trim() + "”相关的结果" + (hasFilter ? "（在当前筛选条件下）" : "") + "。");
+    } else if (run.partial) {
+      self.setStatus("至少 " + n + " 条结果（只检索了最相关的部分索引）");
+    } else {
+      self.setStatus("共 " + n + " 条结果");
+    }
+    if (run.partial) {
+      self.note.textContent = "常见词的索引较大，目前只下载了每个词排名靠前的部分，结果数与筛选计数可能偏少。";
+      self.more.hidden = false;
+    }
+
+    // facets
+    var f = self.engine.facetInfo.raw;
+    var labels = {
+      city: function (code) { return f.cities[code]; },
+      instrument: function (code) { return f.instruments[code]; },
+      year: function (code) { return [String(f.years[code][0]), String(f.years[code][0])]; },
+      doc: function (code) {
+        var t = view.titles.get(code);
+        return t ? [t.id, t.title] : null;
+      },
+    };
+    FILTERS.forEach(function (facet) {
+      var entries = topEntries(refined.counts[facet], facet === "doc" ? DOC_FACET_LIMIT : 0);
+      if (facet === "year") entries.sort(function (a, b) { return b[0] - a[0]; });
+      var selected = refined.want[facet];
+      if (facet === "doc" && selected === -2) selected = -1;
+      if (selected >= 0 && !entries.some(function (kv) { return kv[0] === selected; })) {
+        entries.push([selected, 0]);
+      }
+      var box = el("section", { "class": "kb-facet", "aria-labelledby": "kb-facet-" + facet });
+      box.appendChild(el("h2", { id: "kb-facet-" + facet }, FACET_TITLES[facet]));
+      if (!entries.length && !st[facet]) {
+        box.appendChild(el("p", { "class": "muted" }, "—"));
+      }
+      var ul = el("ul", { "class": "kb-facet-list" });
+      if (st[facet] && selected < 0) {
+        // a value from the URL that is not in the index: show it so it can be removed
+        var li0 = el("li");
+        var b0 = el("button", { type: "button", "data-facet": facet, "data-value": st[facet],
+                                "aria-pressed": "true" });
+        b0.appendChild(doc.createTextNode(st[facet] + " "));
+        b0.appendChild(el("span", { "class": "count" }, "(0)"));
+        li0.appendChild(b0);
+        ul.appendChild(li0);
+      }
+      entries.forEach(function (kv) {
+        var lab = labels[facet](kv[0]);
+        if (!lab) return;
+        var pressed = st[facet] === lab[0];
+        var li = el("li");
+        var b = el("button", { type: "button", "data-facet": facet, "data-value": lab[0],
+                               "aria-pressed": pressed ? "true" : "false" });
+        b.appendChild(doc.createTextNode(lab[1] + " "));
+        b.appendChild(el("span", { "class": "count" }, "(" + kv[1] + ")"));
+        li.appendChild(b);
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+      self.facetsBox.appendChild(box);
+    });
+
+    // results
+    var needles = KB.needles(run.plan);
+    self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
+    view.shown.forEach(function (it) {
+      var rec = view.frags.get(it.idx);
+      var li = el("li", { "class": "kb-result", "data-passage-id": rec.id });
+      var url = KB.safeRelative(rec.url);
+      var h = el("h3", { "class": "kb-result-title" });
+      var docUrl = url ? url.split("#")[0] : null;
+      var a = el("a", docUrl ? { href: self.siteRoot + docUrl } : {}, rec.title || rec.id);
+      h.appendChild(a);
+      li.appendChild(h);
+      if (rec.section && rec.section.length) {
+        li.appendChild(el("p", { "class": "kb-trail" }, rec.section.join(" › ")));
+      }
+      var p = el("p", { "class": "kb-snippet" });
+      p.appendChild(KB.snippet(rec.text, needles));
+      li.appendChild(p);
+      var chips = el("ul", { "class": "chips kb-chips" });
+      it.codes.c.forEach(function (c) {
+        var x = el("li");
+        x.appendChild(el("span", { "class": "chip chip-city" }, f.cities[c][1]));
+        chips.appendChild(x);
+      });
+      it.codes.i.forEach(function (c) {
+        var x = el("li");
+        x.appendChild(el("span", { "class": "chip chip-inst" }, f.instruments[c][1]));
+        chips.appendChild(x);
+      });
+      var yr = el("li");
+      yr.appendChild(el("span", { "class": "chip" }, String(f.years[it.year][0])));
+      chips.appendChild(yr);
+      li.appendChild(chips);
+      if (url) {
+        var link = el("a", { "class": "kb-permalink", href: self.siteRoot + url }, "查看原文段落");
+        li.appendChild(link);
+      }
+      self.results.appendChild(li);
+    });
+
+    // pager
+    self.pager.hidden = view.pages <= 1;
+    self.prev.disabled = st.page <= 1;
+    self.next.disabled = st.page >= view.pages;
+    self.pageInfo.textContent = "第 " + st.page + " / " + view.pages + " 页";
+
+    if (focusKey) {
+      var again = self.facetsBox.querySelector('button[data-facet="' + focusKey[0] + '"][data-value="' +
+        String(focusKey[1]).replace(/["\\]/g, "\\$&") + '"]');
+      if (again) again.focus();
+    }
+    if (opts && opts.scroll && self.results.scrollIntoView) {
+      self.status.scrollIntoView({ block: "start" });
+    }
+  };
+
+  KB.SearchPage = SearchPage;
+
+  function start() {
+    var root = doc.getElementById("kb-search");
+    if (!root || root.getAttribute("data-started")) return;
+    root.setAttribute("data-started", "");
+    var page = new SearchPage(root);
+    KB.page = page;
+    page.search();
+  }
+
+  if (doc) {
+    if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", start);
+    else start();
+  }
+})(typeof window !== "undefined" ? window : this);

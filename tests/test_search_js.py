@@ -1,0 +1,298 @@
+"""Browser-script units (site_templates/static/js/kb-*.js) run in Chromium via Playwright:
+normalisation, segmentation, BM25 ordering, phrases, paging, snippet escaping — compared with
+the Python side (kb.analysis, kb.static_index)."""
+
+import json
+from pathlib import Path
+
+import opencc
+import pytest
+
+from kb import analysis
+from kb import static_index as si
+from tests.test_static_index import QUERIES, corpus_data, order_of
+
+JS_DIR = si.JS_DIR
+SCRIPTS = [JS_DIR / f for f in si.JS_FILES]
+
+
+@pytest.fixture
+def js(page):
+    """A blank page with the browser scripts loaded (no search page markup: nothing starts)."""
+    page.set_content("<!doctype html><html><head><meta charset='utf-8'></head><body></body></html>")
+    for path in SCRIPTS:
+        page.add_script_tag(path=str(path))
+    return page
+
+
+def _index_page(page, out, scripts_result):
+    """Open a file:// page in out/search/ that loads the scripts and meta like the site does."""
+    html = ["<!doctype html><html><head><meta charset='utf-8'></head><body>"]
+    html += [f'<script src="../{s}"></script>' for s in scripts_result["scripts"]]
+    html.append("</body></html>")
+    test_page = Path(out) / "search" / "test.html"
+    test_page.write_text("\n".join(html), encoding="utf-8")
+    page.goto(test_page.as_uri())
+    page.wait_for_function("() => window.KB && KB.Engine && Object.keys(KB.data).some(k => k.startsWith('meta.'))")
+    return page
+
+
+RUN_JS = """async ([q, full]) => {
+  const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+  window.__engine = window.__engine || new KB.Engine('', meta);
+  const r = await window.__engine.run(q, {full});
+  return {ids: r.ranked.map(x => x.idx), partial: r.partial, plan: r.plan};
+}"""
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory):
+    passages, docs, vocab = corpus_data()
+    out = tmp_path_factory.mktemp("jsindex")
+    result = si.write_static_index(out, passages, docs, vocab)
+    return out, result, si.Reference(passages, docs)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def test_normalize_fullwidth_traditional_lower(js, real_index):
+    out, _result, _ref = real_index
+    index = si.StaticIndex(out)
+    js.evaluate("pairs => KB.setT2S(pairs)", index.load(index.meta["t2s"]))
+    samples = ["風險補償", "ＡＩＣ　試點", "知識產權質押融資", "Ｓ基金", "ＱＦＬＰ", "投貸聯動",
+               "科技金融ABC", "專精特新「小巨人」", "１２３％", "漢融通"]
+    got = js.evaluate("xs => xs.map(KB.normalize)", samples)
+    assert got == [analysis.normalize(s) for s in samples]
+    assert got[0] == "风险补偿" and got[1] == "aic 试点"
+
+
+def test_normalize_matches_python_on_traditional_corpus(js, real_index):
+    """Every passage converted to traditional characters normalises like kb.analysis does
+    (length-preserving), apart from rare phrase-dependent OpenCC conversions."""
+    out, _result, ref = real_index
+    index = si.StaticIndex(out)
+    js.evaluate("pairs => KB.setT2S(pairs)", index.load(index.meta["t2s"]))
+    s2t = opencc.OpenCC("s2t")
+    texts = [s2t.convert(p["text"]) for p in ref.passages]
+    got = js.evaluate("xs => xs.map(KB.normalize)", texts)
+    total = diff = 0
+    for text, g in zip(texts, got):
+        want = analysis.normalize(text)
+        assert len(g) == len(text)
+        total += len(want)
+        diff += sum(a != b for a, b in zip(g, want))
+    assert diff / total < 0.001, (diff, total)
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def test_longest_match_segmentation(js):
+    vocab = ["科技", "科技金融", "金融", "中心", "建设", "风险", "补偿", "风险补偿", "知识产权",
+             "知识产权质押", "质押", "融资", "s基金", "aic"]
+    texts = ["科技金融中心建设", "风险补偿资金", "知识产权质押融资", "s基金和aic", "科技，金融",
+             "金融科技", "xyz科技", "科"]
+    got = js.evaluate("""([vocab, texts]) => {
+        const s = new Set(vocab);
+        return texts.map(t => KB.segmentWords(t, w => s.has(w), 16));
+    }""", [vocab, texts])
+    for text, g in zip(texts, got):
+        words, covered = si.segment_words(text, set(vocab).__contains__)
+        assert (g["words"], g["covered"]) == (words, covered), text
+    assert got[0]["words"] == ["科技金融", "中心", "建设"]
+    assert got[1] == {"words": ["风险补偿"], "covered": False}  # 资金 not in the vocabulary
+    assert got[2]["words"] == ["知识产权质押", "融资"]
+
+
+def test_parts_and_gram_slots_match_python(js):
+    queries = QUERIES + ['"科技 金融" 武汉', "“科技创新”  贷款", '"未闭合', "5g险", "a.b 3.5%", "，。",
+                         "ｓ基金", "科 技"]
+    got = js.evaluate("qs => qs.map(q => KB.parseParts(q).map(p => [p.text, p.phrase, KB.gramSlots(p.text)]))",
+                      queries)
+    for q, g in zip(queries, got):
+        want = [[t, ph, [list(s) for s in si.gram_slots(t)]] for t, ph in si.parse_parts(q)]
+        if any("\u3400" <= ch for ch in q) and q in ("風險補償",):
+            continue  # needs the t2s map (tested above)
+        assert g == want, q
+    slots = dict(zip(queries, got))
+    assert slots["科"] == [["科", False, [["p", "科"]]]]
+    assert slots["5g险"] == [["5g险", False, [["e", "5g"], ["p", "险"]]]]
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def test_bm25_ordering_on_small_index(page, tmp_path):
+    ps = [
+        {"id": "d-1", "doc": "d", "text": "科技金融。", "cities": [], "instruments": [], "year": 2024},
+        {"id": "d-2", "doc": "d", "text": "科技金融与科技金融服务。", "cities": [], "instruments": [], "year": 2024},
+        {"id": "d-3", "doc": "d", "text": "推动科技金融发展，" + "加强企业服务和人才培养，" * 8, "cities": [],
+         "instruments": [], "year": 2024},
+        {"id": "d-4", "doc": "d", "text": "金融科技的发展。", "cities": [], "instruments": [], "year": 2024},
+        {"id": "d-5", "doc": "d", "text": "发展科技型企业的金融服务。", "cities": [], "instruments": [], "year": 2024},
+    ]
+    result = si.write_static_index(tmp_path, ps, [{"id": "d", "title": "T", "year": 2024}], None)
+    ref = si.Reference(ps)
+    _index_page(page, tmp_path, result)
+    order = order_of(ref)
+    for q in ["科技金融", "科技 金融", '"科技金融"', "金融", "科", "技金"]:
+        got = page.evaluate(RUN_JS, [q, True])
+        assert got["ids"] == [order[i] for i in ref.search(q)], q
+    ids = page.evaluate(RUN_JS, ["科技金融", True])["ids"]
+    # tf 2 beats tf 1; a long passage ranks below a short one; the scattered words come last
+    assert ids[:3] == [1, 0, 2]
+    assert set(page.evaluate(RUN_JS, ["科技 金融", True])["ids"]) == {0, 1, 2, 3, 4}
+
+
+def test_phrase_matching(js, page, tmp_path):
+    assert js.evaluate("KB.isPhrase([[1, 5], [2, 9], [3]])") is True
+    assert js.evaluate("KB.isPhrase([[1, 5], [3, 9], [4]])") is False
+    assert js.evaluate("KB.isPhrase([[4, 4], [5], [6, 6]])") is True
+    ps = [{"id": "a-1", "doc": "a", "text": "持续优化营商环境，提升服务。", "cities": [], "instruments": [], "year": 2024},
+          {"id": "a-2", "doc": "a", "text": "优化服务流程，营商环境改善。", "cities": [], "instruments": [], "year": 2024},
+          {"id": "a-3", "doc": "a", "text": "优化营商环境", "cities": [], "instruments": [], "year": 2024}]
+    result = si.write_static_index(tmp_path, ps, [], None)
+    _index_page(page, tmp_path, result)
+    assert page.evaluate(RUN_JS, ['"优化营商环境"', True])["ids"] == [2, 0]
+    assert sorted(page.evaluate(RUN_JS, ["优化 营商环境", True])["ids"]) == [0, 1, 2]
+    assert page.evaluate(RUN_JS, ['"营商环境改善"', True])["ids"] == [1]
+
+
+def test_engine_matches_reference_on_real_corpus(page, real_index):
+    out, result, ref = real_index
+    _index_page(page, out, result)
+    order = order_of(ref)
+    for q in QUERIES:
+        got = page.evaluate(RUN_JS, [q, False])
+        assert not got["partial"]
+        assert got["ids"] == [order[i] for i in ref.search(q)], q
+
+
+def test_paged_postings_partial_then_full(page, tmp_path):
+    passages, docs, vocab = corpus_data()
+    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500)
+    ref = si.Reference(passages, docs)
+    order = order_of(ref)
+    _index_page(page, tmp_path, result)
+    for q in ["科技", "金融", "科技 金融"]:
+        want = [order[i] for i in ref.search(q)]
+        partial = page.evaluate(RUN_JS, [q, False])
+        assert partial["partial"] and set(partial["ids"]) <= set(want)
+        full = page.evaluate(RUN_JS, [q, True])
+        assert not full["partial"] and full["ids"] == want, q
+
+
+def test_facets_refine_counts(page, real_index):
+    out, result, ref = real_index
+    _index_page(page, out, result)
+    got = page.evaluate("""async () => {
+      const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+      const e = new KB.Engine('', meta);
+      const run = await e.run('知识产权质押', {});
+      await e.facets();
+      const all = e.refine(run, {}, -1);
+      const wuhan = e.refine(run, {city: 'wuhan'}, -1);
+      const f = e.facetInfo.raw;
+      const names = m => Object.fromEntries(Array.from(m.entries()).map(([k, v]) => [f.cities[k][0], v]));
+      return {n: all.items.length, cities: names(all.counts.city), wuhan: wuhan.items.length,
+              wuhanCities: names(wuhan.counts.city)};
+    }""")
+    hits = [p for p in ref.passages if p["id"] in set(ref.search("知识产权质押"))]
+    passages, _docs, vocab = corpus_data()
+    slug = {c["name"]: c["slug"] for c in vocab.cities}
+    counts = {}
+    for p in hits:
+        for c in {slug[c] for c in p["cities"]}:
+            counts[c] = counts.get(c, 0) + 1
+    assert got["n"] == len(hits)
+    assert got["cities"] == counts
+    assert got["wuhan"] == counts.get("wuhan", 0)
+    assert got["wuhanCities"] == counts  # a facet's own filter does not narrow its counts
+
+
+# --------------------------------------------------------------------------- snippets
+
+
+def test_snippet_highlighting_escapes_markup(js):
+    evil = '<script>alert(1)</script>前文投贷联动<img src=x onerror="alert(2)">后文'
+    got = js.evaluate("""(text) => {
+      const div = document.createElement('div');
+      div.appendChild(KB.snippet(text, ['投贷联动', 'onerror']));
+      document.body.appendChild(div);
+      return {html: div.innerHTML, text: div.textContent,
+              elements: Array.from(div.querySelectorAll('*')).map(e => e.tagName),
+              marks: Array.from(div.querySelectorAll('mark')).map(m => m.textContent)};
+    }""", evil)
+    assert got["elements"] == ["MARK", "MARK"]
+    assert got["marks"] == ["投贷联动", "onerror"]
+    assert got["text"] == evil
+    assert "<script>" not in got["html"] and "&lt;script&gt;" in got["html"]
+    assert js.evaluate("() => window.__xss === undefined")
+
+
+def test_snippet_window_and_traditional_text(js):
+    js.evaluate("pairs => KB.setT2S(pairs)", "風风險险補补償偿")
+    text = "甲" * 200 + "風險補償" + "乙" * 200
+    got = js.evaluate("""(text) => {
+      const div = document.createElement('div');
+      div.appendChild(KB.snippet(text, ['风险补偿'], 160));
+      return {text: div.textContent, marks: Array.from(div.querySelectorAll('mark')).map(m => m.textContent)};
+    }""", text)
+    assert got["marks"] == ["風險補償"]  # original characters, found on the normalised text
+    assert got["text"].startswith("…") and got["text"].endswith("…")
+    assert len(got["text"]) == 162
+
+
+def test_highlight_spans_merge(js):
+    spans = js.evaluate("KB.highlightSpans('科技金融科技', ['科技金融', '金融科技', '科技'])")
+    assert spans == [[0, 6]]
+
+
+def test_url_state_round_trip(js):
+    state = js.evaluate("""() => {
+      const s = KB.readState('?q=%E6%8A%95%E8%B4%B7+%E8%81%94%E5%8A%A8&city=wuhan&year=2024&page=3&doc=a.b');
+      return [s, KB.stateQuery(s), KB.readState('?page=-2&year=20x4')];
+    }""")
+    assert state[0] == {"q": "投贷 联动", "city": "wuhan", "instrument": "", "year": "2024",
+                        "doc": "a.b", "page": 3}
+    assert state[1].startswith("?q=") and "city=wuhan" in state[1] and "page=3" in state[1]
+    assert state[2]["page"] == 1 and state[2]["year"] == ""
+
+
+def test_safe_relative_links(js):
+    got = js.evaluate("""() => ['doc/a.html#x', 'javascript:alert(1)', '//evil.example/x',
+                                '/abs', 'JaVaScRiPt:x', 'https://x'].map(KB.safeRelative)""")
+    assert got == ["doc/a.html#x", None, None, None, None, None]
+
+
+def test_browse_by_facets_without_query(page, real_index):
+    out, result, _ref = real_index
+    passages, docs, vocab = corpus_data()
+    ref = si.Reference(passages, docs, vocab)
+    order = order_of(ref)
+    _index_page(page, out, result)
+    first_doc = sorted(d["id"] for d in docs)[1]
+    for filters in ({"city": "wuhan"}, {"instrument": "equity"}, {"city": "hefei", "instrument": "credit"},
+                    {"year": "2024"}, {"doc": first_doc}, {"doc": first_doc, "instrument": "equity"},
+                    {"city": "nowhere"}):
+        got = page.evaluate("""async (filters) => {
+          const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+          const e = new KB.Engine('', meta);
+          await e.facets();
+          const docNum = filters.doc ? await e.docIndex(filters.doc) : -1;
+          const run = await e.browse(filters, docNum);
+          const r = e.refine(run, filters, docNum);
+          const f = e.facetInfo.raw;
+          return {ids: r.items.map(x => x.idx),
+                  cities: Object.fromEntries(Array.from(r.counts.city.entries()).map(([k, v]) => [f.cities[k][0], v]))};
+        }""", filters)
+        assert got["ids"] == [order[i] for i in ref.search("", **filters)], filters
+        # the city facet counts ignore the city filter itself
+        others = {k: v for k, v in filters.items() if k != "city"}
+        base = ref.search("", **others) if others else [p["id"] for p in ref.passages]
+        expected = {}
+        for pid in base:
+            for c in ref.city_slugs[order[pid]]:
+                expected[c] = expected.get(c, 0) + 1
+        assert got["cities"] == expected, filters

@@ -1,0 +1,373 @@
+"""The static search index (kb/static_index.py): round trip against the Python reference,
+balanced chunks, content-hashed names, deterministic output, data stays data."""
+
+import functools
+import hashlib
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from kb import analysis
+from kb import static_index as si
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+QUERIES = ["投贷联动", "知识产权质押", "风险补偿", "風險補償", "融通", "汉融通", "科", "科技 金融",
+           '"科技金融"', '"优化营商环境"', "武汉 担保", "AIC", "s基金", "2024年", "不存在的词汇xyz",
+           "「科技」", '"科技，金融"', "ＡＩＣ", "专精特新 贷款", "险补", "知识产权质押融资", "基金"]
+
+
+# --------------------------------------------------------------------------- corpus helpers
+
+
+@functools.lru_cache(maxsize=1)
+def corpus_data():
+    """(passages, documents, vocab) of the real corpus through the real stages."""
+    from kb.pipeline import analyse_document
+    from kb.read import read_corpus
+    from kb.vocab import load_vocab
+
+    vocab = load_vocab()
+    docs = read_corpus(CORPUS, vocab.city_names)
+    passages = []
+    for d in docs:
+        for p in analyse_document(d)["passages"]:
+            p["url"] = f"doc/{p['doc']}.html#{p['id']}"
+            passages.append(p)
+    meta = [{k: v for k, v in d.items() if k != "text"} for d in docs]
+    return passages, meta, vocab
+
+
+def synthetic_corpus(n_passages, seed=7, per_doc=30):
+    """A large corpus made from the real passages: documents of ``per_doc`` passages taken in
+    turn from the real ones, with every number replaced by a random one, the subject city
+    swapped and a random year per document, so the vocabulary grows (numbers, city names in
+    new contexts) and ids, facets and texts vary. Returns (passages, documents, vocab)."""
+    passages, _docs, vocab = corpus_data()
+    rng = random.Random(seed)
+    names = [c["name"] for c in vocab.cities]
+    digits = re.compile(r"\d+(?:\.\d+)?")
+    out, docs = [], []
+    n_docs = (n_passages + per_doc - 1) // per_doc
+    k = 0
+    for d in range(n_docs):
+        doc_id = f"syn{d:05d}"
+        year = rng.randint(2015, 2025)
+        city = rng.choice(names)
+        docs.append({"id": doc_id, "title": f"合成文档 {d}：{city}科技金融", "year": year})
+        for j in range(per_doc):
+            if k >= n_passages:
+                break
+            src = passages[k % len(passages)]
+            k += 1
+            text = digits.sub(lambda m: str(rng.randint(1, 99999)), src["text"])
+            for c in src["cities"]:
+                text = text.replace(c, city)
+            pid = f"{doc_id}-{j:04d}"
+            out.append({"id": pid, "doc": doc_id, "section": list(src["section"]), "text": text,
+                        "cities": [city] + [c for c in src["cities"][1:] if c != city],
+                        "instruments": list(src["instruments"]), "year": year, "years": [],
+                        "url": f"doc/{doc_id}.html#{pid}"})
+    return out, docs, vocab
+
+
+def order_of(ref):
+    return {p["id"]: i for i, p in enumerate(ref.passages)}
+
+
+@pytest.fixture(scope="module")
+def real():
+    return corpus_data()
+
+
+@pytest.fixture(scope="module")
+def reference(real):
+    passages, docs, _vocab = real
+    return si.Reference(passages, docs)
+
+
+@pytest.fixture(scope="module")
+def written(real, tmp_path_factory):
+    passages, docs, vocab = real
+    out = tmp_path_factory.mktemp("static")
+    result = si.write_static_index(out, passages, docs, vocab)
+    return out, result
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def test_varint_round_trip():
+    values = [0, 1, 31, 32, 33, 1023, 1024, 4095, 4096, 32767, 10**6, 2**31 + 5]
+    buf = bytearray()
+    for v in values:
+        si.varint(v, buf)
+    assert si.decode_varints(buf.decode("ascii")) == values
+    assert len(si._SMALL[31]) == 1 and len(si._SMALL[32]) == 2
+
+
+def test_utf16_order_matches_javascript():
+    terms = ["科技", "a", "𠀀", "\uffff", "Z", "科", "科技金融"]
+    # JavaScript compares UTF-16 code units: the astral character sorts before U+FFFF
+    ordered = sorted(terms, key=si.utf16_key)
+    assert ordered.index("𠀀") < ordered.index("\uffff")
+    assert ordered.index("科") < ordered.index("科技") < ordered.index("科技金融")
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+def test_static_index_ranks_like_the_reference(written, reference):
+    out, _result = written
+    index = si.StaticIndex(out)
+    order = order_of(reference)
+    assert index.n == len(reference.passages)
+    found = 0
+    for q in QUERIES:
+        expected = [order[i] for i in reference.search(q)]
+        assert index.search(q) == expected, q
+        found += bool(expected)
+    assert found >= len(QUERIES) - 3
+
+
+def test_reference_semantics(reference):
+    passages = {p["id"]: p for p in reference.passages}
+    hits = reference.search("投贷联动")
+    assert hits and all("投贷联动" in analysis.normalize(passages[i]["text"]) for i in hits)
+    # traditional and full-width queries are normalised
+    assert reference.search("風險補償") == reference.search("风险补偿") != []
+    assert reference.search("ＡＩＣ") == reference.search("aic") != []
+    # a substring of a longer word is found through the gram layer
+    sub = reference.search("融通")
+    assert any("汉融通" in passages[i]["text"] for i in sub)
+    assert set(reference.search("汉融通")) <= set(sub)
+    # word matches rank above gram-only matches
+    ranked = si.evaluate(reference.plan("融通"), reference.get, reference.expand,
+                         len(reference.passages), reference.avgdl)
+    tiers = [t for _i, t, _s in ranked]
+    assert tiers == sorted(tiers, reverse=True)
+    # space-separated parts are ANDed
+    both = set(reference.search("武汉 担保"))
+    assert both and both <= set(reference.search("武汉")) & set(reference.search("担保"))
+    # one character: every passage containing it
+    norm = {i: analysis.normalize(p["text"]) for i, p in passages.items()}
+    assert set(reference.search("险")) == {i for i, t in norm.items() if "险" in t}
+    # quoted phrases need the exact sequence
+    phrase = set(reference.search('"科技金融"'))
+    assert phrase == {i for i, t in norm.items() if "科技金融" in t}
+
+
+def test_phrase_positions():
+    ps = [{"id": "a-1", "doc": "a", "text": "持续优化营商环境，提升服务。", "cities": [], "instruments": [], "year": 2024},
+          {"id": "a-2", "doc": "a", "text": "优化服务流程，营商环境改善。", "cities": [], "instruments": [], "year": 2024}]
+    ref = si.Reference(ps)
+    assert ref.search('"优化营商环境"') == ["a-1"]
+    assert set(ref.search("优化 营商环境")) == {"a-1", "a-2"}
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _files(out):
+    base = out / "search"
+    return {str(p.relative_to(base)): p for p in base.rglob("*") if p.is_file()}
+
+
+def test_chunks_are_balanced(written):
+    out, result = written
+    meta = si.read_register(next((out / "search").glob("meta.*.js")))[1]
+    sizes = result["stats"]
+    for layer in ("w", "g", "lex"):
+        chunks = [c for _f, _l, d in meta[layer] for c in si.read_register(out / "search" / d)[1]]
+        assert len(chunks) >= 3, layer  # never one chunk holding everything
+        assert sizes["chunks"][layer] == len(chunks)
+        keys = [(si.utf16_key(a), si.utf16_key(b)) for a, b, _f in chunks]
+        for (a, b), (c, _d) in zip(keys, keys[1:]):
+            assert a <= b < c  # sorted, disjoint
+        file_sizes = [(out / "search" / f).stat().st_size for _a, _b, f in chunks]
+        target = si.CHUNK_BYTES if layer != "lex" else si.LEX_BYTES
+        assert max(file_sizes) <= target + 1_500, layer
+        # all but the last chunk are reasonably full
+        assert min(file_sizes[:-1]) >= target // 3, (layer, file_sizes)
+        assert max(file_sizes) < 0.6 * sum(file_sizes)
+
+
+def test_names_are_content_hashed(written):
+    out, result = written
+    files = _files(out)
+    hashed = re.compile(r"^([a-z0-9-]+)\.([0-9a-f]{12})\.(js|css)$")
+    frag_dirs = set()
+    for rel, path in files.items():
+        data = path.read_bytes()
+        if "/" in rel:
+            frag_dirs.add(rel.split("/")[0])
+            name, _payload = si.read_register(path)
+            assert name == rel
+            continue
+        m = hashed.match(rel)
+        assert m, rel
+        if m.group(1).startswith("kb-"):
+            assert hashlib.sha256(data).hexdigest()[:12] == m.group(2)
+        else:
+            name, payload = si.read_register(path)
+            assert name == rel
+            assert hashlib.sha256(si._json(payload).encode()).hexdigest()[:12] == m.group(2)
+    assert sorted(d.split("-")[0] for d in frag_dirs) == ["dc", "dt", "f"]
+    for s in result["scripts"] + result["styles"]:
+        assert (out / s).is_file() and s.startswith("search/")
+    assert [Path(s).name.split(".")[0] for s in result["scripts"]] == [
+        "kb-core", "kb-normalize", "kb-segment", "kb-rank", "meta", "kb-search-ui"]
+
+
+def test_two_writes_are_byte_identical(real, tmp_path):
+    passages, docs, vocab = real
+    a = si.write_static_index(tmp_path / "a", passages, docs, vocab)
+    b = si.write_static_index(tmp_path / "b", list(passages), docs, vocab)
+    assert a == b
+    fa, fb = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert sorted(fa) == sorted(fb)
+    for rel in fa:
+        assert fa[rel].read_bytes() == fb[rel].read_bytes(), rel
+
+
+def test_rewrite_removes_stale_files_only(real, tmp_path):
+    passages, docs, vocab = real
+    si.write_static_index(tmp_path, passages, docs, vocab)
+    keep = tmp_path / "search" / "index.html"
+    keep.write_text("<p>renderer's page</p>")
+    second = si.write_static_index(tmp_path, passages[:40], docs, vocab)
+    files = _files(tmp_path)
+    assert "index.html" in files
+    metas = [f for f in files if f.startswith("meta.")]
+    assert metas == [second["scripts"][4].split("/")[-1]]
+    assert len([f for f in files if f.startswith("f-")]) == -(-40 // si.FRAG_SIZE)
+    assert si.StaticIndex(tmp_path).n == 40
+
+
+def test_script_text_is_stored_as_data(tmp_path):
+    evil = '<script>alert(1)</script> 投贷联动 <img src=x onerror=alert(2)> "quote" \\ \u2028 end'
+    ps = [{"id": "x-1", "doc": "x", "section": ["<b>标题</b>"], "text": evil, "cities": ["武汉"],
+           "instruments": ["linkage"], "year": 2024, "url": "doc/x.html#x-1"},
+          {"id": "x-2", "doc": "x", "section": [], "text": "普通文本", "cities": [], "instruments": [],
+           "year": 2024, "url": "doc/x.html#x-2"}]
+    docs = [{"id": "x", "title": "</script><script>alert(3)</script>", "year": 2024}]
+    si.write_static_index(tmp_path, ps, docs, None)
+    for rel, path in _files(tmp_path).items():
+        if rel.startswith("kb-"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "<" not in text, rel  # every "<" is escaped as \u003c inside JSON strings
+        assert "\u2028" not in text
+    index = si.StaticIndex(tmp_path)
+    assert index.passage(0)[4] == evil
+    assert index.passage(0)[3] == ["<b>标题</b>"]
+    assert index.passage(0)[5] == docs[0]["title"]
+    assert index.search("投贷联动") == [0]
+
+
+def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
+    passages, docs, vocab = real
+    si.write_static_index(tmp_path, passages, docs, vocab, page0=4, inline_max=60)
+    index = si.StaticIndex(tmp_path)
+    order = order_of(reference)
+    for q in ["科技 金融", "投贷联动", "科", '"科技金融"', "风险补偿"]:
+        assert index.search(q) == [order[i] for i in reference.search(q)], q
+    entry = index.entry("g", "科技")
+    df, pages = entry
+    assert isinstance(pages, list) and [c for _f, c, _b in pages][:3] == [4, 8, 16]
+    assert sum(c for _f, c, _b in pages) == df
+    # the first page holds the highest-impact postings
+    first = si.decode_postings(index.load(pages[0][0]))
+    rest = {}
+    for name, _c, _b in pages[1:]:
+        rest.update(si.decode_postings(index.load(name)))
+    avg = index.avgdl["g"]
+    worst_first = min(si.impact(tf, dl, avg) for tf, _p, dl, *_codes in first.values())
+    best_rest = max(si.impact(tf, dl, avg) for tf, _p, dl, *_codes in rest.values())
+    assert worst_first >= best_rest
+
+
+def test_facets_are_compact_and_exact(written, real):
+    out, _result = written
+    passages, docs, vocab = real
+    index = si.StaticIndex(out)
+    f = index.facets
+    counts = si.decode_varints(f["docCount"])
+    assert sum(counts) == len(passages)
+    assert [d["id"] for d in docs] == sorted(d["id"] for d in docs)
+    slug = {c["name"]: c["slug"] for c in vocab.cities}
+    ref = si.Reference(passages, docs, vocab)
+
+    def decode(cset, mask):
+        cities = sorted(f["cities"][c][0] for c in index.city_sets[cset])
+        insts = sorted(f["instruments"][i][0] for i in range(len(f["instruments"])) if mask >> i & 1)
+        return cities, insts
+
+    def tags(p):
+        return sorted({slug[c] for c in p["cities"]}), sorted(set(p["instruments"]))
+
+    # the codes inlined in the postings give each passage's cities and instruments
+    post = index.get("g", "科技")
+    assert len(post) > 50
+    for idx, (_tf, _pos, _dl, cset, mask) in post.items():
+        assert decode(cset, mask) == tags(ref.passages[idx])
+    # facet lists (browsing without a query) hold the same codes
+    for entry in f["cities"][:3] + f["instruments"][:3]:
+        lst = si.decode_facet_list(index.load(entry[3]))
+        assert len(lst) == entry[2] > 0
+        for idx, (cset, mask) in lst.items():
+            assert decode(cset, mask) == tags(ref.passages[idx])
+    for (y, count, name) in f["years"]:
+        assert len(si.decode_facet_list(index.load(name))) == count
+    # per-document code files
+    docs_meta = index.meta["docs"]
+    codes = []
+    for k in range(docs_meta["count"]):
+        codes += si.decode_varints(index.load(f"{docs_meta['codes']}/{k}.js"))
+    assert len(codes) == 2 * len(passages)
+    assert [decode(codes[2 * i], codes[2 * i + 1]) for i in range(len(passages))] == [
+        tags(p) for p in ref.passages]
+    assert index.document(0) == (docs[0]["id"], docs[0]["title"])
+    labels = {e[0]: e[1] for e in f["instruments"]}
+    assert all(labels[i["slug"]] == i["label"] for i in vocab.instruments if i["slug"] in labels)
+    names = {e[0]: e[1] for e in f["cities"]}
+    assert names["wuhan"] == "武汉"
+    assert len(json.dumps(f, ensure_ascii=False).encode()) < 10_000
+
+
+def test_browse_without_query(written, real):
+    out, _result = written
+    passages, docs, vocab = real
+    index = si.StaticIndex(out)
+    ref = si.Reference(passages, docs, vocab)
+    order = order_of(ref)
+    for filters in ({"city": "wuhan"}, {"instrument": "equity"}, {"city": "hefei", "instrument": "credit"},
+                    {"year": 2024}, {"city": "nowhere"}):
+        want = [order[i] for i in ref.search("", **filters)]
+        assert index.browse(**filters) == want, filters
+        if "nowhere" not in filters.values():
+            assert want
+    assert ref.search("") == []
+
+
+def test_t2s_map_covers_the_index(written):
+    out, _result = written
+    index = si.StaticIndex(out)
+    pairs = index.load(index.meta["t2s"])
+    mapping = {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
+    for t, s in zip("風險補償質聯動專貸", "风险补偿质联动专贷"):
+        assert mapping.get(t) == s
+    assert "风" not in mapping  # only traditional forms are mapped
+    assert len(pairs.encode()) < 12_000
+
+
+def test_stats(written):
+    _out, result = written
+    stats = result["stats"]
+    assert stats["passages"] > 100 and stats["documents"] == 5
+    assert stats["meta_bytes"] < 2_000
+    assert stats["fragment_files"] == -(-stats["passages"] // si.FRAG_SIZE)
