@@ -27,6 +27,7 @@ import filecmp
 import json
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -64,6 +65,27 @@ BUILD_WRAPPER = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from kb import pipeline
+
+# Each stage's row goes to stderr as soon as it is done, so a build that fails or is
+# killed still tells which stages it finished and what they cost.
+_done = pipeline._Stages.done
+def _done_and_report(self, name, **extra):
+    _done(self, name, **extra)
+    print("KB-BENCH-STAGE " + json.dumps(self.rows[-1], ensure_ascii=False, default=str),
+          file=sys.stderr, flush=True)
+pipeline._Stages.done = _done_and_report
+
+if sys.argv[6] == "no-token-memo":
+    # Variant: workers return no precomputed token lists (the memo kb.analysis.remember
+    # is fed from); the index stages segment the passages again instead.
+    _analyse = pipeline.analyse_document
+    def analyse_document(doc):
+        result = _analyse(doc)
+        result["tokens"] = {}
+        return result
+    analyse_document.__module__, analyse_document.__qualname__ = "kb.pipeline", "analyse_document"
+    pipeline.analyse_document = analyse_document
+
 t = time.perf_counter()
 jobs = int(sys.argv[5]) if sys.argv[5] != "0" else None
 result = pipeline.build(sys.argv[2], sys.argv[3], cache_dir=sys.argv[4], progress=False, jobs=jobs)
@@ -174,40 +196,80 @@ def code_version():
                                   if dirty else "")
 
 
+MIN_AVAILABLE_MB = 3000  # --min-free-mb: kill a build that would push the machine into swap/OOM
+
+
+def _available_mb():
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("inf")
+
+
 def run_measured(argv, log_path, cwd=ROOT):
-    """Run ``argv``; returns {"rc", "wall", "maxrss_mb" (largest single process, from
-    wait4), "peak_pss_mb"/"peak_rss_mb" (sampled sums over the process tree),
-    "stdout", "stderr_tail"}."""
+    """Run ``argv``; returns {"rc", "wall", "cpu_s", "maxrss_mb" (largest single process,
+    from wait4), "peak_pss_mb"/"peak_rss_mb" (sampled sums over the process tree),
+    "stdout", "stderr_tail", "killed"} (stderr lines starting KB-BENCH-STAGE are left out
+    of the tail). The child runs in its own process group, which is
+    terminated if the machine's available memory falls below MIN_AVAILABLE_MB."""
+    import signal
+
     log_path = Path(log_path)
     out_path, err_path = log_path.with_suffix(".out"), log_path.with_suffix(".err")
     load_before = os.getloadavg()[0]
+    killed = []
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err,
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, start_new_session=True,
                                 env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1"})
         peak = {"pss": 0.0, "rss": 0.0}
         stop = threading.Event()
+
+        def kill_group():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
         def sample():
             while not stop.is_set():
                 pss, rss = _tree_memory(proc.pid)
                 peak["pss"], peak["rss"] = max(peak["pss"], pss), max(peak["rss"], rss)
+                avail = _available_mb()
+                if avail < MIN_AVAILABLE_MB and not killed:
+                    killed.append(f"killed: only {avail:.0f} MB of memory left on the machine "
+                                  f"(process tree at {pss:.0f} MB PSS)")
+                    log(killed[-1])
+                    kill_group()
                 stop.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            kill_group()
+            raise
+        finally:
+            stop.set()
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-        stop.set()
         sampler.join()
+        if killed:  # workers may outlive the leader for a moment
+            kill_group()
     stdout = out_path.read_text(encoding="utf-8", errors="replace")
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("KB-BENCH-STAGE ")]
+    tail = "\n".join(lines[-15:])
     return {"rc": proc.returncode, "wall": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
             "maxrss_mb": round(usage.ru_maxrss / 1024, 1),
             "peak_pss_mb": round(peak["pss"], 1), "peak_rss_mb": round(peak["rss"], 1),
-            "stdout": stdout, "stderr_tail": "\n".join(stderr.strip().splitlines()[-15:])}
+            "stdout": stdout, "stderr_tail": "\n".join(killed + [tail]).strip(), "killed": bool(killed)}
 
 
 def parse_result(stdout):
@@ -217,11 +279,19 @@ def parse_result(stdout):
     return None
 
 
+VARIANT = ""  # --no-token-memo: "no-token-memo"
+
+
 def build(corpus, out, cache, log_path, jobs):
-    argv = [PY, "-c", BUILD_WRAPPER, str(CODE), str(corpus), str(out), str(cache), str(jobs or 0)]
+    argv = [PY, "-c", BUILD_WRAPPER, str(CODE), str(corpus), str(out), str(cache), str(jobs or 0),
+            VARIANT or "-"]
     run = run_measured(argv, log_path)
     run["result"] = parse_result(run["stdout"]) if run["rc"] == 0 else None
     run["ok"] = run["rc"] == 0 and run["result"] is not None
+    if not run["ok"]:  # the stages finished before the failure
+        err = Path(log_path).with_suffix(".err").read_text(encoding="utf-8", errors="replace")
+        run["partial_stages"] = [json.loads(line.split(" ", 1)[1]) for line in err.splitlines()
+                                 if line.startswith("KB-BENCH-STAGE ")]
     run.pop("stdout")
     return run
 
@@ -430,7 +500,10 @@ def browser_measures(out_dir, queries, input_sel, results_sel, search_path, time
                     for req in finished:
                         path = req.url[len(base):].split("?")[0] if req.url.startswith(base) else req.url
                         if path.startswith("search/") and path != search_path:
-                            kind = "search/ (index shards, meta)"
+                            # search/facets.<h>.js, search/p.<h>.js, search/f-<h>/3.js …
+                            kind = "search/" + re.split(r"[.-]", path[len("search/"):], maxsplit=1)[0]
+                            if kind == "search/kb":
+                                kind = "search/kb-*.js|css"
                         else:
                             kind = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else "other"
                         by_kind[kind] = by_kind.get(kind, 0) + _response_bytes(req)
@@ -498,9 +571,10 @@ def summarise_browser(b):
                     "requests_median": statistics.median(r["requests"] for r in fq),
                     "requests_max": max(r["requests"] for r in fq),
                     "first_query_ready_ms_median": round(statistics.median(r["ready_ms"] for r in fq), 1)})
-        kinds = sorted({k for r in fq for k in r["by_kind"]})
         median_row = sorted(fq, key=lambda r: r["bytes"])[len(fq) // 2]
-        out["median_breakdown_kb"] = {k: round(median_row["by_kind"].get(k, 0) / 1024, 1) for k in kinds}
+        out["median_query"] = median_row["q"]
+        out["median_breakdown_kb"] = {k: round(v / 1024, 1) for k, v in
+                                      sorted(median_row["by_kind"].items(), key=lambda kv: -kv[1])}
     ks = b.get("keystroke", [])
     cold = [r["cold_ms"] for r in ks if "cold_ms" in r]
     warm = [r["warm_ms"] for r in ks if "warm_ms" in r]
@@ -624,7 +698,8 @@ def evaluate(rows):
     if r:
         mem = r["build"]["peak_pss_mb"] or r["build"]["peak_rss_mb"]
         add("1,000 documents: full build ≤ 120 s", f"{r['build']['wall']:.1f} s",
-            r["build"]["wall"] <= TARGETS["build_1000_s"])
+            r["build"]["wall"] <= TARGETS["build_1000_s"],
+            f"CPU {r['build']['cpu_s']:.0f} s; load average {r['build']['load_before']:.1f} at the start")
         add("1,000 documents: peak memory ≤ 1.5 GB", f"{mem:.0f} MB (process tree PSS)",
             mem <= TARGETS["build_1000_mb"], f"largest single process {r['build']['maxrss_mb']:.0f} MB")
     else:
@@ -641,10 +716,13 @@ def evaluate(rows):
     if r and r.get("incremental", {}).get("ok") and "identical" in r:
         share = r["incremental"]["wall"] / r["build"]["wall"]
         ident = r["identical"]["identical"]
+        same = r["identical"].get("search_results_identical")
         add("1,000 + 1 document: rebuild ≤ 10% of the full build, output identical to a full rebuild",
             f"{r['incremental']['wall']:.1f} s = {share:.1%} of {r['build']['wall']:.1f} s; "
             f"identical: {'yes' if ident else 'no'}",
-            share <= TARGETS["incremental_share"] and ident)
+            share <= TARGETS["incremental_share"] and ident,
+            f"CPU {r['incremental']['cpu_s']:.0f} s vs {r['build']['cpu_s']:.0f} s; out/index/ not compared, "
+            f"its search results {'match' if same else 'DIFFER from' if same is False else '?'} the full rebuild's")
     else:
         add("1,000 + 1 document: rebuild ≤ 10% of the full build, identical output", "not measured", None)
     r10 = by_n.get(10000)
@@ -715,7 +793,14 @@ def measures(row):
     out.append(("corpus", f"{gen.get('documents', row['n']):,} documents, {gen.get('bytes', 0) / 1e6:.1f} MB "
                           f"(generated in {gen.get('seconds', 0):.1f} s)"))
     if not b.get("ok"):
-        out.append(("full build", f"FAILED (exit {b.get('rc')})"))
+        why = "killed: the machine ran low on memory" if b.get("killed") else f"exit {b.get('rc')}"
+        out.append(("full build", f"FAILED ({why}) after {b.get('wall', 0):,.0f} s"))
+        if b.get("peak_pss_mb"):
+            out.append(("peak memory, process tree (PSS sum / RSS sum)",
+                        f"{b['peak_pss_mb']:,.0f} MB / {b['peak_rss_mb']:,.0f} MB (when it stopped)"))
+        done = b.get("partial_stages") or []
+        if done:
+            out.append(("stages finished", ", ".join(f"{st['stage']} {st['seconds']:.0f} s" for st in done)))
         return out
     out.append(("passages / figures", f"{res.get('passages', 0):,} / {res.get('figures', 0):,}"))
     out.append(("full build, cold cache (wall, fresh process)", fmt(b["wall"], " s", 2)))
@@ -753,8 +838,9 @@ def measures(row):
                         f"(max: {br['first_query_max_q']})"))
             out.append(("browser, first query: requests median / max",
                         f"{br['requests_median']} / {br['requests_max']}"))
-            out.append(("browser, first query: median breakdown",
-                        ", ".join(f"{k} {v:.1f} KB" for k, v in br["median_breakdown_kb"].items())))
+            out.append(("browser, first query: bytes by file kind, for the median query",
+                        f"{br.get('median_query', '?')}: "
+                        + ", ".join(f"{k} {v:.1f} KB" for k, v in br["median_breakdown_kb"].items())))
             out.append(("browser, page load → results ready (?q=), median",
                         fmt(br["first_query_ready_ms_median"], " ms", 0)))
         if "keystroke_cold_ms_median" in br:
@@ -856,8 +942,12 @@ def render_markdown(rows, targets, info, argv, started, notes):
         if row.get("incremental", {}).get("ok"):
             L += ["", "Incremental rebuild (+1 document, warm cache), per stage:", ""]
             L += stage_table(row["incremental"]["result"])
-        if row.get("build", {}).get("stderr_tail") and not row["build"].get("ok"):
-            L += ["", "```", row["build"]["stderr_tail"], "```"]
+        if not row.get("build", {}).get("ok"):
+            if row.get("build", {}).get("partial_stages"):
+                L += ["", "Stages finished before the build failed:", ""]
+                L += stage_table({"stages": row["build"]["partial_stages"]})
+            if row.get("build", {}).get("stderr_tail"):
+                L += ["", "```", row["build"]["stderr_tail"], "```"]
     if notes:
         L += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(L) + "\n"
@@ -899,6 +989,7 @@ def auto_notes(rows):
 
 
 def main(argv=None):
+    global CODE, MIN_AVAILABLE_MB, VARIANT
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100], metavar="N")
@@ -916,10 +1007,18 @@ def main(argv=None):
     p.add_argument("--results", default="#results", help="CSS selector of the results list")
     p.add_argument("--search-path", default="search/index.html", help="search page, relative to out/")
     p.add_argument("--browser-timeout", type=int, default=60, metavar="S")
+    p.add_argument("--code", metavar="DIR", help="benchmark the code in DIR (a snapshot of an earlier "
+                   "run, e.g. benchmarks/out/code) instead of snapshotting the working tree")
+    p.add_argument("--no-token-memo", action="store_true",
+                   help="variant: build workers return no precomputed token lists (kb.analysis memo); "
+                        "the index stages segment again. Shows the memory the memo costs")
     p.add_argument("--no-snapshot", action="store_true",
                    help="build with the live working tree instead of a snapshot of build.py, kb/ and "
                         "site_templates/ taken at the start (the snapshot keeps a long run consistent "
                         "while the code is being edited)")
+    p.add_argument("--min-free-mb", type=int, default=MIN_AVAILABLE_MB, metavar="MB",
+                   help="terminate a build when the machine has less memory available than this "
+                        f"(default {MIN_AVAILABLE_MB}); the build is then reported as failed")
     p.add_argument("--clean", action="store_true", help="delete each size's corpus and outputs afterwards")
     p.add_argument("--json", metavar="FILE", help="also write every raw measure as JSON "
                                                      "(default <workdir>/results.json)")
@@ -929,8 +1028,14 @@ def main(argv=None):
     queries = load_queries(args.queries)
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
-    global CODE
-    if args.no_snapshot:
+    MIN_AVAILABLE_MB = args.min_free_mb
+    VARIANT = "no-token-memo" if args.no_token_memo else ""
+    if args.code:
+        CODE = Path(args.code).resolve()
+        args.code_version = f"the code in {_rel(CODE)} (an earlier snapshot)"
+        sys.path.insert(0, str(CODE))
+        synth.DATA_DIR = CODE / "kb" / "data"
+    elif args.no_snapshot:
         args.code_version = code_version() + " (live working tree)"
     else:
         CODE, args.code_version = snapshot_code(args.workdir)
@@ -958,7 +1063,8 @@ def main(argv=None):
     chromium = next((r["browser"]["chromium"] for r in rows if r.get("browser", {}).get("chromium")), None)
     info = machine_info(chromium)
     targets = evaluate(rows)
-    info["code"] = args.code_version
+    info["code"] = args.code_version + (
+        "; pipeline variant: no token memo (workers return no token lists)" if VARIANT else "")
     report = render_markdown(rows, targets, info, argv, started, auto_notes(rows))
     _dump(args, rows, info, targets)
     if args.write:

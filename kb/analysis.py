@@ -103,22 +103,6 @@ def _is_term(text):
     return bool(_WORDCHAR_RE.search(text))
 
 
-# Token lists computed elsewhere (worker processes, the build cache) are
-# registered here so the Whoosh index and the static index reuse them.
-_MEMO = {"words": {}, "grams": {}}
-
-
-def remember(text, words, grams):
-    """Register precomputed token lists for a passage text."""
-    _MEMO["words"][text] = words
-    _MEMO["grams"][text] = grams
-
-
-def forget_all():
-    for memo in _MEMO.values():
-        memo.clear()
-
-
 def _long_subwords(jb, word, pos, start):
     """Dictionary words of 4+ characters inside a longer word (search mode itself
     only adds 2- and 3-character ones): 知识产权质押 inside 知识产权质押融资."""
@@ -133,8 +117,6 @@ def word_tokens(text, normalized=False):
 
     ``text`` is normalised first unless ``normalized`` is true; offsets refer to
     the text as given (normalisation keeps the length)."""
-    if not normalized and text in _MEMO["words"]:
-        return _MEMO["words"][text]
     jb, special = segmenter()
     norm = text if normalized else normalize(text)
     raw = jb.tokenize(norm, mode="search")
@@ -166,8 +148,6 @@ def word_tokens(text, normalized=False):
 
 def gram_tokens(text, normalized=False):
     """Character layer: list of (term, position, startchar, endchar)."""
-    if not normalized and text in _MEMO["grams"]:
-        return _MEMO["grams"][text]
     norm = text if normalized else normalize(text)
     out = []
     pos = 0

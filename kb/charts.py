@@ -283,7 +283,7 @@ def bar_chart_svg(rows, title, unit=None):
         fill = TARGET_FILL if target else BAR_FILL
         text_y = _c(y + BAR_H * 0.72)
         value_text = b["text"] + (" ⚠" if b["warn"] else "")
-        out.append(f'<g class="chart-row">')
+        out.append('<g class="chart-row">')
         out.append(f"<title>{esc(b['tip'])}</title>")
         out.append(f'<text x="{_c(LABEL_W - 8)}" y="{text_y}" text-anchor="end" '
                    f'class="chart-label" fill="#222">{esc(b["label"])}</text>')

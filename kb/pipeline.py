@@ -30,7 +30,7 @@ from .split import split
 from .tag import tag_passages
 from .vocab import load_vocab
 
-_STAGE_MODULES = ("analysis", "clean", "split", "tag", "vocab", "read")
+_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read")
 INDEX_MANIFEST = "kb-manifest.json"
 
 
@@ -53,19 +53,32 @@ def code_version():
     return h.hexdigest()
 
 
+def analysis_version():
+    """Hash of the segmentation (code + user dictionary): a change re-indexes everything."""
+    h = hashlib.sha256(Path(analysis.__file__).read_bytes())
+    h.update(analysis.USERDICT.read_bytes())
+    return h.hexdigest()
+
+
 # ---------------------------------------------------------------- per document
 
 
 def analyse_document(doc):
-    """clean → split → tag → segment one document (runs in a worker process)."""
+    """clean → split → tag → figures for one document (runs in a worker process).
+
+    Segmentation is not cached: recomputing it (rjieba) is faster than pickling
+    the token lists, and keeping them would cost gigabytes at 1,000 documents."""
     vocab = load_vocab()
     passages = split(clean(doc["text"], doc))
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
     tagged = tag_passages(doc, passages, vocab)
-    tokens = {p["text"]: (analysis.word_tokens(p["text"]), analysis.gram_tokens(p["text"]))
-              for p in tagged}
-    return {"passages": tagged, "tokens": tokens}
+    for p in tagged:
+        p["url"] = f"doc/{p['doc']}.html#{p['id']}"
+    figures = extract(tagged, vocab)
+    for f in figures:
+        f["url"] = f"doc/{f['doc']}.html#{f['passage']}"
+    return {"passages": tagged, "figures": figures}
 
 
 def _worker_init():
@@ -82,7 +95,7 @@ def _cache_path(cache_dir, key):
 
 
 def analyse_corpus(docs, cache_dir, jobs, progress):
-    """Per-document analysis, from the cache where possible; returns (results, stats)."""
+    """Per-document analysis, from the cache where possible; returns (results, keys, stats)."""
     salt = f"{code_version()}|{load_vocab().version}"
     keys = [_cache_key(d, salt) for d in docs]
     results = [None] * len(docs)
@@ -117,17 +130,13 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
 # ---------------------------------------------------------------- the build
 
 
-def _permalink(passage):
-    return f"doc/{passage['doc']}.html#{passage['id']}"
-
-
 def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
     old_manifest_path = Path(previous) / "index" / INDEX_MANIFEST if previous else None
     if old_manifest_path and old_manifest_path.exists():
         old = json.loads(old_manifest_path.read_text(encoding="utf-8"))
-        if old.get("schema") == kbindex.SCHEMA_VERSION:
+        if old.get("schema") == kbindex.SCHEMA_VERSION and old.get("analysis") == analysis_version():
             old_docs = old["docs"]
             changed = {d: passages_by_doc[d] for d, k in manifest.items() if old_docs.get(d) != k}
             removed = sorted(set(old_docs) - set(manifest))
@@ -145,7 +154,8 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
 
 
 def _write_manifest(index_dir, manifest):
-    data = {"schema": kbindex.SCHEMA_VERSION, "docs": dict(sorted(manifest.items()))}
+    data = {"schema": kbindex.SCHEMA_VERSION, "analysis": analysis_version(),
+            "docs": dict(sorted(manifest.items()))}
     (Path(index_dir) / INDEX_MANIFEST).write_text(
         json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
@@ -184,21 +194,12 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     stages.done("read", documents=len(docs))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)
-    passages_by_doc = {}
-    passages = []
-    for doc, result in zip(docs, results):
-        for p in result["passages"]:
-            p["url"] = _permalink(p)
-        passages_by_doc[doc["id"]] = result["passages"]
-        passages.extend(result["passages"])
-        for text, (words, grams) in result["tokens"].items():
-            analysis.remember(text, words, grams)
-    stages.done("clean+split+tag", passages=len(passages), **cache_stats)
-
-    figures = extract(passages, vocab)
-    for f in figures:
-        f["url"] = f"doc/{f['doc']}.html#{f['passage']}"
-    stages.done("figures", figures=len(figures))
+    passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
+    passages = [p for result in results for p in result["passages"]]
+    figures = [f for result in results for f in result["figures"]]
+    del results
+    stages.done("clean+split+tag+figures", passages=len(passages), figures=len(figures),
+                **cache_stats)
 
     staging = out_dir.with_name(f".{out_dir.name}.building")
     if staging.exists():
@@ -222,7 +223,6 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap(staging, out_dir)
-    analysis.forget_all()
     stages.done("swap")
     cov = coverage(figures)
     return {"documents": len(docs), "passages": len(passages), "figures": len(figures),

@@ -47,7 +47,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
-from . import cite
+from . import charts, cite
 from .fsutil import write_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -414,61 +414,6 @@ def _figure_sort_key(f):
             str(f.get("passage") or ""), str(f.get("value")))
 
 
-# --------------------------------------------------------------------------- charts
-
-def _charts():
-    """kb.charts (figure comparison rows + SVG bar chart), or None if it is not installed."""
-    try:
-        from . import charts
-    except ImportError:
-        return None
-    return charts
-
-
-def _fallback_rows(figures, metric, names, metrics):
-    """kb.charts.comparison_rows' shape without unit conversion: per city and kind, the
-    latest city-level figure in the metric's unit."""
-    unit = (metrics.get(metric) or {}).get("unit")
-    per = defaultdict(list)
-    for f in figures:
-        if (f.get("metric") == metric and f.get("city") in names and f.get("value") is not None
-                and f.get("scope", "city") != "institution" and (not unit or f.get("unit") == unit)):
-            per[(f.get("kind") or "actual", f["city"])].append(f)
-    rows = []
-    for (kind, city), fs in sorted(per.items()):
-        f = max(fs, key=lambda f: (_months(f.get("as_of")) or 0, str(f.get("passage"))))
-        rows.append(dict(f, kind=kind, unit=f.get("unit"), orig_value=f.get("value"),
-                         orig_unit=f.get("unit")))
-    for kind in ("actual", "target"):
-        group = [r for r in rows if r["kind"] == kind]
-        known = [m for m in (_months(r.get("as_of")) for r in group) if m is not None]
-        warn = len(group) >= 2 and (not known or max(known) - min(known) > 12
-                                    or len(known) < len(group))
-        for r in group:
-            r["date_warning"] = warn
-    return rows
-
-
-def _fallback_svg(title, unit, bars):
-    """Minimal horizontal bar chart for [(label, value)]; attributes only (CSP)."""
-    bar_h, gap, label_w, width = 22, 8, 120, 560
-    plot_w = width - label_w - 110
-    top = max((v for _, v in bars), default=0) or 1
-    height = len(bars) * (bar_h + gap) + gap
-    out = [f'<svg class="bar-chart" role="img" viewBox="0 0 {width} {height}" '
-           f'aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
-    for i, (label, value) in enumerate(bars):
-        y = gap + i * (bar_h + gap)
-        w = max(1, round(plot_w * value / top)) if value > 0 else 0
-        out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" '
-                   f'class="chart-label">{html.escape(label)}</text>')
-        out.append(f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" class="chart-bar"/>')
-        out.append(f'<text x="{label_w + w + 6}" y="{y + 16}" class="chart-value">'
-                   f"{html.escape(_fmt_number(value))} {html.escape(unit or '')}</text>")
-    out.append("</svg>")
-    return Markup("".join(out))
-
-
 # --------------------------------------------------------------------------- pages
 
 NAV = (
@@ -719,7 +664,6 @@ class _Renderer:
         and converts units), the date-gap warning and, when 2+ cities share it, a bar chart."""
         s = self.site
         names = [c["name"] for c in cities]
-        charts = _charts()
         present = {f.get("metric") for fs in s.figures_by_city.values() for f in fs}
         metric_order = [m for m in s.metrics if m in present] + sorted(present - set(s.metrics))
         figure_counts = defaultdict(int)
@@ -728,10 +672,7 @@ class _Renderer:
                 figure_counts[(slug, f.get("metric"), f.get("kind") or "actual")] += 1
         tables = []
         for metric in metric_order:
-            if charts is not None:
-                rows = charts.comparison_rows(s.figures, metric, cities=names, vocab=s.vocab)
-            else:
-                rows = _fallback_rows(s.figures, metric, set(names), s.metrics)
+            rows = charts.comparison_rows(s.figures, metric, cities=names, vocab=s.vocab)
             info = s.metric_info(metric)
             for kind in ("actual", "target"):
                 group = [r for r in rows if r.get("kind") == kind]
@@ -761,11 +702,7 @@ class _Renderer:
                     views.append(v)
                 chart = None
                 if len(group) >= 2:
-                    if charts is not None:
-                        chart = Markup(charts.bar_chart_svg(group, label))
-                    else:
-                        chart = _fallback_svg(label, group[0].get("unit"),
-                                              [(r["city"], float(r["value"])) for r in group])
+                    chart = Markup(charts.bar_chart_svg(group, label))
                 tables.append({"id": f"fig-{_q(metric)}-{kind}", "label": label, "rows": views,
                                "warn": any(v["warn"] for v in views)
                                or any(r.get("date_warning") for r in group),

@@ -104,7 +104,7 @@ def test_incremental_rebuild_matches_full_rebuild(tmp_path):
         "title: 增量测试\npublisher: 测试\ndate: 2025-01\ntype: news\nhome_city: 苏州\n", encoding="utf-8")
     result = pipeline.build(corpus, out, cache_dir=cache, progress=False)
     stages = {row["stage"]: row for row in result["stages"]}
-    assert stages["clean+split+tag"]["analysed"] == 1
+    assert stages["clean+split+tag+figures"]["analysed"] == 1
     assert stages["index"]["mode"].startswith("incremental")
     full = tmp_path / "full"
     pipeline.build(corpus, full, cache_dir=tmp_path / "cache2", progress=False)

@@ -555,18 +555,6 @@ def test_empty_figures_and_no_search(tmp_path):
     assert check_links(out) == []
 
 
-def test_figure_comparison_without_kb_charts(tmp_path, monkeypatch):
-    """The compare page still works (no unit conversion) if kb.charts is unavailable."""
-    monkeypatch.setattr(render, "_charts", lambda: None)
-    out = tmp_path / "out"
-    render_synthetic(out, templates_dir=stub_templates(tmp_path))
-    text = (out / "compare.html").read_text(encoding="utf-8")
-    section = text.split('id="fig-fund-size-actual"')[1].split("</section>")[0]
-    assert "<svg" in section and "data-warn>" in section
-    assert "<script>alert" not in text
-    assert check_links(out) == []
-
-
 def test_city_aliases_hide_regular_expressions(site):
     out, _ = site
     text = (out / "city/hangzhou.html").read_text(encoding="utf-8")
@@ -583,17 +571,12 @@ def test_figure_rows_carry_month_dates_for_the_script(site):
 
 # --------------------------------------------------------------------------- the real corpus
 
-def _built_or_skip(request):
-    try:
-        return request.getfixturevalue("built_site")
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("kb"):
-            pytest.skip(f"kb.pipeline.build not available yet: {exc}")
-        raise
+def _built(request):
+    return request.getfixturevalue("built_site")
 
 
 def test_built_site_links_csp_and_no_remote_urls(request):
-    out = _built_or_skip(request)
+    out = _built(request)
     assert check_links(out) == []
     for page in html_pages(out):
         c = parse(page)

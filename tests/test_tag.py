@@ -424,11 +424,8 @@ def test_tagging_is_fast_enough_for_large_corpora(vocab):
 
 @pytest.fixture(scope="module")
 def corpus(vocab):
-    try:
-        from kb.clean import clean
-        from kb.split import split
-    except ImportError:  # pragma: no cover - the stages are written in parallel
-        pytest.skip("kb.clean / kb.split not available yet")
+    from kb.clean import clean
+    from kb.split import split
     from kb.read import read_corpus
 
     out = {}
