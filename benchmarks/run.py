@@ -1045,20 +1045,22 @@ def main(argv=None):
         synth.DATA_DIR = CODE / "kb" / "data"
     log(f"code: {args.code_version}")
 
+    import signal
+
+    def on_term(signum, _frame):  # write what was measured so far (finally: below)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
     rows, failed = [], False
-    for n in args.sizes:
-        try:
-            row = bench_size(n, args, queries)
-        except SystemExit as exc:  # the generator refuses (no source, no cities)
-            log(f"N={n}: {exc}")
-            return 1
-        rows.append(row)
+    try:
+        _run_sizes(args, queries, rows)
+    except KeyboardInterrupt as exc:
+        log(f"interrupted ({exc or 'Ctrl-C'}): reporting the sizes measured so far")
+        failed = True
+    for row in rows:
         for key in ("build", "incremental", "full_n1"):
             if key in row and not row[key].get("ok"):
                 failed = True
-        if not row["build"].get("ok"):
-            break
-        _dump(args, rows)
 
     chromium = next((r["browser"]["chromium"] for r in rows if r.get("browser", {}).get("chromium")), None)
     info = machine_info(chromium)
@@ -1075,8 +1077,17 @@ def main(argv=None):
     for t in targets:
         log(f"{t['status']:>4}  {t['target']}: {t['measured']}")
     if failed:
-        log("a build failed: exit 1")
+        log("a build failed or the run was interrupted: exit 1")
     return 1 if failed else 0
+
+
+def _run_sizes(args, queries, rows):
+    for n in args.sizes:
+        row = bench_size(n, args, queries)
+        rows.append(row)
+        _dump(args, rows)
+        if not row["build"].get("ok"):
+            break
 
 
 def _dump(args, rows, info=None, targets=None):

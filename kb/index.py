@@ -12,7 +12,6 @@ deleted by document id and the new ones added (``update_index``).
 
 import contextlib
 import hashlib
-import multiprocessing
 import random
 import shutil
 from pathlib import Path
@@ -21,6 +20,7 @@ from whoosh import fields, index
 from whoosh.analysis import Token, Tokenizer
 
 from . import analysis
+from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
 SCHEMA_VERSION = "1"  # bump when fields or analysis change incompatibly
@@ -146,39 +146,31 @@ def build_index(passages, index_dir, progress=None, jobs=1):
             _add(writer, passages if progress is None else progress(passages))
             writer.commit()
             return index_dir
-        global _SHARD_JOB
-        _SHARD_JOB = (ix, shards, seed)
-        try:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(len(shards)) as pool:
-                segments = pool.map(_index_shard, range(len(shards)))
-        finally:
-            _SHARD_JOB = None
+        segments = fork_map(_index_shard, [(ix, shard, f"{seed}|shard{k}")
+                                           for k, shard in enumerate(shards)], jobs)
         writer._close_segment()
         writer._commit_toc(segments)
         writer._finish()
     return index_dir
 
 
-_SHARD_JOB = None
 MIN_SHARD = 2000  # passages; below this one process is faster than forking
 
 
 def _shards(passages, jobs):
-    if jobs < 2 or len(passages) < 2 * MIN_SHARD or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < 2 or len(passages) < 2 * MIN_SHARD or not can_fork():
         return [passages]
     size = -(-len(passages) // jobs)
     return [passages[i:i + size] for i in range(0, len(passages), size)]
 
 
-def _index_shard(k):
+def _index_shard(ix, passages, seed):
     """Worker: index one shard into its own segment (the parent holds the lock)."""
     from whoosh.writing import SegmentWriter
 
-    ix, shards, seed = _SHARD_JOB
-    with _seeded_names(f"{seed}|shard{k}"):
+    with _seeded_names(seed):
         writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
-        _add(writer, shards[k])
+        _add(writer, passages)
         return writer._finalize_segment()
 
 

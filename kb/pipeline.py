@@ -215,7 +215,7 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
                              coverage_report(figures, vocab))
         stages.done("export")
 
-        search_assets = write_static_index(staging, passages, meta_docs, vocab)
+        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs)
         stages.done("static-index")
         render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url)
         stages.done("render")

@@ -83,6 +83,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import analysis
+from .parallel import fork_map
 
 K1 = 1.2
 B = 0.75
@@ -662,16 +663,13 @@ class _Term:
         self.off = array("I")  # where each posting's positions start in pos
 
 
-def _collect(passages, fn, cache):
+def _collect(passages, fn):
     """Posting data of one layer: ({term: _Term}, field lengths array)."""
     terms = {}
     lengths = array("I")
     small = _SMALL
     for idx, p in enumerate(passages):
-        text = p["text"]
-        toks = cache.get(text) if cache else None
-        if toks is None:
-            toks = fn(text)
+        toks = fn(p["text"])
         lengths.append(len(toks))
         per = {}
         for tok in toks:
@@ -803,17 +801,42 @@ def _inst_labels(vocab):
     return out
 
 
+def _write_layer(root, layer, ordered, args):
+    """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
+    the meta file and the statistics need (runs in a worker process when jobs > 1)."""
+    files = _Files(root)
+    fn = analysis.word_tokens if layer == "w" else analysis.gram_tokens
+    terms, lengths = _collect(ordered, fn)
+    n = len(ordered)
+    avg = (sum(lengths) / n) if n else 1.0
+    csets, masks = args["csets"], args["masks"]
+    heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
+    entries, pages = _entries(files, terms, heads, lengths, avg, args["page0"], args["inline_max"])
+    refs, chunk_sizes = [], []
+    for chunk in _cut(entries, args["chunk_bytes"], lambda e: e[2]):
+        name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
+        refs.append([chunk[0][0], chunk[-1][0], name])
+        chunk_sizes.append(files.sizes[name])
+    chars = set()
+    for t in terms:
+        chars.update(t)
+    return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
+            "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
+            "sizes": files.sizes, "chars": chars,
+            "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
+
+
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, token_cache=None):
+                       budget=BUDGET, jobs=1):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
     url); ``documents``: document dicts (id, title, year); ``vocab``: kb.vocab.Vocab (or
     anything with ``cities`` [{name, slug, aliases}] and ``instruments`` [{slug, label}]; plain
-    lists of names/slugs work too). ``token_cache``: optional {text: (word_tokens,
-    gram_tokens)} computed earlier with kb.analysis (kb.analysis.remember works too). The
-    keyword arguments tune the layout (tests use tiny pages to exercise paging).
+    lists of names/slugs work too). ``jobs``: with 2 or more, the word and gram layers
+    are built in parallel (forked) processes. The other keyword arguments tune the layout
+    (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
     "styles": [site-relative stylesheet paths], "stats": {…}}``."""
@@ -931,45 +954,33 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "docYear": doc_year_codes.decode("ascii"),
     })
 
-    # ---- postings
-    cache_w, cache_g = {}, {}
-    for text, (w, g) in (token_cache or {}).items():
-        cache_w[text], cache_g[text] = w, g
-    wterms, wlen = _collect(ordered, analysis.word_tokens, cache_w)
-    gterms, glen = _collect(ordered, analysis.gram_tokens, cache_g)
-    del cache_w, cache_g
-    avgdl = [(sum(wlen) / n) if n else 1.0, (sum(glen) / n) if n else 1.0]
-    n_terms = {"w": len(wterms), "g": len(gterms)}
+    # ---- postings: the word and gram layers are independent (one process each)
+    layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
+                      chunk_bytes=chunk_bytes)
+    built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
+                     jobs)
+    layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
+    charset = set()
+    for layer, res in zip(("w", "g"), built):
+        files.sizes.update(res["sizes"])
+        layer_dirs[layer] = res["dir"]
+        page_files += res["pages"]
+        chunk_sizes += res["chunk_sizes"]
+        n_chunks[layer] = res["n_chunks"]
+        n_terms[layer] = res["n_terms"]
+        avgdl.append(res["avgdl"])
+        charset |= res["chars"]
+    words_sorted = built[0]["terms"]
+    del built
 
-    layer_dirs, page_files, chunk_sizes, n_chunks = {}, 0, [], {}
-    for layer, terms, lengths, avg in (("w", wterms, wlen, avgdl[0]), ("g", gterms, glen, avgdl[1])):
-        heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
-        entries, pages = _entries(files, terms, heads, lengths, avg, page0, inline_max)
-        page_files += pages
-        refs = []
-        for chunk in _cut(entries, chunk_bytes, lambda e: e[2]):
-            name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
-            refs.append([chunk[0][0], chunk[-1][0], name])
-            chunk_sizes.append(files.sizes[name])
-        n_chunks[layer] = len(refs)
-        layer_dirs[layer] = _directories(files, layer + "d", refs)
-        del heads, entries
-
-    words_sorted = sorted(wterms, key=utf16_key)
     lex = []
     for chunk in _cut(words_sorted, LEX_BYTES, lambda t: len(t.encode("utf-8")) + 3):
         name = files.register("lex", chunk)
         lex.append([chunk[0], chunk[-1], name])
     n_chunks["lex"] = len(lex)
     lex_dirs = _directories(files, "lexd", lex)
-    maxw = min(MAX_WORD_CHARS, max((len(t) for t in wterms), default=1))
-
-    charset = set()
-    for terms in (wterms, gterms):
-        for t in terms:
-            charset.update(t)
+    maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
-    del wterms, gterms
 
     # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
     groups = []
