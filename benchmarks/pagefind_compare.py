@@ -35,6 +35,7 @@ import gzip
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import sys
@@ -293,9 +294,12 @@ def measure(browser, root, base, path, query, search_prefix):
         raw = gz = search_raw = search_gz = 0
         files = []
         for req in finished:
-            size = _body_size(req)
             f = _local_file(root, base, req.url)
-            tsize = transfer_size(f.read_bytes()) if f is not None else size
+            if f is not None:  # the plain server sends files as they are on disk
+                data = f.read_bytes()
+                size, tsize = len(data), transfer_size(data)
+            else:
+                size = tsize = _body_size(req)
             raw += size
             gz += tsize
             rel = req.url[len(base):] if req.url.startswith(base) else req.url
@@ -526,7 +530,7 @@ def render(results, machine, queries_path, argv):
     add(".venv/bin/python build.py --corpus corpus --out /tmp/pfc/real --cache /tmp/pfc/cache-real --no-progress")
     add(".venv/bin/python benchmarks/synth.py --docs 100 --out /tmp/pfc/corpus-100   # and --docs 1000")
     add(".venv/bin/python build.py --corpus /tmp/pfc/corpus-100 --out /tmp/pfc/syn100 --cache /tmp/pfc/cache-100 --no-progress")
-    add(".venv/bin/python " + " ".join(argv))
+    add(".venv/bin/python " + shlex.join(argv))
     add("```")
     add("")
     add("**Method.** Pagefind gets one custom record per passage of `OUT/data/passages.jsonl` "
@@ -651,7 +655,7 @@ def main(argv=None):
     for i, out in enumerate(args.out):
         label = args.label[i] if args.label else None
         results.append(compare(out, queries, label, log))
-    argv_echo = ["benchmarks/pagefind_compare.py"] + [a for a in (argv or sys.argv[1:])]
+    argv_echo = ["benchmarks/pagefind_compare.py"] + list(argv if argv is not None else sys.argv[1:])
     text = render(results, machine_info(), args.queries, argv_echo) + "\n" + verdict(results)
     if args.notes:
         text += "\n" + Path(args.notes).read_text(encoding="utf-8")

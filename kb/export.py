@@ -12,8 +12,8 @@ import json
 
 from .fsutil import write_text
 
-PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "mentions", "province",
-                  "instruments", "cues", "year", "years", "url")
+PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "city_basis", "mentions",
+                  "province", "instruments", "cues", "year", "years", "url")
 DOCUMENT_FIELDS = ("id", "source", "title", "publisher", "date", "year", "type", "home_city",
                    "doc_number", "date_note", "encoding", "sha", "passages", "url")
 FIGURE_FIELDS = ("city", "province", "metric", "label", "value", "value_max", "from_value", "unit",
