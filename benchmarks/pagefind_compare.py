@@ -149,6 +149,25 @@ def read_site(out_dir):
     return passages, {d["id"]: d for d in documents}
 
 
+class _NoPollDelay:
+    """``asyncio`` for pagefind.service, whose response loop sleeps 0.1 s before reading each
+    response (so the Python API adds at most ~10 records a second: 40 minutes for 25,000
+    passages). ``readuntil`` already waits for data; the records and files are unchanged."""
+
+    def __getattr__(self, name):
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def sleep(delay, result=None):
+        return await asyncio.sleep(0, result)
+
+
+def fast_pagefind_ipc():
+    import pagefind.service
+
+    pagefind.service.asyncio = _NoPollDelay()
+
+
 async def _index_pagefind(passages, titles, pf_dir):
     from pagefind.index import IndexConfig, PagefindIndex
 
@@ -397,7 +416,8 @@ def compare(out_dir, queries, label=None, log=print):
                 "page_errors": m["page_errors"],
                 "missed": [{"id": pid, "context": _context(text_of[pid], parts)} for pid in missed[:3]],
                 "missed_count": len(missed),
-                "irrelevant_examples": [{"id": pid, "context": text_of.get(pid, "")[:80]} for pid in wrong[:2]],
+                "irrelevant_examples": [{"id": pid, "context": _context(text_of[pid], [parts[-1], parts[-1][-2:]], 30)}
+                                        for pid in wrong[:2]],
                 "files": m["files"],
             }
         rows.append(row)
@@ -415,14 +435,16 @@ def compare(out_dir, queries, label=None, log=print):
     return result
 
 
-def _context(text, parts, width=24):
+def _context(text, needles, width=24):
+    """A window of text around the first of the needles (normalised) that occurs in it."""
     from kb.analysis import normalize
 
     norm = normalize(text)
-    at = norm.find(parts[0]) if parts else -1
-    if at < 0:
-        return text[:2 * width]
-    return text[max(0, at - width):at + len(parts[0]) + width]
+    for n in needles:
+        at = norm.find(n) if n else -1
+        if at >= 0:
+            return text[max(0, at - width):at + len(n) + width]
+    return text[:2 * width]
 
 
 def summarise(rows):
@@ -440,6 +462,7 @@ def summarise(rows):
             "found_total": sum(x["found"] for x in e),
             "hits_total": sum(x["hits"] for x in e),
             "zero_hit_queries": [r["q"] for r in rows if r[engine]["hits"] == 0 and r["relevant"] > 0],
+            "zero_found_queries": [r["q"] for r in rows if r[engine]["found"] == 0 and r["relevant"] > 0],
             "partial_queries": [r["q"] for r in rows if r[engine]["partial"]],
             "bytes_median": median(x["bytes"] for x in e), "bytes_max": max(x["bytes"] for x in e),
             "bytes_gzip_median": median(x["bytes_gzip"] for x in e),
@@ -500,8 +523,18 @@ def machine_info():
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             versions[pkg] = "not installed"
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": osname,
-            "python": platform.python_version(), "packages": versions}
+            "python": platform.python_version(), "packages": versions, "commit": commit}
 
 
 def _pct_pair(a, b):
@@ -523,13 +556,15 @@ def render(results, machine, queries_path, argv):
         f"Python {machine['python']}, Chromium {results[0]['chromium'] if results else '?'} (headless, "
         f"Playwright {pk.get('playwright')}). *Date*: {date}. *Pagefind*: {pk.get('pagefind')} "
         f"(`pagefind[extended]`, binary `pagefind_bin_extended` {pk.get('pagefind_bin_extended')}, "
-        "the latest release on PyPI at the time of writing).")
+        f"the latest release on PyPI at the time of writing). *Code*: commit {machine['commit']}.")
     add("")
     add("```sh")
     add(".venv/bin/python -m pip install -r requirements-bench.txt")
     add(".venv/bin/python build.py --corpus corpus --out /tmp/pfc/real --cache /tmp/pfc/cache-real --no-progress")
-    add(".venv/bin/python benchmarks/synth.py --docs 100 --out /tmp/pfc/corpus-100   # and --docs 1000")
-    add(".venv/bin/python build.py --corpus /tmp/pfc/corpus-100 --out /tmp/pfc/syn100 --cache /tmp/pfc/cache-100 --no-progress")
+    add("for n in 100 1000; do")
+    add("  .venv/bin/python benchmarks/synth.py --docs $n --out /tmp/pfc/corpus-$n")
+    add("  .venv/bin/python build.py --corpus /tmp/pfc/corpus-$n --out /tmp/pfc/syn$n --cache /tmp/pfc/cache-$n --no-progress")
+    add("done")
     add(".venv/bin/python " + shlex.join(argv))
     add("```")
     add("")
@@ -549,7 +584,7 @@ def render(results, machine, queries_path, argv):
         "(*raw*) and as a compressing host would send them (*gz*: text files gzip -6; Pagefind's "
         "index, fragment and wasm files are already gzip and count as they are). Our page is the "
         "full site page (site CSS, favicon, facets); the Pagefind page is a bare harness without "
-        "Pagefind's UI (its `pagefind-ui.js` + CSS would add ~34 KB gzipped), which favours Pagefind.")
+        "Pagefind's UI (its `pagefind-ui.js` + CSS would add ~32 KB gzipped), which favours Pagefind.")
     add("")
     for res in results:
         s = res["summary"]
@@ -583,7 +618,8 @@ def render(results, machine, queries_path, argv):
             f"{fmt_pct(p['recall_first_view_median'])} |")
         add(f"| precision: median | {fmt_pct(o['precision_median'])} | {fmt_pct(p['precision_median'])} |")
         add(f"| R@20: median | {fmt_pct(o['recall_at_k_median'])} | {fmt_pct(p['recall_at_k_median'])} |")
-        add(f"| queries with relevant passages but no hit | {len(o['zero_hit_queries'])} | {len(p['zero_hit_queries'])} |")
+        add(f"| queries with relevant passages but no relevant hit | {len(o['zero_found_queries'])} | "
+            f"{len(p['zero_found_queries'])} |")
         add(f"| KB per query, gz: median / max | {fmt_kb(o['bytes_gzip_median'])} / {fmt_kb(o['bytes_gzip_max'])} | "
             f"{fmt_kb(p['bytes_gzip_median'])} / {fmt_kb(p['bytes_gzip_max'])} |")
         add(f"| KB per query, raw: median / max | {fmt_kb(o['bytes_median'])} / {fmt_kb(o['bytes_max'])} | "
@@ -598,10 +634,10 @@ def render(results, machine, queries_path, argv):
         add(f"Recall higher for ours on {s['recall_ours_higher']} of {s['queries']} queries, lower on "
             f"{s['recall_ours_lower']}; fewer gz bytes for ours on {s['bytes_gzip_ours_fewer']} of "
             f"{s['queries']} queries ({s['bytes_raw_ours_fewer']} raw).")
-        if p["zero_hit_queries"]:
-            add(f"Pagefind finds nothing for: {', '.join('`' + q + '`' for q in p['zero_hit_queries'])}.")
-        if o["zero_hit_queries"]:
-            add(f"Ours finds nothing for: {', '.join('`' + q + '`' for q in o['zero_hit_queries'])}.")
+        for name, e in (("Pagefind", p), ("Ours", o)):
+            if e["zero_found_queries"]:
+                add(f"{name} finds no relevant passage for: "
+                    f"{', '.join('`' + q + '`' for q in e['zero_found_queries'])}.")
         if o["partial_queries"]:
             add(f"Our first view is partial (byte budget; \"加载全部结果\" fetches the rest) for: "
                 f"{', '.join('`' + q + '`' for q in o['partial_queries'])}.")
@@ -613,6 +649,15 @@ def render(results, machine, queries_path, argv):
             for q, a in misses:
                 ex = "; ".join(f"`{m['id']}` …{m['context']}…" for m in a["missed"][:2])
                 add(f"- `{q}`: {a['missed_count']} missed — {ex}")
+        extra = [(r["q"], r["ours"]) for r in res["rows"] if r["ours"]["hits"] > r["ours"]["found"]]
+        if extra:
+            add("")
+            add("Our hits that are not relevant by the substring rule (a part's words all occur, "
+                "but not as one substring; unquoted parts are not phrases) — examples:")
+            add("")
+            for q, a in extra:
+                ex = "; ".join(f"`{m['id']}` …{m['context']}…" for m in a["irrelevant_examples"][:1])
+                add(f"- `{q}`: {a['hits'] - a['found']} — {ex}")
         add("")
     return "\n".join(L) + "\n"
 
@@ -646,7 +691,11 @@ def main(argv=None):
     ap.add_argument("--write", default=None, help="write the Markdown report here")
     ap.add_argument("--notes", default=None,
                     help="a Markdown file appended to the report (hand-written observations)")
+    ap.add_argument("--pagefind-poll-delay", action="store_true",
+                    help="keep the Python API's 0.1 s delay per response (~10 records/s)")
     args = ap.parse_args(argv)
+    if not args.pagefind_poll_delay:
+        fast_pagefind_ipc()
     if args.label and len(args.label) != len(args.out):
         ap.error("--label needs one label per --out directory")
     queries = load_queries(args.queries)

@@ -68,23 +68,16 @@ from kb import pipeline
 
 # Each stage's row goes to stderr as soon as it is done, so a build that fails or is
 # killed still tells which stages it finished and what they cost.
-_done = pipeline._Stages.done
-def _done_and_report(self, name, **extra):
-    _done(self, name, **extra)
-    print("KB-BENCH-STAGE " + json.dumps(self.rows[-1], ensure_ascii=False, default=str),
-          file=sys.stderr, flush=True)
-pipeline._Stages.done = _done_and_report
-
-if sys.argv[6] == "no-token-memo":
-    # Variant: workers return no precomputed token lists (the memo kb.analysis.remember
-    # is fed from); the index stages segment the passages again instead.
-    _analyse = pipeline.analyse_document
-    def analyse_document(doc):
-        result = _analyse(doc)
-        result["tokens"] = {}
-        return result
-    analyse_document.__module__, analyse_document.__qualname__ = "kb.pipeline", "analyse_document"
-    pipeline.analyse_document = analyse_document
+_Stages = getattr(pipeline, "_Stages", None)
+if _Stages is not None and hasattr(_Stages, "done"):
+    _done = _Stages.done
+    def _done_and_report(self, name, **extra):
+        _done(self, name, **extra)
+        rows = getattr(self, "rows", None)
+        if rows:
+            print("KB-BENCH-STAGE " + json.dumps(rows[-1], ensure_ascii=False, default=str),
+                  file=sys.stderr, flush=True)
+    _Stages.done = _done_and_report
 
 t = time.perf_counter()
 jobs = int(sys.argv[5]) if sys.argv[5] != "0" else None
@@ -279,12 +272,8 @@ def parse_result(stdout):
     return None
 
 
-VARIANT = ""  # --no-token-memo: "no-token-memo"
-
-
 def build(corpus, out, cache, log_path, jobs):
-    argv = [PY, "-c", BUILD_WRAPPER, str(CODE), str(corpus), str(out), str(cache), str(jobs or 0),
-            VARIANT or "-"]
+    argv = [PY, "-c", BUILD_WRAPPER, str(CODE), str(corpus), str(out), str(cache), str(jobs or 0)]
     run = run_measured(argv, log_path)
     run["result"] = parse_result(run["stdout"]) if run["rc"] == 0 else None
     run["ok"] = run["rc"] == 0 and run["result"] is not None
@@ -989,7 +978,7 @@ def auto_notes(rows):
 
 
 def main(argv=None):
-    global CODE, MIN_AVAILABLE_MB, VARIANT
+    global CODE, MIN_AVAILABLE_MB
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100], metavar="N")
@@ -1009,9 +998,6 @@ def main(argv=None):
     p.add_argument("--browser-timeout", type=int, default=60, metavar="S")
     p.add_argument("--code", metavar="DIR", help="benchmark the code in DIR (a snapshot of an earlier "
                    "run, e.g. benchmarks/out/code) instead of snapshotting the working tree")
-    p.add_argument("--no-token-memo", action="store_true",
-                   help="variant: build workers return no precomputed token lists (kb.analysis memo); "
-                        "the index stages segment again. Shows the memory the memo costs")
     p.add_argument("--no-snapshot", action="store_true",
                    help="build with the live working tree instead of a snapshot of build.py, kb/ and "
                         "site_templates/ taken at the start (the snapshot keeps a long run consistent "
@@ -1029,7 +1015,6 @@ def main(argv=None):
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     MIN_AVAILABLE_MB = args.min_free_mb
-    VARIANT = "no-token-memo" if args.no_token_memo else ""
     if args.code:
         CODE = Path(args.code).resolve()
         args.code_version = f"the code in {_rel(CODE)} (an earlier snapshot)"
@@ -1065,8 +1050,7 @@ def main(argv=None):
     chromium = next((r["browser"]["chromium"] for r in rows if r.get("browser", {}).get("chromium")), None)
     info = machine_info(chromium)
     targets = evaluate(rows)
-    info["code"] = args.code_version + (
-        "; pipeline variant: no token memo (workers return no token lists)" if VARIANT else "")
+    info["code"] = args.code_version
     report = render_markdown(rows, targets, info, argv, started, auto_notes(rows))
     _dump(args, rows, info, targets)
     if args.write:

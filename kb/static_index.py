@@ -135,17 +135,7 @@ for _v in range(4096):
 
 def varint(v, out):
     """Append ``v`` (int >= 0) to ``out`` (bytearray) as base-32 digits."""
-    if v < 4096:
-        out += _SMALL[v]
-        return
-    digits = []
-    while True:
-        digits.append(v & 31)
-        v >>= 5
-        if not v:
-            break
-    out += bytes(_CONT_B[d] for d in reversed(digits[1:]))
-    out.append(_TERM_B[digits[0]])
+    out += _vb(v)
 
 
 def decode_varints(text):
@@ -639,6 +629,7 @@ class _Files:
 
 
 def _big(v):
+    """Base-32 varint bytes of a value too large for the _SMALL table."""
     digits = []
     while True:
         digits.append(v & 31)
