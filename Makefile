@@ -6,7 +6,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test bench bench-smoke chromium serve clean
+.PHONY: site test bench bench-smoke bench-pagefind chromium serve clean
 
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
@@ -19,6 +19,12 @@ bench: $(VENV)/.test chromium
 
 bench-smoke: $(VENV)/.test chromium
 	$(VPY) benchmarks/run.py --sizes 100
+
+# Our in-browser search against Pagefind's extended build over the same passages
+# (needs a built output/; writes benchmarks/PAGEFIND.md).
+bench-pagefind: $(VENV)/.test chromium
+	$(VPY) -m pip install -q -r requirements-bench.txt
+	$(VPY) benchmarks/pagefind_compare.py --out output --label 真实语料 --write benchmarks/PAGEFIND.md
 
 serve: site
 	$(VPY) -m http.server --directory output 8000

@@ -20,12 +20,18 @@ For every built site OUT (kb.pipeline output):
    disabled: open the search page with ?q=, wait for #results[data-ready] and network idle,
    sum the response bodies of every request (bytes as served by a plain HTTP server, and
    the gzip-equivalent: text files gzip -6, already-gzipped Pagefind files as they are).
-   Then read every hit each engine reports: ours through the page's engine (KB.page.lastRun,
-   and the full run the "加载全部结果" button would fetch when the first run was partial);
-   Pagefind's r.results ids, mapped to passages through its fragment files.
-4. Recall, precision (over all hits) and recall@20 (first page), per query and median.
+   Then read every hit each engine reports: ours from the page's engine (KB.page.lastRun —
+   the first view; when it is partial, the script clicks "加载全部结果", counts the extra
+   bytes, and reads the full run); Pagefind's r.results ids, mapped to passages through
+   its fragment files.
+4. Recall and precision over all hits (and over our first view), recall@20 of the first
+   page shown, per query and as medians.
 
-Raw JSON goes to OUT-pagefind/results.json; --write renders the Markdown report.
+The Python API's poll loop sleeps 0.1 s per response (~10 records/s); that delay is removed
+unless --pagefind-poll-delay (the index files are the same).
+
+Raw JSON goes to OUT-pagefind/results.json; --write renders the Markdown report between two
+marker comments (text outside them in an existing file, e.g. a hand-written analysis, is kept).
 """
 
 import argparse
@@ -34,7 +40,6 @@ import datetime
 import gzip
 import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -46,6 +51,8 @@ from urllib.parse import quote, unquote
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -282,23 +289,63 @@ def _body_size(req):
     return size
 
 
-OURS_HITS = """async () => {
+OURS_FIRST_VIEW = """() => {
   const page = window.KB && window.KB.page;
   if (!page || !page.lastRun || !page.engine) return {error: "KB.page.lastRun not available"};
-  const run = page.lastRun;
-  const first = run.ranked.map((r) => r.idx);
-  const full = run.partial ? await page.engine.run(run.query, {full: true}) : run;
-  const all = full.ranked.map((r) => r.idx);
-  const frags = await page.engine.fragments(Array.from(new Set(first.concat(all))));
-  const id = (i) => frags.get(i).id;
-  return {partial: !!run.partial, first: first.map(id), all: all.map(id),
+  return {partial: !!page.lastRun.partial, idx: page.lastRun.ranked.map((r) => r.idx),
           status: (document.getElementById("kb-status") || {}).textContent || ""};
 }"""
 
+# after "加载全部结果": the page's last run is the full one
+OURS_FULL_READY = """() => {
+  const page = window.KB && window.KB.page;
+  return !!(page && page.lastRun && !page.lastRun.partial &&
+            document.querySelector("#results").hasAttribute("data-ready"));
+}"""
 
-def measure(browser, root, base, path, query, search_prefix):
-    """Open base+path?q=query in a fresh context with the cache disabled; bytes and requests
-    until the results are shown. search_prefix: URL paths under it count as search files."""
+OURS_IDS = """async ([first, useEngine]) => {
+  const page = window.KB.page;
+  const run = useEngine ? await page.engine.run(page.lastRun.query, {full: true}) : page.lastRun;
+  const all = run.ranked.map((r) => r.idx);
+  const frags = await page.engine.fragments(Array.from(new Set(first.concat(all))));
+  const id = (i) => frags.get(i).id;
+  return {first: first.map(id), all: all.map(id)};
+}"""
+
+
+def _tally(requests, root, base, search_prefix):
+    """Bytes (as served / gzip-equivalent), search-only bytes and the file list of requests."""
+    raw = gz = search_raw = search_gz = 0
+    files = []
+    for req in requests:
+        f = _local_file(root, base, req.url)
+        if f is not None:  # the plain server sends files as they are on disk
+            data = f.read_bytes()
+            size, tsize = len(data), transfer_size(data)
+        else:
+            size = tsize = _body_size(req)
+        raw += size
+        gz += tsize
+        rel = req.url[len(base):] if req.url.startswith(base) else req.url
+        resp = req.response()
+        if rel.startswith(search_prefix):
+            search_raw += size
+            search_gz += tsize
+        files.append([rel, size, tsize, resp.status if resp else None])
+    return {"bytes": raw, "bytes_gzip": gz, "search_bytes": search_raw, "search_bytes_gzip": search_gz,
+            "requests": len(requests), "files": files,
+            "http_errors": [f for f in files if f[3] and f[3] >= 400]}
+
+
+def _shown(page):
+    return page.eval_on_selector_all("#results [data-passage-id]",
+                                     "els => els.map(e => e.getAttribute('data-passage-id'))")
+
+
+def measure(browser, root, base, path, query, search_prefix, after=None):
+    """Open base+path?q=query in a fresh context with the cache disabled: bytes and requests
+    until the results are shown (URL paths under search_prefix count as search files).
+    ``after(page, finished)`` runs before the context closes; its dict is merged in."""
     context, page = _new_page(browser)
     finished, failed, errors = [], [], []
     page.on("requestfinished", lambda r: finished.append(r))
@@ -310,34 +357,14 @@ def measure(browser, root, base, path, query, search_prefix):
         page.wait_for_selector("#results[data-ready]", state="attached", timeout=TIMEOUT_MS)
         ready_ms = (time.perf_counter() - t0) * 1000
         page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
-        raw = gz = search_raw = search_gz = 0
-        files = []
-        for req in finished:
-            f = _local_file(root, base, req.url)
-            if f is not None:  # the plain server sends files as they are on disk
-                data = f.read_bytes()
-                size, tsize = len(data), transfer_size(data)
-            else:
-                size = tsize = _body_size(req)
-            raw += size
-            gz += tsize
-            rel = req.url[len(base):] if req.url.startswith(base) else req.url
-            status = req.response().status if req.response() else None
-            if rel.startswith(search_prefix):
-                search_raw += size
-                search_gz += tsize
-            files.append([rel, size, tsize, status])
-        shown = page.eval_on_selector_all("#results [data-passage-id]",
-                                          "els => els.map(e => e.getAttribute('data-passage-id'))")
-        return page, context, {
-            "q": query, "bytes": raw, "bytes_gzip": gz, "search_bytes": search_raw,
-            "search_bytes_gzip": search_gz, "requests": len(finished), "failed": failed,
-            "http_errors": [f for f in files if f[3] and f[3] >= 400], "ready_ms": round(ready_ms, 1),
-            "shown": shown, "page_errors": errors, "files": files,
-        }
-    except Exception:
+        m = _tally(list(finished), root, base, search_prefix)
+        m.update({"q": query, "failed": failed, "page_errors": errors, "ready_ms": round(ready_ms, 1),
+                  "shown": _shown(page)})
+        if after:
+            m.update(after(page, finished))
+        return m
+    finally:
         context.close()
-        raise
 
 
 def run_browser(out_dir, pf_site, queries, log):
@@ -350,32 +377,45 @@ def run_browser(out_dir, pf_site, queries, log):
     with serve(out_dir) as ours_base, serve(pf_site) as pf_base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         res["chromium"] = browser.version
+
+        def ours_after(page, finished):
+            view = page.evaluate(OURS_FIRST_VIEW)
+            if "error" in view:
+                raise RuntimeError(f"our search page: {view['error']}")
+            out = {"partial": view["partial"], "status": view["status"], "load_all": None}
+            use_engine = False
+            if view["partial"]:
+                more = page.locator("#kb-more")
+                if more.count() and more.is_visible():
+                    # what the user gets (and pays) for the whole result list
+                    before = len(finished)
+                    more.click()
+                    page.wait_for_function(OURS_FULL_READY, timeout=TIMEOUT_MS)
+                    page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+                    extra = _tally(finished[before:], out_dir, ours_base, "search/")
+                    out["load_all"] = {k: extra[k] for k in ("bytes", "bytes_gzip", "requests")}
+                else:
+                    use_engine = True
+            out.update(page.evaluate(OURS_IDS, [view["idx"], use_engine]))
+            return out
+
+        def pf_after(page, _finished):
+            pf = page.evaluate("() => window.__pf")
+            if not pf or "error" in pf:
+                raise RuntimeError(f"Pagefind page: {pf and pf.get('error')}")
+            missing = [x for x in pf["ids"] if x not in frag_map]
+            if missing:
+                raise RuntimeError(f"Pagefind result ids without a fragment: {missing[:3]}")
+            ids = [frag_map[x] for x in pf["ids"]]
+            return {"all": ids, "first": ids, "partial": False, "load_all": None, "total": pf["total"]}
+
         try:
             for q in queries:
                 log(f"  {q}")
-                page, context, m = measure(browser, out_dir, ours_base, "search/index.html", q, "search/")
-                try:
-                    hits = page.evaluate(OURS_HITS)
-                finally:
-                    context.close()
-                if "error" in hits:
-                    raise RuntimeError(f"our search page: {hits['error']}")
-                m.update(hits)
-                res["ours"].append(m)
-
-                page, context, m = measure(browser, pf_site, pf_base, "search.html", q, "pagefind/")
-                try:
-                    pf = page.evaluate("() => window.__pf")
-                finally:
-                    context.close()
-                if not pf or "error" in pf:
-                    raise RuntimeError(f"Pagefind page: {pf and pf.get('error')}")
-                missing = [x for x in pf["ids"] if x not in frag_map]
-                if missing:
-                    raise RuntimeError(f"Pagefind result ids without fragment: {missing[:3]}")
-                ids = [frag_map[x] for x in pf["ids"]]
-                m.update({"all": ids, "first": ids, "partial": False, "total": pf["total"]})
-                res["pagefind"].append(m)
+                res["ours"].append(measure(browser, out_dir, ours_base, "search/index.html", q,
+                                           "search/", ours_after))
+                res["pagefind"].append(measure(browser, pf_site, pf_base, "search.html", q,
+                                               "pagefind/", pf_after))
         finally:
             browser.close()
     return res
@@ -403,16 +443,24 @@ def compare(out_dir, queries, label=None, log=print):
             m = browser[engine][i]
             all_m = hit_metrics(m["all"], rel)
             first_m = hit_metrics(m["first"], rel)
+            page_m = hit_metrics(m["shown"], rel)  # the first page the user sees
             missed = sorted(rel.difference(m["all"]))
             wrong = [pid for pid in m["all"] if pid not in rel]
+            load_all = m.get("load_all") or {}
             row[engine] = {
                 **all_m,
+                "recall_at_k": page_m["recall_at_k"],
                 "recall_first_view": first_m["recall"], "hits_first_view": first_m["hits"],
-                "partial": m["partial"],
+                "found_first_view": first_m["found"],
+                "partial": m["partial"], "status": m.get("status"),
                 "bytes": m["bytes"], "bytes_gzip": m["bytes_gzip"],
                 "search_bytes": m["search_bytes"], "search_bytes_gzip": m["search_bytes_gzip"],
                 "requests": m["requests"], "ready_ms": m["ready_ms"],
-                "shown": len(m["shown"]), "http_errors": m["http_errors"], "failed": m["failed"],
+                "load_all_bytes": load_all.get("bytes", 0), "load_all_bytes_gzip": load_all.get("bytes_gzip", 0),
+                "load_all_requests": load_all.get("requests", 0),
+                "bytes_gzip_with_all": m["bytes_gzip"] + load_all.get("bytes_gzip", 0),
+                "shown": m["shown"], "shown_is_first_20": m["shown"] == m["first"][:PAGE_SIZE],
+                "http_errors": m["http_errors"], "failed": m["failed"],
                 "page_errors": m["page_errors"],
                 "missed": [{"id": pid, "context": _context(text_of[pid], parts)} for pid in missed[:3]],
                 "missed_count": len(missed),
@@ -425,6 +473,7 @@ def compare(out_dir, queries, label=None, log=print):
     ours_bytes, ours_files = tree_bytes(out_dir / "search")
     result = {
         "label": label or out_dir.name, "out": str(out_dir), "pagefind_site": str(pf_site),
+        "date": datetime.date.today().isoformat(),
         "documents": len(documents), "passages": len(passages),
         "pagefind_index_seconds": round(pf_seconds, 2),
         "disk": {"ours_search_bytes": ours_bytes, "ours_search_files": ours_files,
@@ -457,6 +506,9 @@ def summarise(rows):
             "recall_mean": statistics.mean([x["recall"] for x in e if x["recall"] is not None] or [0]),
             "recall_micro": sum(x["found"] for x in e) / rel_total if rel_total else None,
             "recall_first_view_median": median(x["recall_first_view"] for x in e),
+            "found_first_view_total": sum(x["found_first_view"] for x in e),
+            "bytes_gzip_with_all_median": median(x["bytes_gzip_with_all"] for x in e),
+            "bytes_gzip_with_all_max": max(x["bytes_gzip_with_all"] for x in e),
             "precision_median": median(x["precision"] for x in e),
             "recall_at_k_median": median(x["recall_at_k"] for x in e),
             "found_total": sum(x["found"] for x in e),
@@ -482,6 +534,9 @@ def summarise(rows):
     out["queries"] = len(rows)
     out["recall_ours_higher"] = cmp("recall", lambda a, b: a > b)
     out["recall_ours_lower"] = cmp("recall", lambda a, b: a < b)
+    out["first_view_found_ours_lower"] = cmp("found_first_view", lambda a, b: a < b)
+    out["first_view_found_ours_higher"] = cmp("found_first_view", lambda a, b: a > b)
+    out["bytes_gzip_with_all_ours_fewer"] = cmp("bytes_gzip_with_all", lambda a, b: a < b)
     out["bytes_gzip_ours_fewer"] = cmp("bytes_gzip", lambda a, b: a < b)
     out["bytes_raw_ours_fewer"] = cmp("bytes", lambda a, b: a < b)
     out["claim_more_right_passages"] = (o["found_total"] > p["found_total"]
@@ -494,37 +549,12 @@ def summarise(rows):
 # ---------------------------------------------------------------------------- report
 
 def machine_info():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
-        mem = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, IndexError, ValueError):
-        pass
-    osname = platform.platform()
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                osname = line.split("=", 1)[1].strip('"')
-    except OSError:
-        pass
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for pkg in ("pagefind", "pagefind_bin_extended", "playwright"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = "not installed"
+    """The machine as benchmarks/run.py reports it, with Pagefind's versions and the commit."""
     import subprocess
 
+    from run import machine_info as base_machine_info  # benchmarks/ is on sys.path
+
+    info = base_machine_info(packages=("pagefind", "pagefind_bin_extended", "playwright"))
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -533,8 +563,8 @@ def machine_info():
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": osname,
-            "python": platform.python_version(), "packages": versions, "commit": commit}
+    info["commit"] = commit
+    return info
 
 
 def _pct_pair(a, b):
@@ -544,7 +574,7 @@ def _pct_pair(a, b):
 def render(results, machine, queries_path, argv):
     L = []
     add = L.append
-    date = datetime.date.today().isoformat()
+    date = ", ".join(sorted({r.get("date") or datetime.date.today().isoformat() for r in results}))
     pk = machine["packages"]
     add("## Comparison with Pagefind (extended)")
     add("")
@@ -575,16 +605,22 @@ def render(results, machine, queries_path, argv):
         "fetches `data()` of the first 20 results (the first page a user sees; our page also shows "
         "20). *Relevant* = the passage's normalised text (`kb.analysis.normalize`) contains every "
         "space-separated part of the normalised query. *Recall* and *precision* are over **all** "
-        "hits an engine reports (ours: every hit, i.e. after \"加载全部结果\" when the first view was "
-        "partial — the first-view recall is shown after the slash when it differs; Pagefind: "
-        "`r.results`). *R@20* = |first 20 ∩ relevant| / min(20, |relevant|). *Bytes*: a fresh "
+        "hits an engine reports: Pagefind's `r.results`; ours after \"加载全部结果\" when the first "
+        "view is partial (our engine fetches posting pages best-first within a byte budget and says "
+        "\"至少 N 条结果\"); the first view's figure follows the slash where it differs. *R@20* = "
+        "|results on the first page shown ∩ relevant| / min(20, |relevant|). *Bytes*: a fresh "
         "browser context with the cache disabled opens the search page with `?q=` and waits for "
         "the results and network idle; sum of all response bodies (HTML, CSS, JS, wasm, index "
-        "files, fragments). The local server does not compress, so bytes are given as served "
+        "files, fragments). *+all*: what clicking \"加载全部结果\" then downloads (ours; Pagefind "
+        "has no such step). The local server does not compress, so bytes are given as served "
         "(*raw*) and as a compressing host would send them (*gz*: text files gzip -6; Pagefind's "
         "index, fragment and wasm files are already gzip and count as they are). Our page is the "
         "full site page (site CSS, favicon, facets); the Pagefind page is a bare harness without "
-        "Pagefind's UI (its `pagefind-ui.js` + CSS would add ~32 KB gzipped), which favours Pagefind.")
+        "Pagefind's UI (its `pagefind-ui.js` + CSS would add ~32 KB gzipped), which favours Pagefind. "
+        "The Pagefind Python wrapper sleeps 0.1 s before reading each response of its backing binary "
+        "(≈10 records/s: 40 min for 25,000 passages); the script removes that delay "
+        "(`--pagefind-poll-delay` keeps it) — the written index is byte-identical (checked on the real "
+        "corpus).")
     add("")
     for res in results:
         s = res["summary"]
@@ -596,32 +632,41 @@ def render(results, machine, queries_path, argv):
             f"{d['ours_search_files']:,} files; Pagefind {d['pagefind_bytes'] / 1e6:.1f} MB in "
             f"{d['pagefind_files']:,} files (indexed in {res['pagefind_index_seconds']} s).")
         add("")
-        add("| query | relevant | ours hits | ours found | ours recall | ours prec. | ours R@20 | ours KB gz (raw) | "
-            "PF hits | PF found | PF recall | PF prec. | PF R@20 | PF KB gz (raw) |")
-        add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        add("| query | relevant | ours hits | ours found | ours recall | ours prec. | ours R@20 | ours KB gz | "
+            "ours +all KB gz | PF hits | PF found | PF recall | PF prec. | PF R@20 | PF KB gz |")
+        add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for r in res["rows"]:
             a, b = r["ours"], r["pagefind"]
-            hits_a = f"{a['hits']:,}" + (f" ({a['hits_first_view']:,} first)" if a["partial"] else "")
-            add(f"| {r['q']} | {r['relevant']:,} | {hits_a} | {a['found']:,} | "
-                f"{_pct_pair(a['recall'], a['recall_first_view'])} | {fmt_pct(a['precision'])} | "
-                f"{fmt_pct(a['recall_at_k'])} | {fmt_kb(a['bytes_gzip'])} ({fmt_kb(a['bytes'])}) | "
+            def two(full, first, f=lambda v: f"{v:,}"):
+                return f(full) if full == first else f"{f(full)} / {f(first)}"
+            add(f"| {r['q']} | {r['relevant']:,} | {two(a['hits'], a['hits_first_view'])} | "
+                f"{two(a['found'], a['found_first_view'])} | "
+                f"{two(a['recall'], a['recall_first_view'], fmt_pct)} | {fmt_pct(a['precision'])} | "
+                f"{fmt_pct(a['recall_at_k'])} | {fmt_kb(a['bytes_gzip'])} | "
+                f"{fmt_kb(a['load_all_bytes_gzip']) if a['partial'] else '—'} | "
                 f"{b['hits']:,} | {b['found']:,} | {fmt_pct(b['recall'])} | {fmt_pct(b['precision'])} | "
-                f"{fmt_pct(b['recall_at_k'])} | {fmt_kb(b['bytes_gzip'])} ({fmt_kb(b['bytes'])}) |")
+                f"{fmt_pct(b['recall_at_k'])} | {fmt_kb(b['bytes_gzip'])} |")
         add("")
         add("| per query | ours | Pagefind |")
         add("|---|--:|--:|")
-        add(f"| relevant passages found (sum over queries, of {s['relevant_total']:,}) | "
+        add(f"| relevant passages found, sum over queries (of {s['relevant_total']:,}) | "
             f"{o['found_total']:,} | {p['found_total']:,} |")
+        add(f"| … in our first view, before \"加载全部结果\" | {o['found_first_view_total']:,} | "
+            f"{p['found_first_view_total']:,} |")
         add(f"| recall: median / mean | {fmt_pct(o['recall_median'])} / {fmt_pct(o['recall_mean'])} | "
             f"{fmt_pct(p['recall_median'])} / {fmt_pct(p['recall_mean'])} |")
-        add(f"| recall of the first view (before \"加载全部结果\"): median | {fmt_pct(o['recall_first_view_median'])} | "
+        add(f"| recall of the first view: median | {fmt_pct(o['recall_first_view_median'])} | "
             f"{fmt_pct(p['recall_first_view_median'])} |")
         add(f"| precision: median | {fmt_pct(o['precision_median'])} | {fmt_pct(p['precision_median'])} |")
-        add(f"| R@20: median | {fmt_pct(o['recall_at_k_median'])} | {fmt_pct(p['recall_at_k_median'])} |")
+        add(f"| R@20 (first page shown): median | {fmt_pct(o['recall_at_k_median'])} | "
+            f"{fmt_pct(p['recall_at_k_median'])} |")
         add(f"| queries with relevant passages but no relevant hit | {len(o['zero_found_queries'])} | "
             f"{len(p['zero_found_queries'])} |")
         add(f"| KB per query, gz: median / max | {fmt_kb(o['bytes_gzip_median'])} / {fmt_kb(o['bytes_gzip_max'])} | "
             f"{fmt_kb(p['bytes_gzip_median'])} / {fmt_kb(p['bytes_gzip_max'])} |")
+        add(f"| KB per query incl. \"加载全部结果\", gz: median / max | {fmt_kb(o['bytes_gzip_with_all_median'])} / "
+            f"{fmt_kb(o['bytes_gzip_with_all_max'])} | {fmt_kb(p['bytes_gzip_with_all_median'])} / "
+            f"{fmt_kb(p['bytes_gzip_with_all_max'])} |")
         add(f"| KB per query, raw: median / max | {fmt_kb(o['bytes_median'])} / {fmt_kb(o['bytes_max'])} | "
             f"{fmt_kb(p['bytes_median'])} / {fmt_kb(p['bytes_max'])} |")
         add(f"| of which search engine + index (`search/`, `pagefind/`), gz: median / max | "
@@ -629,18 +674,25 @@ def render(results, machine, queries_path, argv):
             f"{fmt_kb(p['search_bytes_gzip_median'])} / {fmt_kb(p['search_bytes_gzip_max'])} |")
         add(f"| requests per query: median / max | {o['requests_median']:g} / {o['requests_max']} | "
             f"{p['requests_median']:g} / {p['requests_max']} |")
-        add(f"| page open → results shown, ms (median, local server) | {o['ready_ms_median']:,.0f} | {p['ready_ms_median']:,.0f} |")
+        add(f"| page open → results shown, ms (median, local server) | {o['ready_ms_median']:,.0f} | "
+            f"{p['ready_ms_median']:,.0f} |")
         add("")
-        add(f"Recall higher for ours on {s['recall_ours_higher']} of {s['queries']} queries, lower on "
-            f"{s['recall_ours_lower']}; fewer gz bytes for ours on {s['bytes_gzip_ours_fewer']} of "
-            f"{s['queries']} queries ({s['bytes_raw_ours_fewer']} raw).")
+        add(f"Recall (all hits) higher for ours on {s['recall_ours_higher']} of {s['queries']} queries, "
+            f"lower on {s['recall_ours_lower']}. First views: ours finds more relevant passages than "
+            f"Pagefind on {s['first_view_found_ours_higher']}, fewer on {s['first_view_found_ours_lower']}. "
+            f"Fewer gz bytes for ours on {s['bytes_gzip_ours_fewer']} of {s['queries']} queries "
+            f"({s['bytes_raw_ours_fewer']} raw; {s['bytes_gzip_with_all_ours_fewer']} including \"加载全部结果\").")
         for name, e in (("Pagefind", p), ("Ours", o)):
             if e["zero_found_queries"]:
                 add(f"{name} finds no relevant passage for: "
                     f"{', '.join('`' + q + '`' for q in e['zero_found_queries'])}.")
         if o["partial_queries"]:
-            add(f"Our first view is partial (byte budget; \"加载全部结果\" fetches the rest) for: "
-                f"{', '.join('`' + q + '`' for q in o['partial_queries'])}.")
+            add(f"Our first view is partial for: {', '.join('`' + q + '`' for q in o['partial_queries'])}.")
+        empty = [r["q"] for r in res["rows"] if r["ours"]["partial"] and not r["ours"]["shown"]
+                 and r["ours"]["found"]]
+        if empty:
+            add(f"Our first view shows **no result** (\"在已下载的部分索引中没有找到…\") although relevant "
+                f"passages exist for: {', '.join('`' + q + '`' for q in empty)}.")
         misses = [(r["q"], r["ours"]) for r in res["rows"] if r["ours"]["missed_count"]]
         if misses:
             add("")
@@ -672,13 +724,18 @@ def verdict(results):
         o, p = s["ours"], s["pagefind"]
         more = "holds" if s["claim_more_right_passages"] else "does not hold"
         fewer = "holds" if s["claim_fewer_bytes"] else "does not hold"
+        first = ""
+        if o["found_first_view_total"] != o["found_total"]:
+            first = (f"; before \"加载全部结果\" ours shows {o['found_first_view_total']:,}, fewer than Pagefind "
+                     f"on {s['first_view_found_ours_lower']} queries")
         lines.append(
             f"- **{res['label']}** — *more of the right passages*: {more} (found {o['found_total']:,} vs "
             f"{p['found_total']:,} of {s['relevant_total']:,}; recall higher on {s['recall_ours_higher']}, lower on "
-            f"{s['recall_ours_lower']} of {s['queries']} queries). *Fewer bytes per query* (gz): {fewer} "
+            f"{s['recall_ours_lower']} of {s['queries']} queries{first}). *Fewer bytes per query* (gz): {fewer} "
             f"(median {fmt_kb(o['bytes_gzip_median'])} vs {fmt_kb(p['bytes_gzip_median'])} KB, max "
             f"{fmt_kb(o['bytes_gzip_max'])} vs {fmt_kb(p['bytes_gzip_max'])} KB; raw median "
-            f"{fmt_kb(o['bytes_median'])} vs {fmt_kb(p['bytes_median'])} KB).")
+            f"{fmt_kb(o['bytes_median'])} vs {fmt_kb(p['bytes_median'])} KB; including \"加载全部结果\" median "
+            f"{fmt_kb(o['bytes_gzip_with_all_median'])} KB, max {fmt_kb(o['bytes_gzip_with_all_max'])} KB).")
     lines.append("")
     return "\n".join(lines)
 
@@ -689,10 +746,10 @@ def main(argv=None):
     ap.add_argument("--label", nargs="*", default=None, help="a label per --out directory")
     ap.add_argument("--queries", default=str(ROOT / "benchmarks" / "queries.txt"))
     ap.add_argument("--write", default=None, help="write the Markdown report here")
-    ap.add_argument("--notes", default=None,
-                    help="a Markdown file appended to the report (hand-written observations)")
     ap.add_argument("--pagefind-poll-delay", action="store_true",
                     help="keep the Python API's 0.1 s delay per response (~10 records/s)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="re-render the report from each OUT-pagefind/results.json (no measuring)")
     args = ap.parse_args(argv)
     if not args.pagefind_poll_delay:
         fast_pagefind_ipc()
@@ -703,17 +760,39 @@ def main(argv=None):
     results = []
     for i, out in enumerate(args.out):
         label = args.label[i] if args.label else None
-        results.append(compare(out, queries, label, log))
-    argv_echo = ["benchmarks/pagefind_compare.py"] + list(argv if argv is not None else sys.argv[1:])
+        if args.render_only:
+            saved = Path(str(Path(out).resolve()) + "-pagefind") / "results.json"
+            res = json.loads(saved.read_text(encoding="utf-8"))
+            res["label"] = label or res["label"]
+            results.append(res)
+        else:
+            results.append(compare(out, queries, label, log))
+    argv_echo = ["benchmarks/pagefind_compare.py"] + [
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--render-only"]
     text = render(results, machine_info(), args.queries, argv_echo) + "\n" + verdict(results)
-    if args.notes:
-        text += "\n" + Path(args.notes).read_text(encoding="utf-8")
     if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
+        target = Path(args.write)
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        target.write_text(splice(old, text), encoding="utf-8")
         log(f"wrote {args.write}")
     else:
         print(text)
     return 0
+
+
+GEN_START = "<!-- pagefind_compare.py: generated from here -->"
+GEN_END = "<!-- pagefind_compare.py: generated up to here -->"
+
+
+def splice(old, generated):
+    """``old`` with the text between the generated-block markers replaced (hand-written text
+    around them is kept); the whole block alone when ``old`` has no markers."""
+    block = f"{GEN_START}\n{generated.rstrip()}\n{GEN_END}\n"
+    if GEN_START in old and GEN_END in old and old.index(GEN_START) < old.index(GEN_END):
+        head, rest = old.split(GEN_START, 1)
+        tail = rest.split(GEN_END, 1)[1]
+        return head + block.rstrip("\n") + tail
+    return block
 
 
 if __name__ == "__main__":

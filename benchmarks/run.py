@@ -730,7 +730,7 @@ def evaluate(rows):
     return targets
 
 
-def machine_info(chromium=None):
+def machine_info(chromium=None, packages=("whoosh-reloaded", "rjieba", "jieba", "playwright")):
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -753,13 +753,13 @@ def machine_info(chromium=None):
     except OSError:
         pass
     versions = {}
-    for pkg in ("whoosh-reloaded", "rjieba", "jieba", "playwright"):
-        try:
-            from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    for pkg in packages:
+        try:
             versions[pkg] = version(pkg)
-        except Exception:
-            pass
+        except PackageNotFoundError:
+            versions[pkg] = "not installed"
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": osname,
             "python": platform.python_version(), "chromium": chromium or "not run", "packages": versions}
 

@@ -47,3 +47,14 @@ def test_small_helpers(tmp_path):
     f = tmp_path / "q.txt"
     f.write_text("# comment\n\n知识产权质押\n 广州 风险补偿 \n", encoding="utf-8")
     assert load_queries(f) == ["知识产权质押", "广州 风险补偿"]
+
+
+def test_report_splice_keeps_hand_written_text():
+    from benchmarks.pagefind_compare import GEN_END, GEN_START, splice
+
+    first = splice("", "table v1")
+    assert first.startswith(GEN_START) and first.rstrip().endswith(GEN_END) and "table v1" in first
+    doc = "# Notes\n\n" + first + "\nVerdict by hand.\n"
+    again = splice(doc, "table v2")
+    assert again.startswith("# Notes\n") and again.endswith("\nVerdict by hand.\n")
+    assert "table v2" in again and "table v1" not in again
