@@ -253,6 +253,12 @@
           self.setStatus("正在检索…");
           run = await self.engine.run(q, { full: full });
           if (my !== self.seq) return;
+          if (run.partial && !run.ranked.length) {
+            // The budgeted first pages of common parts did not meet (an AND of frequent
+            // terms): fetch everything rather than show an empty first view.
+            run = await self.engine.run(q, { full: true });
+            if (my !== self.seq) return;
+          }
           self.lastRun = run;
         }
       }
