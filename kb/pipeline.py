@@ -87,7 +87,8 @@ def _worker_init():
 
 
 def _cache_key(doc, salt):
-    return hashlib.sha256(f"{doc['sha']}|{salt}".encode()).hexdigest()
+    # the id is part of every passage id, so a renamed file is analysed again
+    return hashlib.sha256(f"{doc['id']}|{doc['sha']}|{salt}".encode()).hexdigest()
 
 
 def _cache_path(cache_dir, key):
