@@ -192,3 +192,16 @@ def test_cli_batch_queries(built_site, tmp_path):
     assert rows[0]["ids"] and rows[1]["ids"]
     by_id = {p["id"]: p for p in load_passages(built_site)}
     assert all("广州" in by_id[i]["cities"] for i in rows[1]["ids"])
+
+
+def test_renamed_document_gets_its_own_ids_from_a_warm_cache(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    cache = tmp_path / "cache"
+    pipeline.build(corpus, tmp_path / "out1", cache_dir=cache, progress=False)
+    for ext in (".txt", ".yaml"):
+        (corpus / f"000_32d561a2c1e35645{ext}").rename(corpus / f"renamed{ext}")
+    pipeline.build(corpus, tmp_path / "out2", cache_dir=cache, progress=False)
+    renamed = [p for p in load_passages(tmp_path / "out2") if p["doc"] == "renamed"]
+    assert renamed and all(p["id"].startswith("renamed-") for p in renamed)
+    assert all(p["url"].startswith("doc/renamed.html#renamed-") for p in renamed)
