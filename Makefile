@@ -44,9 +44,10 @@ $(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
 	touch $@
 
 # Playwright drives Debian's Chromium (/usr/bin/chromium); its own browser download is not used.
+# A CJK font makes the browser tests lay out Chinese text as users see it.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@{ [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1; } || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
 clean:
 	rm -rf output .output.building .output.old .kbcache
