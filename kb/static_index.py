@@ -934,7 +934,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         start = end
     titles_dir = files.register_set("dt", title_bodies)
     codes_dir = files.register_set("dc", code_bodies)
-    del title_bodies, code_bodies, codes
+    del title_bodies, code_bodies
 
     facets_name = files.register("facets", {
         "cities": city_entries,

@@ -11,7 +11,7 @@ import re
 import statistics
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 import pytest

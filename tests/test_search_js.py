@@ -2,7 +2,6 @@
 normalisation, segmentation, BM25 ordering, phrases, paging, snippet escaping — compared with
 the Python side (kb.analysis, kb.static_index)."""
 
-import json
 from pathlib import Path
 
 import opencc
