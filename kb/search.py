@@ -9,6 +9,7 @@ characters and full-width forms are normalised like the indexed text.
 
 import re
 
+from whoosh import collectors
 from whoosh import query as Q
 from whoosh.scoring import BM25F
 
@@ -144,7 +145,18 @@ class Searcher:
             if filt is None:
                 return []
             q = Q.Every()
-        results = self.searcher.search(q, filter=filt, limit=limit)
+        # Whoosh's default top-N collector swaps in faster matchers as it goes
+        # (replace=10) and skips blocks by quality; on these OR-of-layers queries that
+        # drops true top hits (measured on the 1,000-document benchmark corpus). Score
+        # every match instead.
+        if limit:
+            collector = collectors.TopCollector(limit=limit, usequality=False, replace=0)
+        else:
+            collector = collectors.UnlimitedCollector()
+        if filt is not None:
+            collector = collectors.FilterCollector(collector, allow=filt)
+        self.searcher.search_with_collector(q, collector)
+        results = collector.results()
         hits = []
         for hit in results:
             stored = hit.fields()
