@@ -276,17 +276,9 @@ def _local_file(root, base, url):
 
 
 def _body_size(req):
-    try:
-        size = req.sizes().get("responseBodySize", -1)
-    except Exception:
-        size = -1
-    if size is None or size < 0:
-        try:
-            resp = req.response()
-            size = len(resp.body()) if resp else 0
-        except Exception:
-            size = 0
-    return size
+    from run import _response_bytes  # benchmarks/ is on sys.path
+
+    return _response_bytes(req)
 
 
 OURS_FIRST_VIEW = """() => {
