@@ -18,7 +18,6 @@ simplified (OpenCC t2s), lower case.
 """
 
 import functools
-import logging
 import re
 from pathlib import Path
 
@@ -86,7 +85,6 @@ def segmenter(userdict=USERDICT):
     jieba's block regex would split (they contain brackets etc.)."""
     key = str(userdict)
     if key not in _LOADED:
-        logging.getLogger("jieba").setLevel(logging.WARNING)
         import rjieba
 
         special = []
