@@ -257,12 +257,10 @@ def tree_bytes(directory):
 # ---------------------------------------------------------------------------- browser
 
 def _new_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    return context, page
+    """A fresh 1280 px context with the HTTP cache disabled (as benchmarks/run.py uses)."""
+    from run import _new_page as run_new_page  # benchmarks/ is on sys.path
+
+    return run_new_page(browser)
 
 
 def _local_file(root, base, url):
