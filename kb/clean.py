@@ -53,6 +53,7 @@ from pathlib import Path
 
 import yaml
 
+from .analysis import CJK as _CJK
 from .split import CLOSERS, HEADLINE_MAX, LONG_HEADLINE_MAX, ends_sentence, numbered_level
 
 DATA_FILE = Path(__file__).parent / "data" / "furniture.yaml"
@@ -78,7 +79,6 @@ DUP_POSTINGS_MAX = 64     # ignore n-grams this common when looking for duplicat
 
 _WIDE = re.compile("[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f"
                    "\uff00-\uff60\uffe0-\uffe6\u2014\u2018\u2019\u201c\u201d\u2026]")
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACE = "[ \t\u3000\u00a0]"
 _SPACE_RULES = [
     (re.compile(rf"(?<=[{_CJK}]){_SPACE}+(?=[0-9A-Za-z])"), ""),
