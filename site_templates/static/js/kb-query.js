@@ -105,6 +105,16 @@
     return slots;
   };
 
+  /* Candidate ranges of the lexicon needed to segment `text`: [[lo, hi], …]. */
+  KB.lexRanges = function (text, maxChars) {
+    var out = [];
+    for (var i = 0; i < text.length; i++) {
+      if (!WORDCHAR.test(text.charAt(i)) && text.charAt(i).trim() === "") continue;
+      out.push([text.charAt(i), text.substr(i, maxChars)]);
+    }
+    return out;
+  };
+
   function wordsOf(text, hasWord, maxChars) {
     var words = [];
     var seg = KB.segmentWords(text, hasWord, maxChars);

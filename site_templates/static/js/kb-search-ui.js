@@ -287,6 +287,7 @@
       self.more.hidden = false;
     }
     self.note.textContent = notes.join("；");
+    var f = self.engine.facetInfo.raw;
     if (self.chipsBox) {
       (run.plan.concepts || []).forEach(function (c) {
         if (c.kind !== "city" && c.kind !== "instrument") return;
@@ -310,7 +311,6 @@
     }
 
     // facets
-    var f = self.engine.facetInfo.raw;
     var labels = {
       city: function (code) { return f.cities[code]; },
       instrument: function (code) { return f.instruments[code]; },
