@@ -767,13 +767,10 @@ GEN_END = "<!-- pagefind_compare.py: generated up to here -->"
 
 def splice(old, generated):
     """``old`` with the text between the generated-block markers replaced (hand-written text
-    around them is kept); the whole block alone when ``old`` has no markers."""
-    block = f"{GEN_START}\n{generated.rstrip()}\n{GEN_END}\n"
-    if GEN_START in old and GEN_END in old and old.index(GEN_START) < old.index(GEN_END):
-        head, rest = old.split(GEN_START, 1)
-        tail = rest.split(GEN_END, 1)[1]
-        return head + block.rstrip("\n") + tail
-    return block
+    around them is kept)."""
+    from run import splice_block  # benchmarks/ is on sys.path
+
+    return splice_block(old, GEN_START, GEN_END, generated)
 
 
 if __name__ == "__main__":

@@ -714,6 +714,27 @@ def machine_info(chromium=None, packages=("whoosh-reloaded", "rjieba", "jieba", 
             "python": platform.python_version(), "chromium": chromium or "not run", "packages": versions}
 
 
+def splice_block(old, start, end, text):
+    """``old`` with the text between the ``start`` and ``end`` marker lines replaced by ``text``
+    (hand-written text around them is kept); ``old`` plus the block when it has no markers."""
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in old and end in old and old.index(start) < old.index(end):
+        head, rest = old.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
+    return (old.rstrip() + "\n\n" if old.strip() else "") + block + "\n"
+
+
+MARKED_BLOCK = re.compile(r"<!-- ([\w.-]+):start -->\n.*?\n<!-- \1:end -->", re.S)
+
+
+def keep_marked_blocks(old, report):
+    """``report`` followed by the blocks other tools keep in the same file between
+    ``<!-- name:start -->`` and ``<!-- name:end -->`` (benchmarks/relevance.py), so that
+    rewriting BENCHMARKS.md does not drop them."""
+    blocks = [m.group(0) for m in MARKED_BLOCK.finditer(old)]
+    return report.rstrip() + "\n" + "".join("\n" + b + "\n" for b in blocks)
+
+
 def fmt(v, unit="", digits=1):
     if v is None:
         return "—"
@@ -1004,7 +1025,9 @@ def main(argv=None):
     report = render_markdown(rows, targets, info, argv, started, auto_notes(rows))
     _dump(args, rows, info, targets)
     if args.write:
-        Path(args.write).write_text(report, encoding="utf-8")
+        target = Path(args.write)
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        target.write_text(keep_marked_blocks(old, report), encoding="utf-8")
         log(f"wrote {args.write}")
     else:
         print(report)
