@@ -728,9 +728,9 @@ MARKED_BLOCK = re.compile(r"<!-- ([\w.-]+):start -->\n.*?\n<!-- \1:end -->", re.
 
 
 def keep_marked_blocks(old, report):
-    """``report`` followed by the blocks other tools keep in the same file between
-    ``<!-- name:start -->`` and ``<!-- name:end -->`` (benchmarks/relevance.py), so that
-    rewriting BENCHMARKS.md does not drop them."""
+    """``report`` followed by the blocks kept in the same file between ``<!-- name:start -->``
+    and ``<!-- name:end -->`` (by other tools such as benchmarks/relevance.py, or by hand), so
+    that rewriting BENCHMARKS.md does not drop them."""
     blocks = [m.group(0) for m in MARKED_BLOCK.finditer(old)]
     return report.rstrip() + "\n" + "".join("\n" + b + "\n" for b in blocks)
 
