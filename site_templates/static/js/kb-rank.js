@@ -114,11 +114,9 @@
     var concepts = plan.concepts.map(function (c) { return new Concept(c, src); });
     var cand = new Set();
     concepts.forEach(function (c) { c.textCandidates().forEach(function (i) { cand.add(i); }); });
-    if (concepts.length && concepts.every(function (c) { return c.tagKind === "city"; })) {
-      concepts.forEach(function (c) {
-        c.tagValues.forEach(function (v) { src.tagged("city", v).forEach(function (i) { cand.add(i); }); });
-      });
-    }
+    concepts.forEach(function (c) {
+      c.tagValues.forEach(function (v) { src.tagged(c.tagKind, v).forEach(function (i) { cand.add(i); }); });
+    });
     var per = new Map();
     cand.forEach(function (idx) {
       var row = [];
@@ -185,7 +183,7 @@
         if (b[0] === a[0] + 1 && a[2].length && b[2].length) {
           var d = Infinity;
           a[2].forEach(function (x) { b[2].forEach(function (y) { d = Math.min(d, Math.abs(x - y)); }); });
-          if (d > 0 && d <= C.proxWindow) score += C.prox * Math.min(weight[a[0]], weight[b[0]]) / d;
+          if (d <= C.proxWindow) score += C.prox * Math.min(weight[a[0]], weight[b[0]]) / Math.max(d, 1);
         }
       }
       score *= Math.pow(coverage, C.coord);
@@ -337,25 +335,25 @@
     var gRanges = [];
     direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
     var prefixChunks = new Map();
-    // a query of city concepts only lists the cities' passages (their facet lists)
-    var cityOnly = plan.concepts.every(function (c) { return c.cities.length && !c.instrument; });
-    var tagLists = new Map();
+    // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
+    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
     var listLoads = [];
-    if (cityOnly) {
-      plan.concepts.forEach(function (c) {
-        c.cities.forEach(function (slug) {
-          var code = info.cityCode.get(slug);
-          if (code === undefined || tagLists.has(slug)) return;
-          var name = info.raw.cities[code][3];
-          tagLists.set(slug, null);
-          listLoads.push(self.file(name).then(function (text) {
-            var key = "fl:" + name;
-            if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text));
-            tagLists.set(slug, self.decoded.get(key));
-          }));
-        });
+    plan.concepts.forEach(function (c) {
+      var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
+      if (!kind) return;
+      (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
+        var key = kind + "\u0000" + slug;
+        var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
+        if (code === undefined || tagLists.has(key)) return;
+        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
+        tagLists.set(key, null);
+        listLoads.push(self.file(name).then(function (text) {
+          var fk = "fl:" + name;
+          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text));
+          tagLists.set(key, self.decoded.get(fk));
+        }));
       });
-    }
+    });
     await Promise.all([
       self.loadChunks("w", wRanges),
       self.loadChunks("g", gRanges),
@@ -450,7 +448,9 @@
     var src = {
       n: meta.N, avgdl: self.avgdl, get: get,
       expand: function (c) { return expansions.get(c) || []; },
-      tagged: function (_kind, slug) { return Array.from((tagLists.get(slug) || new Map()).keys()); },
+      tagged: function (kind, slug) {
+        return Array.from((tagLists.get(kind + "\u0000" + slug) || new Map()).keys());
+      },
       hasTag: function (idx, kind, value) {
         var pair = codeOf(idx);
         if (!pair) return false;
