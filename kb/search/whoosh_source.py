@@ -50,7 +50,7 @@ class WhooshSource:
                 for t in self.reader.expand_prefix("text", char)]
 
     def df(self, word):
-        return self.reader.doc_frequency("text", word)
+        return len(self.get("w", word))
 
     def expand(self, char):
         return [t if isinstance(t, str) else t.decode("utf-8")
