@@ -73,7 +73,9 @@
     return parts;
   };
 
-  /* Longest match: [[word or null, start, end]] */
+  var ASCII = /[a-z0-9]/;
+
+  /* Longest match: [[word or null, start, end]]; a word never ends inside an ASCII run. */
   KB.segmentWords = function (text, hasWord, maxChars) {
     var out = [];
     var i = 0;
@@ -81,10 +83,17 @@
     while (i < n) {
       var found = 0;
       for (var len = Math.min(maxChars, n - i); len > 0; len--) {
+        var end = i + len;
+        if (end < n && ASCII.test(text.charAt(end - 1)) && ASCII.test(text.charAt(end))) continue;
         if (hasWord(text.substr(i, len))) { found = len; break; }
       }
-      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; }
-      else { out.push([null, i, i + 1]); i += 1; }
+      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; continue; }
+      var stop = i + 1;
+      if (ASCII.test(text.charAt(i))) {
+        while (stop < n && ASCII.test(text.charAt(stop))) stop++;
+      }
+      for (var k = i; k < stop; k++) out.push([null, k, k + 1]);
+      i = stop;
     }
     return out;
   };

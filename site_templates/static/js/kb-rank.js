@@ -723,7 +723,7 @@
       loads.push(docCodes(ofType, lists.type));
     }
     await Promise.all(loads);
-    return { query: "", browse: true, lists: lists, parts: [], plan: [], ranked: [],
+    return { query: "", browse: true, lists: lists, plan: { concepts: [], notices: [], parts: [] }, ranked: [],
              codes: new Map(), partial: false, pagesPending: 0 };
   };
 
