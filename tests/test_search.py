@@ -129,7 +129,8 @@ def test_whoosh_agrees_with_the_reference(searcher, reference, q):
 
 def test_incremental_update_replaces_a_document(tmp_path):
     index_dir = build_index(PASSAGES, tmp_path / "index", doc_types=TYPES)
-    update_index(index_dir, {"d2": [P("d2-z", "新增科技保险补偿条款。", doc="d2")]}, doc_types=TYPES)
+    update_index(index_dir, {"d2": [P("d2-z", "新增科技保险补偿条款。", doc="d2", instruments=("insurance",))]},
+                 doc_types=TYPES)
     with Searcher(index_dir) as s:
         assert ids(s.search("票据")) == []
         assert ids(s.search("科技保险"))[0] == "d2-z"
