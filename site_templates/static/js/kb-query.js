@@ -207,10 +207,8 @@
   /* {concepts, notices, parts}: the twin of kb.search.query.plan_query. */
   KB.planQuery = function (query, hasWord, rules, maxChars, fixes) {
     var gaz = rules.ent || {};
-    if (rules.maxLen === undefined) {
-      rules.maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
-      rules.fwSet = new Set(rules.fw || []);
-    }
+    var maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
+    var fwSet = new Set(rules.fw || []);
     var prep = KB.prepareQuery(query, rules);
     var notices = prep.notices;
     var parts = KB.splitParts(prep.text);
@@ -227,7 +225,7 @@
         part = fixes[part];
       }
       if (pt[1]) { concepts.push(concept(part, "phrase", hasWord, maxChars, null, true)); return; }
-      entitySpans(part, gaz, rules.maxLen).forEach(function (sp) {
+      entitySpans(part, gaz, maxLen).forEach(function (sp) {
         var piece = part.slice(sp[0], sp[1]);
         var ent = sp[2];
         if (ent && ent[0] !== "x") {
@@ -251,13 +249,13 @@
           }
           if (runStart !== null) { pushRun(piece.slice(runStart, s)); runStart = null; }
           if (word === true) break;
-          if (rules.fwSet.has(word)) { dropped.push(word); continue; }
+          if (fwSet.has(word)) { dropped.push(word); continue; }
           concepts.push(concept(word, "term", hasWord, maxChars));
         }
       });
     });
     function pushRun(text) {
-      if (rules.fwSet.has(text)) { dropped.push(text); return; }
+      if (fwSet.has(text)) { dropped.push(text); return; }
       concepts.push(concept(text, "term", hasWord, maxChars));
     }
     if (!concepts.length && dropped.length) {
