@@ -3,7 +3,8 @@
 A document is ``corpus/<doc-id>.<ext>`` with ``corpus/<doc-id>.yaml``; ``<ext>`` is
 ``.txt``/``.md`` or a format kb/formats extracts (``.html``/``.htm``, ``.pdf``,
 ``.docx``). Returned dict keys: id, source, title, publisher, date, year, type,
-home_city, doc_number, date_note, url, encoding, text, sha.
+home_city, doc_number, date_note, url, encoding, text, sha, lines_are_paragraphs
+(the format marks paragraphs: no hard wraps to rejoin, see kb/formats).
 
 Any problem raises :class:`kb.errors.InputError` naming the file.
 """
@@ -141,13 +142,14 @@ def read_document(path, known_cities=None):
     path = Path(path)
     meta, sidecar_raw = read_sidecar(path.with_suffix(".yaml"), known_cities)
     data = path.read_bytes()
-    text, _, encoding = extract(path, data)
+    text, _, encoding, lines_are_paragraphs = extract(path, data)
     if not text.strip():
         raise InputError(path, "文件为空 (empty file)")
     sha = hashlib.sha256(data + b"\0" + sidecar_raw).hexdigest()
     doc = {"id": path.stem, "source": path.name}
     doc.update(meta)
-    doc.update({"encoding": encoding, "text": text, "sha": sha})
+    doc.update({"encoding": encoding, "text": text, "sha": sha,
+                "lines_are_paragraphs": lines_are_paragraphs})
     return doc
 
 

@@ -11,6 +11,9 @@
   weighs them when it drafts a sidecar; the build does not use them.
 * ``encoding``: the text encoding of a text or web-page file (``utf-8``, ``gb18030``),
   ``None`` for binary formats.
+* ``lines_are_paragraphs``: True when every line is a whole paragraph or heading (web
+  pages and Word files mark paragraphs); False when lines may be hard wraps of a
+  printed column (text exports, PDF), which kb/clean.py then rejoins.
 
 One module per format (``html``, ``pdf``, ``docx``, ``text``); each raises
 :class:`kb.errors.InputError` naming the file for a file it cannot read (encrypted or
@@ -36,11 +39,22 @@ class Extracted(NamedTuple):
     text: str
     meta: list
     encoding: object = None
+    lines_are_paragraphs: bool = False
 
 
 def candidate(field, value, basis):
     """One metadata candidate: a field, its value and where it was found."""
     return {"field": field, "value": value, "basis": basis}
+
+
+def table_line(rows):
+    """A table as one paragraph line: cells joined by "，", rows by "；", closed by "。".
+
+    A table row is not a heading nor a sentence of its own; kept together, the table
+    is one passage whose figures keep their row labels."""
+    rows = [[c for c in (" ".join(cell.split()) for cell in row) if c] for row in rows]
+    rows = [row for row in rows if row]
+    return "；".join("，".join(row) for row in rows) + "。" if rows else ""
 
 
 def extract(path, data=None):

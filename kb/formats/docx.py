@@ -1,8 +1,8 @@
 """Word (``.docx``): paragraphs and tables in document order, via python-docx.
 
 Each paragraph is one line (headings too: their style is not needed, kb/clean.py
-recognises headings by shape, as in a ``.txt``); a table gives one line per row, its
-cells separated by a space (a cell merged over several columns is written once).
+recognises headings by shape, as in a ``.txt``); a table is one paragraph line (see
+kb.formats.table_line; a cell merged over several columns is written once).
 Metadata candidates: the core properties ``title``, ``author`` and ``created``.
 The older binary ``.doc`` format is not read: save it as ``.docx`` first.
 """
@@ -10,7 +10,7 @@ The older binary ``.doc`` format is not read: save it as ``.docx`` first.
 import io
 
 from ..errors import InputError
-from . import Extracted, candidate
+from . import Extracted, candidate, table_line
 
 
 def _blocks(document):
@@ -23,14 +23,15 @@ def _blocks(document):
         if tag == "p":
             yield Paragraph(child, document).text
         elif tag == "tbl":
+            rows = []
             for row in Table(child, document).rows:
-                cells = []
+                cells, seen = [], set()
                 for cell in row.cells:
-                    text = " ".join(cell.text.split())
-                    if text and (not cells or cells[-1] != text):
-                        cells.append(text)
-                if cells:
-                    yield " ".join(cells)
+                    if id(cell._tc) not in seen:  # a merged cell is listed once per column
+                        seen.add(id(cell._tc))
+                        cells.append(cell.text)
+                rows.append(cells)
+            yield table_line(rows)
 
 
 def extract(path, data):
@@ -52,4 +53,5 @@ def extract(path, data):
     if props.created:
         meta.append(candidate("date", props.created.date().isoformat(), "Word 文档属性 created"))
     lines = [line.strip() for line in _blocks(document)]
-    return Extracted("\n".join(line for line in lines if line) + "\n", meta, None)
+    return Extracted("\n".join(line for line in lines if line) + "\n", meta, None,
+                     lines_are_paragraphs=True)

@@ -18,7 +18,7 @@ import codecs
 import re
 
 from ..errors import InputError
-from . import Extracted, candidate, rules
+from . import Extracted, candidate, rules, table_line
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 
@@ -82,6 +82,57 @@ def info_line_candidates(lines, labels):
     return found, info_lines
 
 
+_BLOCKS = ".//p|.//div|.//h1|.//h2|.//h3|.//h4|.//ul|.//ol|.//table|.//br"
+
+
+LINK_DENSITY = 0.3  # share of a table's text inside links above which it is navigation
+
+
+def _navigation(table):
+    text = "".join(table.itertext()).split()
+    total = sum(len(t) for t in text)
+    linked = sum(len("".join(a.itertext()).replace(" ", "")) for a in table.iter("a"))
+    return bool(table.xpath(".//img")) or (total and linked / total >= LINK_DENSITY)
+
+
+def unwrap_layout_tables(tree):
+    """Turn layout tables into plain blocks, keeping data tables.
+
+    Older sites (and most newspapers' digital editions) lay the page out with tables;
+    read as a data table, the whole page would be one row. A table is a layout table
+    when a cell holds blocks (paragraphs, divisions, headings, lists, line breaks or
+    another table), or when it is mostly links or images (a masthead or a navigation
+    bar). Its rows and cells become divisions, which trafilatura then keeps or drops
+    as it does any other block."""
+    layout = [t for t in tree.iter("table") if t.xpath(_BLOCKS) or _navigation(t)]
+    for table in layout:
+        for el in table.iter("tr", "td", "th", "tbody", "thead", "tfoot"):
+            if next(el.iterancestors("table"), None) is table:
+                el.tag = "div"
+    for table in layout:
+        table.tag = "div"
+    return len(layout)
+
+
+_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
+_RULE_RE = re.compile(r"^[\s|:-]+$")
+
+
+def _tables_as_lines(lines):
+    """trafilatura writes table rows as "| a | b |" lines: each table becomes one line."""
+    out, rows = [], []
+    for line in lines + [""]:
+        if _ROW_RE.match(line):
+            if not _RULE_RE.match(line):
+                rows.append(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+            continue
+        if rows:
+            out.append(table_line([[c.replace("\\|", "|") for c in r] for r in rows]))
+            rows = []
+        out.append(line)
+    return out[:-1]
+
+
 def extract(path, data):
     import trafilatura
     from lxml import html as lxml_html
@@ -106,9 +157,10 @@ def extract(path, data):
         value = " ".join(h1.text_content().split())
         if value:
             meta.append(candidate("title", value, "<h1>"))
-    body = trafilatura.extract(text, output_format="txt", include_comments=False,
+    unwrap_layout_tables(tree)
+    body = trafilatura.extract(tree, output_format="txt", include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
-                               deduplicate=False, favor_precision=True, with_metadata=False)
+                               deduplicate=False, with_metadata=False)
     info, info_lines = info_line_candidates(_page_lines(tree), r["info_labels"])
     for field, value, label in info:
         meta.append(candidate(field, value, f"网页信息行“{label}：”"))
@@ -120,5 +172,5 @@ def extract(path, data):
                 meta.append(candidate(field, str(value).strip(), f"trafilatura 元数据（{attr}）"))
     if not body or not body.strip():
         raise InputError(path, "网页中没有找到正文 (no article text in the page)")
-    lines = [ln for ln in body.split("\n") if ln.strip() not in info_lines]
-    return Extracted("\n".join(lines).strip() + "\n", meta, encoding)
+    lines = _tables_as_lines([ln for ln in body.split("\n") if ln.strip() not in info_lines])
+    return Extracted("\n".join(lines).strip() + "\n", meta, encoding, lines_are_paragraphs=True)

@@ -38,6 +38,10 @@ def _info_candidates(info):
 
 def extract(path, data):
     import io
+    import logging
+
+    # pdfminer logs font-descriptor quirks of ordinary PDFs as warnings: not the user's concern
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
