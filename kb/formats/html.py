@@ -85,6 +85,7 @@ def info_line_candidates(lines, labels):
 _BLOCKS = ".//p|.//div|.//h1|.//h2|.//h3|.//h4|.//ul|.//ol|.//table|.//br"
 
 
+MIN_ARTICLE_CHARS = 20  # less than this is a link, a title or a widget, not an article
 LINK_DENSITY = 0.3  # share of a table's text inside links above which it is navigation
 
 
@@ -180,7 +181,8 @@ def extract(path, data):
             value = getattr(page_meta, attr, None)
             if value:
                 meta.append(candidate(field, str(value).strip(), f"trafilatura 元数据（{attr}）"))
-    if not body or not body.strip():
-        raise InputError(path, "网页中没有找到正文 (no article text in the page)")
+    if not body or len("".join(body.split())) < MIN_ARTICLE_CHARS:
+        raise InputError(path, f"网页中没有找到正文（提取到的文字不足 {MIN_ARTICLE_CHARS} 字，"
+                               "可能是首页、目录页或需要脚本加载的页面）(no article text in the page)")
     lines = _tables_as_lines([ln for ln in body.split("\n") if ln.strip() not in info_lines])
     return Extracted("\n".join(lines).strip() + "\n", meta, encoding, lines_are_paragraphs=True)
