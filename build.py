@@ -25,7 +25,8 @@ BUILD_EPILOG = """\
   python build.py search 投贷联动 --city 武汉     在已建好的索引中检索（见 search --help）
   python build.py add 通知.pdf --url URL         加入一份文档并起草元数据（见 add --help）
 
-出错时（元数据缺失或格式错误、未知取值、无法解码、空文件、编号重复）打印一行
+出错时（元数据缺失或格式错误、未知取值、无法解码、空文件、加密或扫描版 PDF、
+没有正文的网页、编号重复）打印一行
 “文件: 问题”并以非零状态退出；原有 output/ 保持不变。
 """
 
@@ -51,7 +52,7 @@ def _build_parser():
                     "检索请用子命令 search。",
         epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=str(ROOT / "corpus"), metavar="DIR",
-                   help="语料目录：<编号>.txt|.md + <编号>.yaml（默认 corpus/）")
+                   help="语料目录：<编号>.txt|.md|.html|.pdf|.docx + <编号>.yaml（默认 corpus/）")
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
                    help="输出目录（默认 output/）；构建成功后才替换")
     p.add_argument("--base-url", default=None, metavar="URL",
