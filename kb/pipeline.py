@@ -48,9 +48,7 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
-    for path in formats.source_files():  # the extractors and their libraries' versions
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    h.update(formats.version().encode())
+    h.update(formats.fingerprint().encode())  # the extractors and their libraries' versions
     for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
         if path.is_file():
             h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())
@@ -196,7 +194,8 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
 
     vocab = load_vocab()
     paths = list_documents(corpus_dir)
-    docs = [read_document(p, vocab.city_names) for p in _progress(progress, "读取", len(paths))(paths)]
+    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract")
+            for p in _progress(progress, "读取", len(paths))(paths)]
     stages.done("read", documents=len(docs))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)

@@ -167,3 +167,26 @@ def test_build_stops_on_an_unreadable_pdf_and_keeps_the_previous_output(tmp_path
     assert result.stderr.startswith("错误: ") and "scan.pdf" in result.stderr and "OCR" in result.stderr
     assert "Traceback" not in result.stderr
     assert (out / "data" / "passages.jsonl").read_bytes() == before
+
+
+def test_extraction_is_cached_by_content_and_extractor(tmp_path, monkeypatch):
+    source = tmp_path / "notice.pdf"
+    source.write_bytes((FIXTURES / "r11_jiangsu_notice.pdf").read_bytes())
+    cache = tmp_path / "cache"
+    first = formats.extract(source, cache_dir=cache)
+    assert len(list(cache.rglob("*.json"))) == 1
+    calls = []
+    monkeypatch.setattr("kb.formats.pdf.extract", lambda *a: calls.append(a))
+    assert formats.extract(source, cache_dir=cache) == first and not calls  # read from the cache
+    source.write_bytes(source.read_bytes() + b"\n%changed\n")
+    with pytest.raises(Exception):
+        formats.extract(source, cache_dir=cache)  # new bytes: the (patched) extractor runs
+    assert calls
+
+
+def test_a_new_extractor_invalidates_the_build_cache(monkeypatch):
+    from kb import pipeline
+
+    before = pipeline.code_version()
+    monkeypatch.setattr(formats, "fingerprint", lambda: "another trafilatura")
+    assert pipeline.code_version() != before
