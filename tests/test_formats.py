@@ -190,3 +190,19 @@ def test_a_new_extractor_invalidates_the_build_cache(monkeypatch):
     before = pipeline.code_version()
     monkeypatch.setattr(formats, "fingerprint", lambda: "another trafilatura")
     assert pipeline.code_version() != before
+
+
+def test_information_line_inside_the_article_is_metadata_not_text(tmp_path):
+    body = "".join(f"<p>第{i}段：市科技局会同市财政局完善科技信贷风险补偿机制，扩大合作银行范围，提高补偿比例。</p>"
+                   for i in range(1, 6))
+    page = ("<html><head><meta charset='utf-8'><title>关于科技信贷的通知</title></head><body>"
+            "<div class='article'><h1>关于科技信贷的通知</h1>"
+            "<p>发布时间：2024-05-06 09:30　来源：某市科学技术局　浏览次数：35</p>"
+            f"{body}<p>资金来源：市级财政预算安排，由市科学技术局按季度拨付到合作银行的风险补偿专户。</p></div></body></html>")
+    path = tmp_path / "minified.html"
+    path.write_text(page, encoding="utf-8")
+    got = formats.extract(path)
+    assert "发布时间" not in got.text and "浏览次数" not in got.text
+    assert "资金来源：市级财政预算安排" in got.text  # a sentence mentioning 来源 stays
+    found = {(c["field"], c["value"]) for c in got.meta}
+    assert ("date", "2024-05-06 09:30") in found and ("publisher", "某市科学技术局") in found
