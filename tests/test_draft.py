@@ -140,3 +140,17 @@ def test_add_names_a_file_without_a_valid_id(tmp_path, corpus):
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in corpus.iterdir())
     assert len(names) == 2 and names[0].startswith("000_") and names[0].endswith(".docx")
+
+
+def test_page_title_parts_and_a_logo_heading(tmp_path):
+    page = ("<html><head><meta charset='utf-8'><title>滨海日报数字报-科技贷款余额再创新高</title></head><body>"
+            "<h1 class='logo'>滨海日报</h1><div class='art'>"
+            "<p>本报讯 截至6月末，全市科技贷款余额再创新高，达到1200亿元，同比增长18%，增速高于各项贷款平均水平。</p>"
+            "<p>市金融办表示，下一步将继续扩大科技信贷投放，完善风险补偿机制，推动更多银行设立科技支行。</p>"
+            "</div></body></html>")
+    path = tmp_path / "paper.html"
+    path.write_text(page, encoding="utf-8")
+    fields = draft.draft_sidecar(formats.extract(path), load_vocab())
+    assert fields["title"] == ("科技贷款余额再创新高", "网页 <title>")
+    assert fields["publisher"].value == "滨海日报" and fields["type"].value == "news"
+    assert "date" not in fields  # no date printed: `build.py add` will ask for --date
