@@ -17,7 +17,7 @@ from . import Extracted, candidate
 _PDF_DATE_RE = re.compile(r"^D?:?(\d{4})(\d{2})?(\d{2})?")
 _CID_RE = re.compile(r"\(cid:\d+\)")
 UNMAPPED_SHARE = 0.2  # glyph ids "(cid:123)" above this share of the text: no usable text layer
-X_TOLERANCE = 1.5   # points between characters that still belong to one word (CJK has no spaces)
+X_TOLERANCE = 3  # points: wider gaps become spaces; letter-spaced or justified CJK lines stay whole
 
 
 def _info_candidates(info):
