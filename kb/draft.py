@@ -375,13 +375,16 @@ def prepare(path, corpus_dir, vocab, url=None, doc_id=None, overrides=None):
 
 
 def write(path, corpus_dir, doc_id, fields, known_cities):
-    """Copy the file and write its sidecar; validated first, nothing left on failure."""
+    """Copy the file and write its sidecar; validated first, nothing left on failure.
+    A file already in the corpus under its id (saved there by hand) only gets its sidecar."""
     from .read import TEXT_SUFFIXES, read_sidecar
 
     path, corpus_dir = Path(path), Path(corpus_dir)
     suffix = path.suffix.lower()
     target, sidecar = corpus_dir / f"{doc_id}{suffix}", corpus_dir / f"{doc_id}.yaml"
-    taken = [p for p in [sidecar] + [corpus_dir / f"{doc_id}{s}" for s in TEXT_SUFFIXES] if p.exists()]
+    in_place = target.exists() and target.resolve() == path.resolve()
+    taken = [p for p in [sidecar] + [corpus_dir / f"{doc_id}{s}" for s in TEXT_SUFFIXES]
+             if p.exists() and not (in_place and p == target)]
     if taken:
         raise InputError(taken[0], f"文档编号已被使用 (duplicate id): {doc_id}；请用 --id 指定另一个编号")
     tmp_sidecar = corpus_dir / f".{doc_id}.yaml.adding"
@@ -389,8 +392,9 @@ def write(path, corpus_dir, doc_id, fields, known_cities):
     try:
         tmp_sidecar.write_text(sidecar_yaml(fields), encoding="utf-8")
         read_sidecar(tmp_sidecar, known_cities)  # the build's own validation
-        shutil.copyfile(path, tmp_doc)
-        tmp_doc.replace(target)
+        if not in_place:
+            shutil.copyfile(path, tmp_doc)
+            tmp_doc.replace(target)
         tmp_sidecar.replace(sidecar)
     except InputError as exc:
         raise InputError(path, exc.problem) from None

@@ -172,3 +172,12 @@ def test_add_asks_at_a_terminal(tmp_path, corpus, answer, written):
     assert (proc.returncode == 0) is written, err
     assert sorted(p.name for p in corpus.iterdir()) == (
         ["r11_jiangsu_notice.pdf", "r11_jiangsu_notice.yaml"] if written else [])
+
+
+def test_add_a_file_already_saved_in_the_corpus_writes_only_its_sidecar(tmp_path, corpus):
+    saved = corpus / "r09_chongqing_news.txt"
+    saved.write_bytes((FIXTURES / "r09_chongqing_news.txt").read_bytes())
+    result = add(tmp_path, saved, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in corpus.iterdir()) == ["r09_chongqing_news.txt", "r09_chongqing_news.yaml"]
+    assert saved.read_bytes() == (FIXTURES / "r09_chongqing_news.txt").read_bytes()
