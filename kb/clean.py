@@ -51,6 +51,7 @@ from collections import Counter, defaultdict
 from itertools import chain
 from pathlib import Path
 
+import cn2an
 import yaml
 
 from .analysis import CJK as _CJK
@@ -120,6 +121,7 @@ def rules():
     raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
     return {
         "lines": _combine(raw.get("lines")),
+        "inline": _combine(raw.get("inline")),
         "head": _combine(raw.get("head")),
         "head_lines": raw.get("head_lines", 0),
         "blocks": [(re.compile(b["start"]), re.compile(b["end"]), b["max_lines"])
@@ -130,15 +132,20 @@ def rules():
     }
 
 
-def clean(text, doc):
-    """Logical paragraphs of ``text`` in reading order (see module docstring)."""
+def clean(text, doc, furniture=None):
+    """Logical paragraphs of ``text`` in reading order (see module docstring).
+
+    If ``furniture`` is a list, the dropped furniture lines are appended to it."""
     r = rules()
     news = doc.get("type") == "news"
-    lines = _drop_furniture(_read_lines(text), doc, r)
+    if r["inline"]:
+        text = r["inline"].sub("", text)
+    lines = _drop_furniture(_read_lines(text), doc, r, furniture)
     blank_breaks = _blank_lines_break(lines)
     if blank_breaks:
-        lines = _drop_captions(lines)
+        lines = _drop_captions(lines, furniture)
     paragraphs = join_lines(lines, blank_breaks, " " if news else "")
+    paragraphs = split_glued_items(paragraphs)
     paragraphs = _merge_leadins(paragraphs, r["notice_title"])
     paragraphs = drop_near_duplicates(paragraphs)
     return _curate(paragraphs, r["documents"].get(doc.get("id")) or {})
@@ -166,7 +173,7 @@ def _norm(text):
     return "".join(text.split()).replace("（", "(").replace("）", ")")
 
 
-def _drop_furniture(lines, doc, r):
+def _drop_furniture(lines, doc, r, furniture=None):
     drop = [False] * len(lines)
     for i, line in enumerate(lines):
         if (r["lines"] and r["lines"].search(line.text)) or (
@@ -183,6 +190,8 @@ def _drop_furniture(lines, doc, r):
     for line, dropped in zip(lines, drop):
         if dropped:
             carry = carry or line.blank
+            if furniture is not None:
+                furniture.append(line.text)
             continue
         line.blank = line.blank or carry
         kept.append(line)
@@ -249,7 +258,7 @@ def _percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
 
 
-def _drop_captions(lines):
+def _drop_captions(lines, furniture=None):
     """Drop blocks of 2+ narrow lines ending a sentence (photo captions)."""
     widths = [line.width for line in lines]
     limit = CAPTION_FRACTION * _percentile(widths, 0.75)
@@ -265,8 +274,9 @@ def _drop_captions(lines):
             for k in block:
                 drop[k] = True
         start = end
-    kept = [k for k in range(len(lines)) if not drop[k]]
-    return [lines[k] for k in kept]
+    if furniture is not None:
+        furniture.extend(lines[k].text for k in range(len(lines)) if drop[k])
+    return [lines[k] for k in range(len(lines)) if not drop[k]]
 
 
 # ---------------------------------------------------------------- joining wrapped lines
@@ -374,6 +384,60 @@ def _paragraph_ends(buf, line, i, lines, short, short_first, heading, first_line
 
 
 # ---------------------------------------------------------------- paragraph passes
+
+
+def split_glued_items(paragraphs):
+    """Cut a text paragraph where a numbered item glued to the previous one starts.
+
+    Extraction sometimes puts "（一）……。（二）……。" on one line. A numbering pattern
+    right after a sentence end is an item of its own when the item numbered one less,
+    of the same pattern, opens the paragraph or was itself cut off this way: a lone
+    "。（三）" quoting an item elsewhere does not cut."""
+    out = []
+    for kind, text in paragraphs:
+        if kind != "text":
+            out.append((kind, text))
+            continue
+        cuts, last = [], {}
+        first = _GLUED_ITEM.match(text)
+        if first:
+            last[_item_key(first)] = _item_number(first)
+        for m in _GLUED_ITEM.finditer(text, 1):
+            if text[m.start() - 1] not in _GLUE_AFTER:
+                continue
+            key, number = _item_key(m), _item_number(m)
+            if number is not None and last.get(key) == number - 1:
+                cuts.append(m.start())
+                last[key] = number
+        if not cuts:
+            out.append((kind, text))
+            continue
+        bounds = [0, *cuts, len(text)]
+        out.extend(("text", text[a:b]) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip())
+    return out
+
+
+_GLUE_AFTER = "。；;！？!?"
+_GLUED_ITEM = re.compile(
+    r"(?P<cnp>[（(])(?P<cn>[一二三四五六七八九十]{1,3})[）)]"
+    r"|(?P<cnd>[一二三四五六七八九十]{1,3})、"
+    r"|(?P<arp>[（(])(?P<ar>\d{1,2})[）)]"
+    r"|(?P<ard>\d{1,2})[.．、](?![\d.．])")
+
+
+def _item_key(m):
+    return next(k for k in ("cn", "cnd", "ar", "ard") if m.group(k))
+
+
+def _item_number(m):
+    value = m.group(_item_key(m))
+    if value.isdigit():
+        return int(value)
+    try:
+        return int(cn2an.cn2an(value, "strict"))
+    except ValueError:
+        return None
+
 
 
 def _merge_leadins(paragraphs, notice_title):

@@ -358,3 +358,62 @@ def test_curated_sections_for_a_document_id():
     text = "推动设立百亿规模科技基金的消息今天发布。\n\n聚力建支点 夺取开门红\n"
     assert mini(text, type_="news", doc_id="001_05ab9e2092abd6e3") == [
         "# 武汉投控集团", "推动设立百亿规模科技基金的消息今天发布。"]
+
+
+# ---------------------------------------------------------------- web pages, reposts, glued items
+
+WEB_PAGE = """首页 > 政务公开 > 政策文件
+今天是2024年5月6日 星期一
+首页 机构概况 政务公开 办事服务 互动交流
+关于进一步支持科技金融发展的若干措施
+发布时间：2024-05-06 10:20 来源：市地方金融管理局 【字体：大 中 小】
+浏览次数：1234
+为加快科技金融发展，制定以下措施。
+一、设立科技支行，给予每家科技支行开办补助。
+（图为科技支行揭牌现场）
+本报记者 张三 李四
+【打印】【关闭】
+分享到：
+上一篇：关于开展2024年度评审工作的通知
+下一篇：市金融局召开工作会议
+版权所有：某市人民政府 ICP备12345678号
+"""
+
+
+def test_web_page_furniture_is_dropped_and_recorded():
+    dropped = []
+    paragraphs = clean(WEB_PAGE, {"id": "web", "type": "policy",
+                                  "title": "关于进一步支持科技金融发展的若干措施"}, furniture=dropped)
+    assert paragraphs == ["为加快科技金融发展，制定以下措施。",
+                          "一、设立科技支行，给予每家科技支行开办补助。"]
+    for line in ("首页 > 政务公开 > 政策文件", "浏览次数：1234", "【打印】【关闭】",
+                 "上一篇：关于开展2024年度评审工作的通知", "本报记者 张三 李四"):
+        assert line in dropped
+
+
+@pytest.mark.parametrize("line", [
+    "记者：请问今年的科技信贷投放有什么新举措？",     # an interview question is text
+    "来源广泛的社会资本参与设立基金。",
+    "分享经验做法，推广典型案例。",
+    "首批科技支行挂牌。",
+])
+def test_web_patterns_leave_ordinary_sentences_alone(line):
+    assert clean(line + "\n", {"id": "x"}) == [line]
+
+
+def test_transcoding_residue_is_removed_before_cues_are_matched():
+    text = "推動科技創(chuàng)新與融資擔(dān)保體系建設，發(fā)展綠(lǜ)色金融（PPP）。\n"
+    assert clean(text, {"id": "tw"}) == ["推動科技創新與融資擔保體系建設，發展綠色金融（PPP）。"]
+
+
+def test_numbered_items_glued_on_one_line_become_paragraphs():
+    text = ("（一）加大信贷投放。银行扩大科技贷款。（二）发展创业投资。设立天使母基金；"
+            "（三）完善融资担保。详见第（五）项。\n")
+    assert clean(text, {"id": "g"}) == ["（一）加大信贷投放。银行扩大科技贷款。",
+                                        "（二）发展创业投资。设立天使母基金；",
+                                        "（三）完善融资担保。详见第（五）项。"]
+
+
+def test_a_quoted_item_number_does_not_cut_a_paragraph():
+    text = "按照本措施执行。（三）项所列补助由市财政承担。\n"
+    assert clean(text, {"id": "q"}) == ["按照本措施执行。（三）项所列补助由市财政承担。"]
