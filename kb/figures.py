@@ -126,6 +126,14 @@ _DATE_RE = re.compile(
     r"第四季度|四季度|初))?"
     r"(?P<post>以来|以后|之前|起)?"
 )
+# A date printed without its year ("截至9月末", "上半年"): the document's year.
+_YEARLESS_DATE_RE = re.compile(
+    r"(?P<pre>截至到|截止到|截至|截止|至|到)?\s*"
+    r"(?:(?<![0-9年每])(?P<m>1[0-2]|[1-9])\s*月(?:\s*[0-3]?\d\s*日)?\s*(?P<ms>底|末|初|中旬|上旬|下旬|份)?"
+    r"|(?<![0-9年每今去明])(?P<ys>上半年|下半年|前三季度|第一季度|一季度|第二季度|二季度|第三季度|三季度|"
+    r"第四季度|四季度))"
+    r"(?P<post>以来|以后|之前|起)?"
+)
 _SEASON_MONTH = {"上半年": 6, "下半年": 12, "前三季度": 9, "一季度": 3, "第一季度": 3, "二季度": 6,
                  "第二季度": 6, "三季度": 9, "第三季度": 9, "四季度": 12, "第四季度": 12,
                  "年末": 12, "年底": 12, "末": 12, "底": 12, "初": 1}
@@ -522,22 +530,33 @@ def _dates(norm, doc_year):
             month = int(m.group("m"))
         elif m.group("ys"):
             month = _SEASON_MONTH[m.group("ys")]
-        pre, post = m.group("pre"), m.group("post")
-        start = m.start("pre") if pre else y_start
-        if _COMPARE_BEFORE_RE.search(norm[max(0, start - 4):start]):
-            form = "compare"
-        elif post in ("以来", "起") or pre in ("自", "从"):
-            form = "since"
-        elif pre in ("截至", "截止", "截至到", "截止到"):
-            form = "at"
-        elif pre in ("至", "到"):
-            form = "at" if month else "to"
-        elif re.search(r"(?:19|20)\d{2}\s*[—\-~至到]\s*$", norm[max(0, y_start - 8):y_start]):
+        start = m.start("pre") if m.group("pre") else y_start
+        form = _date_form(norm, m, start, month)
+        if form is None and re.search(r"(?:19|20)\d{2}\s*[—\-~至到]\s*$", norm[max(0, y_start - 8):y_start]):
             form = "to"  # the end of a period "2025—2027年"
-        else:
-            form = "plain"
-        out.append({"start": start, "end": m.end(), "year": year, "month": month, "form": form})
+        out.append({"start": start, "end": m.end(), "year": year, "month": month,
+                    "form": form or "plain"})
+    if doc_year:
+        for m in _YEARLESS_DATE_RE.finditer(norm):
+            month = int(m.group("m")) if m.group("m") else _SEASON_MONTH[m.group("ys")]
+            out.append({"start": m.start(), "end": m.end(), "year": doc_year, "month": month,
+                        "form": _date_form(norm, m, m.start(), month) or "plain"})
+        out.sort(key=lambda d: d["start"])
     return out
+
+
+def _date_form(norm, m, start, month):
+    """How a date is used: compare (较…), since (…以来), at (截至…), to (到…), plain."""
+    pre, post = m.group("pre"), m.group("post")
+    if _COMPARE_BEFORE_RE.search(norm[max(0, start - 4):start]):
+        return "compare"
+    if post in ("以来", "起") or pre in ("自", "从"):
+        return "since"
+    if pre in ("截至", "截止", "截至到", "截止到"):
+        return "at"
+    if pre in ("至", "到"):
+        return "at" if month else "to"
+    return None
 
 
 def _as_of_str(d):

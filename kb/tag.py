@@ -40,6 +40,11 @@ is not modified) carrying every input field plus:
        ``COMPARATIVE_MIN_SHARE`` of its passages), or when the text uses an
        anaphoric reference (全市, 市级, 市政府… from cities.yaml). In comparative
        reports (002, 003) a generic sentence naming no city gets no city.
+    5. **own policy** — in the home city's own policy document (``type: policy``,
+       not comparative) every passage keeps the home city (``"default"``) even
+       when it names another city (对接上海证券交易所, 深化与香港合作).
+    A city inside a cited document title (《广州市、深圳市……实施方案》) is only a
+    mention, and a province inside one is never a provincial statement.
        Documents without a home city (000) have no default.
 ``mentions``
     every city named in the text (subjects and mentions, not institution hits),
@@ -60,7 +65,8 @@ is not modified) carrying every input field plus:
     "2025—2027年" / "2025年至2027年" / "（2023—2025）" gives every year of the range when it spans
     at most ``MAX_RANGE`` years, otherwise its two ends; a Chinese-numeral date
     (二〇二五年); the Five-Year-Plan periods (“十四五” → 2021…2025); 今年 → the
-    document's year, 去年 → year−1, 明年 → year+1. Amounts (3000 亿元, 5000万元)
+    document's year, 去年 → year−1, 明年 → year+1; a date printed without a year
+    (截至9月末, 6月底, 上半年, 前三季度) → the document's year. Amounts (3000 亿元, 5000万元)
     are never years; 近三年 and 上年 are not resolved (their anchor is unclear).
 
 ``explain(passage, vocab, doc=None)`` tells which words produced each tag.
@@ -107,6 +113,10 @@ _PLAN_RE = re.compile(r"(?<![一二三四五六七八九十百千万零〇])十\
 _PLAN_START = {"二": 2011, "三": 2016, "四": 2021, "五": 2026}
 _RELATIVE = {"今年": 0, "去年": -1, "明年": 1}
 _RELATIVE_RE = re.compile("|".join(_RELATIVE))
+# a date printed without its year (截至9月末, 上半年, 前三季度): the document's year
+YEARLESS_DATE = (r"(?<![0-9年每])(?:截至|截止)?(?:1[0-2]|[1-9])月(?:末|底|份|中旬|上旬|下旬|[0-3]?[0-9]日)"
+                 r"|(?<![0-9年每今去明])(?:上半年|下半年|前三季度|第?[一二三四]季度)")
+_YEARLESS_RE = re.compile(YEARLESS_DATE)
 
 
 def extract_years(norm, doc_year=None):
@@ -132,6 +142,8 @@ def extract_years(norm, doc_year=None):
     if doc_year:
         for m in _RELATIVE_RE.finditer(norm):
             found.append((m.group(), [int(doc_year) + _RELATIVE[m.group()]]))
+        for m in _YEARLESS_RE.finditer(norm):
+            found.append((m.group(), [int(doc_year)]))
     return found
 
 
@@ -173,12 +185,31 @@ def _clause_initial(norm, start):
     return not before or before[-1] in _CLAUSE_START or before.endswith("整个")
 
 
+_TITLE = re.compile(r"《[^《》]{1,120}》")
+
+
+def title_spans(norm):
+    """(start, end) of every document title in 《》 (a cited document, not a subject)."""
+    return [m.span() for m in _TITLE.finditer(norm)]
+
+
 def analyse_places(norm, vocab):
     """Scan normalised text for place references (cities, provinces, 我市, 全市…)."""
     hits = _Hits()
     prev = None  # (end, subject flag, clause-initial flag) of the previous city/province hit
     prefixes = vocab.mention_prefixes
+    titles = title_spans(norm)
     for start, end, surface, payload in vocab.places.scan(norm):
+        if titles and any(a < start and end < b for a, b in titles):
+            # a place inside a cited title names a document: a mention at most
+            if payload[0] == "city":
+                hits.cities.append((payload[1], start, end, surface, payload[2], False))
+            elif payload[0] == "province":  # listed, but never a provincial statement
+                hits.provinces.append((payload[1], start, end, surface, False))
+            else:
+                hits.ignored.append((surface, "in a document title"))
+            prev = None
+            continue
         kind, value, basis = payload
         if kind in ("institution", "ignore"):
             hits.ignored.append((surface, "institution" if kind == "institution" else "not a place"))
@@ -270,8 +301,11 @@ def match_instruments(norm, vocab):
 # --------------------------------------------------------------------------- the stage
 
 
-def _resolve(hits, heading, home, home_province, comparative):
-    """(cities {name: basis}, province [..]) for one passage."""
+def _resolve(hits, heading, home, home_province, comparative, own_policy=False):
+    """(cities {name: basis}, province [..]) for one passage.
+
+    ``own_policy``: the passage belongs to the home city's own policy document,
+    whose every measure is the home city's even where it names another city."""
     h_cities, h_provinces, h_first_person, h_provincial = heading
     cities = dict(hits.subject_cities())
     if hits.home and home:
@@ -296,6 +330,8 @@ def _resolve(hits, heading, home, home_province, comparative):
         cities = dict(h_cities)
     elif home and not h_provincial and (not comparative or hits.anaphor):
         cities = {home: "default"}
+    if own_policy and home not in cities:
+        cities = {home: "default", **cities}
 
     provinces = _unique(p[0] for p in hits.provinces)
     if hits.home_province and home_province and home_province not in provinces:
@@ -317,6 +353,7 @@ def tag_passages(doc, passages, vocab):
     cache = {}
     headings = [_heading_context(p.get("section") or [], vocab, home, cache) for p in passages]
     comparative = is_comparative(home, text_hits, [h[0] for h in headings])
+    own_policy = bool(home) and doc.get("type") == "policy" and not comparative
 
     seen = Counter()
     out = []
@@ -324,7 +361,7 @@ def tag_passages(doc, passages, vocab):
         h = passage_hash(norm, normalized=True)
         seen[h] += 1
         pid = f"{doc_id}-{h}" if seen[h] == 1 else f"{doc_id}-{h}-{seen[h]}"
-        cities, provinces = _resolve(hits, heading, home, home_province, comparative)
+        cities, provinces = _resolve(hits, heading, home, home_province, comparative, own_policy)
         mentions = _unique([c[0] for c in hits.cities] + list(cities))
         cues = match_instruments(norm, vocab)
         years = sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys})

@@ -344,6 +344,11 @@ def test_cues_match_traditional_and_full_width_text(vocab):
     ("二〇二五年六月七日印发。", [2025]),
     ("“十四五”时期科创金融发展重点。", [2021, 2022, 2023, 2024, 2025]),
     ("近三年股权投资笔数稳居全国前五。", []),
+    ("截至9月末，科技贷款余额增长12%。", [2024]),
+    ("上半年新增科技型企业贷款300亿元；前三季度保持增长。", [2024]),
+    ("今年以来，全市新增首贷户1000户。", [2024]),
+    ("每年6月底前报送，每月10日前更新。", []),
+    ("2023年上半年累计发放贷款。", [2023]),
 ])
 def test_years_the_facts_refer_to(vocab, text, years):
     p = tag1(vocab, text, year=2024)
@@ -502,3 +507,38 @@ def test_real_ids_are_unique_and_every_document_has_tags(corpus):
     assert len(ids) == len(set(ids))
     for passages in corpus.values():
         assert sum(1 for p in passages if p["instruments"]) >= len(passages) // 2
+
+
+# --------------------------------------------------------------------------- documents from elsewhere
+
+
+def test_cities_inside_a_cited_title_are_mentions_not_subjects(vocab):
+    text = "根据《广州市、深圳市、珠海市建设科创金融改革试验区实施方案》，加快推进各项改革任务。"
+    p = tag_in_comparative(vocab, P(text))
+    assert p["cities"] == []
+    assert p["mentions"] == ["广州", "深圳", "珠海"]
+    # outside the brackets the same names are subjects
+    p = tag_in_comparative(vocab, P("广州市、深圳市、珠海市加快推进各项改革任务。"))
+    assert p["cities"] == ["广州", "深圳", "珠海"]
+
+
+def test_a_title_naming_cities_does_not_make_a_one_city_policy_comparative(vocab):
+    passages = [P("为贯彻《广州市、深圳市、珠海市实施方案》《上海市、南京市行动计划》，制定本措施。"),
+                P("对新设立的科技支行给予一次性奖励。"),
+                P("打造具有全国影响力的科创金融高地。")]
+    tagged = tag_passages({"id": "p", "home_city": "杭州", "year": 2024, "type": "report"}, passages, vocab)
+    assert [t["cities"] for t in tagged] == [["杭州"], ["杭州"], ["杭州"]]
+
+
+def test_a_citys_own_policy_keeps_its_city_when_naming_another(vocab):
+    passages = [P("深化与香港金融机构合作，支持企业赴香港上市。"),
+                P("对接上海证券交易所，推动企业在科创板上市。"),
+                P("打造科技金融高地。")]
+    policy = {"id": "sz", "home_city": "深圳", "year": 2024, "type": "policy"}
+    tagged = tag_passages(policy, passages, vocab)
+    assert tagged[0]["cities"] == ["深圳", "香港"]
+    assert tagged[0]["city_basis"]["深圳"] == "default"
+    assert tagged[1]["cities"] == ["深圳"] and tagged[2]["cities"] == ["深圳"]
+    # in a news report the other city named is the subject
+    news = dict(policy, type="news")
+    assert tag_passages(news, passages[:1], vocab)[0]["cities"] == ["香港"]
