@@ -40,6 +40,7 @@ found a metric and show the quotes of those that did not.
 import re
 from pathlib import Path
 
+import cn2an
 import yaml
 
 from .analysis import normalize
@@ -78,13 +79,17 @@ _ARABIC_RE = re.compile(
 )
 # A bare multiplier ("100万至2000万不等") is money when followed by one of these.
 _BARE_MULT_OK = set("不的至到以左上等、和及或-—~")
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
-_CN_COUNT_RE = re.compile(
-    r"(?<![零一二两三四五六七八九十百千万亿第每唯首同任某哪这那另数几单逐])"
-    r"(?P<num>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
-    r"(?P<unit>支|只|家|项|款|单|笔|户)"
+# Amounts and counts in Chinese numerals (五亿元, 两千万元, 一百家, 十余家, 百分之二十):
+# the numeral is converted by cn2an. A numeral needs a digit word (一…九, 两, 零) or a
+# leading 十: 百亿 / 千亿 alone are _CN_MONEY_RE's, 百家 / 千家 are vague.
+_CN_NUMERAL = "零一二两三四五六七八九十百千"
+_CN_AMOUNT_RE = re.compile(
+    rf"(?<![{_CN_NUMERAL}万亿第每唯首同任某哪这那另数几单逐周星礼])"
+    r"(?P<num>(?=[零一二两三四五六七八九十])[零一二两三四五六七八九十百千]+)"
+    r"(?P<yu1>余|多)?(?P<mult>万亿|亿|万)?(?P<yu2>余|多)?"
+    r"(?P<unit>元|支|只|家|项|款|单|笔|户)"
 )
+_CN_PERCENT_RE = re.compile(r"百分之(?P<num>[零一二两三四五六七八九十百]+)")
 _CN_ONE_OK = set("支只")
 # "超万亿元", "近千亿元", "百亿规模": a multiplier with no digits.
 _CN_MONEY_RE = re.compile(
@@ -207,11 +212,12 @@ class Metric:
                 before = (re.compile(rf"(?s).*(?:{cue['before']})(?P<gap>[^{_CUE_GAP_MARKS}]{{0,{gap}}})$")
                           if cue.get("before") else None)
                 after = re.compile(cue["after"]) if cue.get("after") else None
+                unless = re.compile(cue["unless"]) if cue.get("unless") else None
             except re.error as exc:
                 raise InputError(source, f"指标 {self.slug}: 正则表达式有误 (bad pattern): {exc}") from None
             if not before and not after:
                 raise InputError(source, f"指标 {self.slug}: 提示词为空 (empty cue)")
-            self.cues.append((before, after, gap, int(cue.get("gap_after", 12))))
+            self.cues.append((before, after, gap, int(cue.get("gap_after", 12)), unless))
         if not self.cues:
             raise InputError(source, f"指标 {self.slug}: 没有提示词 (no cues)")
 
@@ -225,6 +231,49 @@ class Metric:
     def as_dict(self):
         return {"slug": self.slug, "label": self.label, "family": self.family, "unit": self.unit,
                 "counters": list(self.counters), "instrument": self.instrument}
+
+
+def load_not_figures(path=METRICS_FILE):
+    """Compiled ``not_figures`` rules of the metrics file: [(why, before, after)]."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return []  # (load_metrics reports an unreadable file)
+    rules = data.get("not_figures") if isinstance(data, dict) else None
+    out = []
+    for i, rule in enumerate(rules or []):
+        if not isinstance(rule, dict) or not (rule.get("before") or rule.get("after")):
+            raise InputError(path, f"not_figures 第 {i + 1} 条需要 before 或 after (rule needs before/after)")
+        try:
+            out.append((str(rule.get("why") or ""),
+                        re.compile(rule["before"] + "$") if rule.get("before") else None,
+                        re.compile(rule["after"]) if rule.get("after") else None))
+        except re.error as exc:
+            raise InputError(path, f"not_figures 第 {i + 1} 条正则表达式有误 (bad pattern): {exc}") from None
+    return out
+
+
+_NOT_FIGURES_CACHE = {}
+
+
+def not_figures_for(vocab=None):
+    """The not_figures rules of the vocabulary's metrics file (or the default one)."""
+    data_dir = getattr(vocab, "data_dir", None) or DATA_DIR
+    path = Path(data_dir) / "metrics.yaml"
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else None)
+    if key not in _NOT_FIGURES_CACHE:
+        _NOT_FIGURES_CACHE[key] = load_not_figures(path)
+    return _NOT_FIGURES_CACHE[key]
+
+
+def _not_a_figure(rules, norm, clause, s, e):
+    """The ``why`` of the first not_figures rule matching the number's clause, else None."""
+    before, after = norm[clause[0]:s], norm[e:clause[1]]
+    for why, before_rx, after_rx in rules:
+        if (before_rx is None or before_rx.search(before)) and (after_rx is None or after_rx.match(after)):
+            return why or "not a figure"
+    return None
 
 
 def compile_metrics(raw_metrics, source=METRICS_FILE):
@@ -332,11 +381,11 @@ def _num(text):
 
 
 def _cn_number(s):
-    """Chinese numeral up to 99: 三 → 3, 十二 → 12, 二十 → 20."""
-    if "十" in s:
-        tens, _, ones = s.partition("十")
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    return _CN_DIGITS[s]
+    """A Chinese numeral's value (cn2an: 两千 → 2000, 一百零五 → 105), None if not one."""
+    try:
+        return _round(cn2an.cn2an(s, "normal"))
+    except ValueError:
+        return None
 
 
 # ============================================================================= text layout
@@ -427,15 +476,23 @@ def _raw_numbers(norm):
             unit_out = mult_norm + unit
         toks.append({"start": start, "end": end, "value": _round(value * scale) if scale != 1 else value,
                      "unit": unit_out, "yu": bool(yu)})
-    for m in _CN_COUNT_RE.finditer(norm):
+    for m in _CN_AMOUNT_RE.finditer(norm):
         start = m.start()
         prev = norm[start - 1] if start else ""
         if prev in _QUOTE_OPEN:
             continue
-        s, unit = m.group("num"), m.group("unit")
-        if s == "一" and unit not in _CN_ONE_OK:
+        num, mult, unit = m.group("num"), m.group("mult") or "", m.group("unit")
+        if num == "一" and not mult and unit not in _CN_ONE_OK:
+            continue  # 一家银行: one bank, not a figure
+        value = _cn_number(num)
+        if value is None:
             continue
-        toks.append({"start": start, "end": m.end(), "value": _cn_number(s), "unit": unit, "yu": False})
+        toks.append({"start": start, "end": m.end(), "value": value, "unit": mult + unit,
+                     "yu": bool(m.group("yu1") or m.group("yu2"))})
+    for m in _CN_PERCENT_RE.finditer(norm):
+        value = _cn_number(m.group("num"))
+        if value is not None:
+            toks.append({"start": m.start(), "end": m.end(), "value": value, "unit": "%", "yu": False})
     for m in _CN_MONEY_RE.finditer(norm):
         start = m.start()
         before = norm[max(0, start - 3):start].rstrip()
@@ -602,7 +659,9 @@ def _match_metric(metrics, fig, norm, sent, clause):
     for metric in metrics:
         if not metric.accepts(fig):
             continue
-        for before_rx, after_rx, gap, gap_after in metric.cues:
+        for before_rx, after_rx, gap, gap_after, unless_rx in metric.cues:
+            if unless_rx is not None and unless_rx.search(norm, clause[0], clause[1]):
+                continue
             dist = 0
             if before_rx is not None:
                 m = before_rx.match(prefix)
@@ -712,7 +771,7 @@ def _kind(fig_date, norm, clause, span_s, doc_year, plan, section):
     return "actual"
 
 
-def extract_passage(passage, metrics, city_forms=None, plan=False):
+def extract_passage(passage, metrics, city_forms=None, plan=False, not_figures=()):
     """Figures of one tagged passage (see the module docstring)."""
     text = passage.get("text") or ""
     if not text:
@@ -730,6 +789,8 @@ def extract_passage(passage, metrics, city_forms=None, plan=False):
         sent = next((sp for sp in sentences if sp[0] <= s < sp[1]), (0, len(norm)))
         clause = _clause_bounds(norm, s, sent[0], sent[1])
         clause = (clause[0], _clause_bounds(norm, max(s, e - 1), sent[0], sent[1])[1])
+        if not_figures and _not_a_figure(not_figures, norm, clause, s, e):
+            continue
         unit = fig["unit"]
         family = unit_family(unit)
         # (the qualifier of a change is the one before the new value)
@@ -779,6 +840,7 @@ def extract_passage(passage, metrics, city_forms=None, plan=False):
 def extract(passages, vocab=None):
     """Figures of all passages, in passage order then text order."""
     metrics = metrics_for(vocab)
+    not_figures = not_figures_for(vocab)
     city_forms = _city_names(vocab)
     by_doc = {}
     for p in passages:
@@ -786,7 +848,7 @@ def extract(passages, vocab=None):
     plan_docs = {doc for doc, ps in by_doc.items() if _is_plan_doc(ps)}
     out = []
     for p in passages:
-        out.extend(extract_passage(p, metrics, city_forms, p.get("doc") in plan_docs))
+        out.extend(extract_passage(p, metrics, city_forms, p.get("doc") in plan_docs, not_figures))
     return out
 
 
