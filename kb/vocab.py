@@ -179,8 +179,10 @@ class CueMatcher:
     instruments. ``scan(text)`` -> ``{slug: [cues, first occurrence order]}``
     with slugs in taxonomy order."""
 
-    def __init__(self, instruments_cues):
+    def __init__(self, instruments_cues, exclusions=None):
         # instruments_cues: [(slug, {normalised cue: display}, [(regex, display)])]
+        # exclusions: {normalised longer term: {(slug, normalised cue)}} — inside the
+        # term those cues do not fire (新闻发布会 hides the 发布会 of ecosystem)
         self.order = [slug for slug, _p, _r in instruments_cues]
         every = [(slug, norm, display) for slug, plain, _r in instruments_cues
                  for norm, display in plain.items()]
@@ -193,6 +195,16 @@ class CueMatcher:
                 if cue in norm and (slug not in best or len(cue) > len(best[slug][0])):
                     best[slug] = (cue, display)
             closure[norm] = tuple((slug, display) for slug, (_c, display) in best.items())
+        for term, blocked in (exclusions or {}).items():
+            # the term is matched as a whole (longest match) and reports only the
+            # cues inside it that it does not block
+            best = {}
+            for slug, cue, display in every:
+                if cue in term and (slug, cue) not in blocked and not any(
+                        b_slug == slug and cue in b_cue for b_slug, b_cue in blocked) and (
+                        slug not in best or len(cue) > len(best[slug][0])):
+                    best[slug] = (cue, display)
+            closure[term] = tuple((slug, display) for slug, (_c, display) in best.items())
         # a regex cue reports the text it matched (not the regex)
         regexes = [(rx, ((slug, None),)) for slug, _p, rs in instruments_cues for rx, _display in rs]
         self.matcher = TermMatcher(closure, regexes)
@@ -382,7 +394,7 @@ def _load_instruments(path, pages_dir):
         if item.get("policy_tool") not in POLICY_TOOLS:
             raise InputError(path, f"{slug}: policy_tool 应为 {' / '.join(POLICY_TOOLS)} (bad policy_tool): "
                                    f"{item.get('policy_tool')!r}")
-        cues = _str_list(path, item.get("cues"), f"{slug} 的 cues")
+        cues, guards = _guarded_cues(path, item.get("cues"), slug)
         if not cues:
             raise InputError(path, f"{slug}: 缺少 cues (no cue terms)")
         plain, regexes, seen = {}, [], set()
@@ -405,10 +417,42 @@ def _load_instruments(path, pages_dir):
         instruments.append({
             "slug": slug, "label": item["label"].strip(), "definition": item["definition"].strip(),
             "stip": stip, "stip_code": stip.split(" ", 1)[0] if stip else None,
-            "policy_tool": item["policy_tool"], "cues": cues, "page": page,
+            "policy_tool": item["policy_tool"], "cues": cues, "guards": guards, "page": page,
         })
         cue_sets.append((slug, plain, regexes))
-    return instruments, CueMatcher(cue_sets)
+    exclusions = {}
+    for inst in instruments:
+        for cue, unless in inst["guards"].items():
+            for term in unless:
+                exclusions.setdefault(normalize(term), set()).add((inst["slug"], normalize(cue)))
+    return instruments, CueMatcher(cue_sets, exclusions)
+
+
+def _guarded_cues(path, raw, slug):
+    """Cue strings and {cue: [unless terms]} from a cues list whose items are a
+    string or a mapping ``{cue: 发布会, unless: [新闻发布会]}`` (a guarded cue)."""
+    if not isinstance(raw, list):
+        raw = _str_list(path, raw, f"{slug} 的 cues")
+    cues, guards = [], {}
+    for item in raw:
+        if isinstance(item, dict):
+            cue = item.get("cue")
+            unless = _str_list(path, item.get("unless"), f"{slug} 的 cue {cue!r} 的 unless")
+            if not isinstance(cue, str) or not cue.strip() or set(item) - {"cue", "unless"} or not unless:
+                raise InputError(path, f"{slug}: 受限 cue 应为 {{cue: 词, unless: [词…]}} (bad guarded cue): {item!r}")
+            cue = cue.strip()
+            if cue.startswith(REGEX_PREFIX):
+                raise InputError(path, f"{slug}: 正则 cue 不能带 unless (a regex cue cannot be guarded): {cue}")
+            for term in unless:
+                if normalize(cue) not in normalize(term):
+                    raise InputError(path, f"{slug}: unless 词 {term} 不含 cue {cue} (unless term must contain the cue)")
+            guards[cue] = unless
+            cues.append(cue)
+        elif isinstance(item, str) and item.strip():
+            cues.append(item.strip())
+        else:
+            raise InputError(path, f"{slug} 的 cues 应为字符串或 {{cue, unless}} 列表 (bad cue): {item!r}")
+    return cues, guards
 
 
 def _load_metrics(path):

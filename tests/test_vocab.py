@@ -234,3 +234,27 @@ def test_unparseable_yaml_and_missing_files_are_refused(data):
 def test_the_loaded_copy_matches_the_shipped_data(data):
     copy = load_vocab(data.dir)
     assert [c["slug"] for c in copy.cities] == [c["slug"] for c in load_vocab().cities]
+
+
+# --------------------------------------------------------------------------- guarded cues
+
+
+def test_guarded_cues_do_not_fire_inside_their_other_sense():
+    from kb.tag import match_instruments
+    vocab = load_vocab()
+    assert match_instruments("市政府召开新闻发布会，通报有关情况。", vocab) == {}
+    assert match_instruments("打造万亿级产业生态圈。", vocab) == {}
+    assert match_instruments("设立院士工作站。", vocab) == {}
+    assert match_instruments("举办科技金融产品发布会。", vocab) == {"ecosystem": ["发布会"]}
+    # a guard hides only its own cue: other cues inside the same words still fire
+    assert "ecosystem" in match_instruments("新闻发布会上，科技金融工作站揭牌。", vocab)
+
+
+def test_a_guard_must_contain_its_cue(data):
+    def change(content):
+        cues = _inst(content, "ecosystem")["cues"]
+        guarded = next(c for c in cues if isinstance(c, dict) and c["cue"] == "发布会")
+        guarded["unless"].append("新闻通气会")
+    data.edit("instruments.yaml", change)
+    with pytest.raises(InputError, match="unless"):
+        load_vocab(data.dir)
