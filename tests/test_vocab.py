@@ -258,3 +258,43 @@ def test_a_guard_must_contain_its_cue(data):
     data.edit("instruments.yaml", change)
     with pytest.raises(InputError, match="unless"):
         load_vocab(data.dir)
+
+
+# --------------------------------------------------------------------------- administrative divisions
+
+
+def test_every_prefecture_level_city_is_known_with_a_unique_slug(vocab):
+    for name in ("宝鸡", "咸阳", "绵阳", "芜湖", "齐齐哈尔", "克拉玛依"):
+        assert name in vocab.city_names
+    slugs = [c["slug"] for c in vocab.cities]
+    assert len(slugs) == len(set(slugs))
+    assert vocab.city_by_name["宝鸡"]["slug"] == "baoji"
+    assert vocab.city_by_name["宝鸡"]["province"] == "陕西"
+    assert len(vocab.cities) > 290
+
+
+def test_curated_slugs_do_not_change(vocab):
+    curated = yaml.safe_load((DATA_DIR / "cities.yaml").read_text(encoding="utf-8"))["cities"]
+    for city in curated:
+        assert vocab.city_by_name[city["name"]]["slug"] == city["slug"]
+
+
+def test_districts_and_counties_name_their_city(vocab):
+    from kb.tag import tag_passages
+    def cities(text):
+        return tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}],
+                            vocab)[0]["cities"]
+    assert cities("郫都区设立科技金融服务中心。") == ["成都"]
+    assert cities("南山区设立天使母基金。") == ["深圳"]
+    assert cities("昆山市推出科技贷。") == ["苏州"]
+    assert cities("鄠邑区和宝鸡市联合举办路演。") == ["西安", "宝鸡"]
+    # a district name several cities share names none of them
+    assert cities("鼓楼区推出科技贷。") == []
+
+
+@pytest.mark.parametrize("text", ["确定西部地区发展方向。", "省内江苏籍企业", "确保山区企业融资",
+                                  "推广元宇宙应用。", "保持长治久安。"])
+def test_generated_city_names_inside_ordinary_words_are_not_cities(vocab, text):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["mentions"] == []
