@@ -144,7 +144,8 @@ def clean(text, doc, furniture=None):
     blank_breaks = _blank_lines_break(lines)
     if blank_breaks:
         lines = _drop_captions(lines, furniture)
-    paragraphs = join_lines(lines, blank_breaks, " " if news else "")
+    paragraphs = join_lines(lines, blank_breaks, " " if news else "",
+                            complete=bool(doc.get("lines_are_paragraphs")))
     paragraphs = split_glued_items(paragraphs)
     paragraphs = _merge_leadins(paragraphs, r["notice_title"])
     paragraphs = drop_near_duplicates(paragraphs)
@@ -282,13 +283,13 @@ def _drop_captions(lines, furniture=None):
 # ---------------------------------------------------------------- joining wrapped lines
 
 
-def _line_shape(widths):
+def _line_shape(widths, complete=False):
     """Per line, against the local wrap width (widest of its neighbours):
     ``short`` — it ends before the column does, even as a paragraph's first line
     given back the FIRST_INDENT columns extraction dropped (``short_first``);
     ``narrow`` — clearly narrower than the column (HEADLINE_FRACTION), as headlines are."""
     n = len(widths)
-    if not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH:
+    if complete or not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH:
         return [True] * n, [True] * n, [True] * n  # not wrapped: lines are complete
     short, short_first, narrow = [], [], []
     for i, width in enumerate(widths):
@@ -335,9 +336,10 @@ def _append(buf, text):
     return buf + text
 
 
-def join_lines(lines, blank_breaks, heading_sep=""):
-    """Rejoin hard-wrapped lines into ``[(kind, text)]``, kind "heading" or "text"."""
-    short, short_first, narrow = _line_shape([line.width for line in lines])
+def join_lines(lines, blank_breaks, heading_sep="", complete=False):
+    """Rejoin hard-wrapped lines into ``[(kind, text)]``, kind "heading" or "text".
+    ``complete``: the format marks paragraphs (web page, Word), no line is a wrap."""
+    short, short_first, narrow = _line_shape([line.width for line in lines], complete)
     headline = _headline_runs(lines, narrow, blank_breaks)
     heading = _heading_lines(lines, short, headline)
     paragraphs = []
@@ -349,8 +351,8 @@ def join_lines(lines, blank_breaks, heading_sep=""):
                     and not (blank_breaks and line.blank)):
                 buf += heading_sep + text
                 continue
-        elif kind == "text" and not _paragraph_ends(buf, line, i, lines, short, short_first,
-                                                     heading, first_line, blank_breaks):
+        elif kind == "text" and not complete and not _paragraph_ends(
+                buf, line, i, lines, short, short_first, heading, first_line, blank_breaks):
             buf = _append(buf, text)
             first_line = False
             continue

@@ -1,7 +1,8 @@
 """Runs the stages: read → clean → split → tag → figures → index → export → render.
 
 * Cleaning, splitting, tagging and segmentation of each document are cached by a
-  content hash (document bytes + sidecar + vocabulary data + stage code), and
+  content hash (document bytes + sidecar + vocabulary data + stage code, including
+  the format extractors of kb/formats and their libraries' versions), and
   run in worker processes for the documents that miss the cache.
 * The build writes into a staging directory beside ``out_dir`` and swaps it in
   only when every stage has succeeded: a failed build leaves the previous
@@ -21,7 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, index as kbindex
+from . import analysis, export, formats, index as kbindex
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract
@@ -47,6 +48,9 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
+    for path in formats.source_files():  # the extractors and their libraries' versions
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update(formats.version().encode())
     for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
         if path.is_file():
             h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())

@@ -1,0 +1,176 @@
+"""Saved web pages (``.html``, ``.htm``): the article body, via trafilatura.
+
+trafilatura finds the main content of the page and leaves out navigation bars,
+date widgets, share/print buttons, 上一篇/下一篇 links and copyright footers. Its
+text keeps headings and paragraphs as lines; tables are kept, one row per line.
+
+Metadata candidates, each with where it was found:
+
+* ``<meta>`` tags that Chinese government sites carry (``ArticleTitle``, ``PubDate``,
+  ``ContentSource``, ``Author``, ``SiteName``) and trafilatura's own reading of the
+  page (``<title>``, Open Graph, JSON-LD, visible date);
+* the visible information line under the headline (``发布时间：… 来源：… 作者：…``):
+  its labels are data (``info_labels`` in kb/data/formats.yaml). Such a line is
+  page furniture; it is removed from the text when trafilatura kept it.
+"""
+
+import codecs
+import re
+
+from ..errors import InputError
+from . import Extracted, candidate, rules, table_line
+
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+
+
+def decode(path, data):
+    """Decode page bytes: the charset the page declares, else UTF-8, else GB18030."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8"
+    declared = _CHARSET_RE.search(data[:4096])
+    names = []
+    if declared:
+        try:
+            name = codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            name = None
+        if name in ("gb2312", "gbk", "gb18030"):
+            name = "gb18030"  # a superset: pages declared gb2312 often use GBK characters
+        if name:
+            names.append(name)
+    names += [n for n in ("utf-8", "gb18030") if n not in names]
+    for name in names:
+        try:
+            return data.decode(name), name
+        except UnicodeDecodeError:
+            continue
+    raise InputError(path, "网页无法解码：既不是声明的编码，也不是 UTF-8 或 GB18030 (undecodable)")
+
+
+def _page_lines(tree):
+    """Visible text lines of the page (block elements end lines)."""
+    from lxml import etree
+
+    for bad in tree.xpath("//script|//style|//noscript|//template"):
+        bad.getparent().remove(bad) if bad.getparent() is not None else None
+    text = etree.tostring(tree, method="text", encoding="unicode", with_tail=False) if tree is not None else ""
+    return [ln.strip() for ln in text.split("\n") if ln.strip()]
+
+
+def info_line_candidates(lines, labels):
+    """Candidates from 发布时间/来源/作者 … lines: ``[(field, value, label)]``.
+
+    A line is an information line when it carries at least one known label followed by
+    a colon; each label's value runs to the next label (or a bracket / the line end)."""
+    if not labels:
+        return [], set()
+    label_re = "|".join(sorted((re.escape(lab) for lab in labels), key=len, reverse=True))
+    pattern = re.compile(rf"({label_re})\s*[:：]\s*")
+    found, info_lines = [], set()
+    for line in lines:
+        if len(line) > 200:
+            continue
+        marks = list(pattern.finditer(line))
+        if not marks:
+            continue
+        info_lines.add(line)
+        for i, m in enumerate(marks):
+            end = marks[i + 1].start() if i + 1 < len(marks) else len(line)
+            value = re.split(r"[【\[|｜]|\s{2,}|　", line[m.end():end].strip())[0].strip()
+            if value:
+                found.append((labels[m.group(1)], value, m.group(1)))
+    return found, info_lines
+
+
+_BLOCKS = ".//p|.//div|.//h1|.//h2|.//h3|.//h4|.//ul|.//ol|.//table|.//br"
+
+
+LINK_DENSITY = 0.3  # share of a table's text inside links above which it is navigation
+
+
+def _navigation(table):
+    text = "".join(table.itertext()).split()
+    total = sum(len(t) for t in text)
+    linked = sum(len("".join(a.itertext()).replace(" ", "")) for a in table.iter("a"))
+    return bool(table.xpath(".//img")) or (total and linked / total >= LINK_DENSITY)
+
+
+def unwrap_layout_tables(tree):
+    """Turn layout tables into plain blocks, keeping data tables.
+
+    Older sites (and most newspapers' digital editions) lay the page out with tables;
+    read as a data table, the whole page would be one row. A table is a layout table
+    when a cell holds blocks (paragraphs, divisions, headings, lists, line breaks or
+    another table), or when it is mostly links or images (a masthead or a navigation
+    bar). Its rows and cells become divisions, which trafilatura then keeps or drops
+    as it does any other block."""
+    layout = [t for t in tree.iter("table") if t.xpath(_BLOCKS) or _navigation(t)]
+    for table in layout:
+        for el in table.iter("tr", "td", "th", "tbody", "thead", "tfoot"):
+            if next(el.iterancestors("table"), None) is table:
+                el.tag = "div"
+    for table in layout:
+        table.tag = "div"
+    return len(layout)
+
+
+_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
+_RULE_RE = re.compile(r"^[\s|:-]+$")
+
+
+def _tables_as_lines(lines):
+    """trafilatura writes table rows as "| a | b |" lines: each table becomes one line."""
+    out, rows = [], []
+    for line in lines + [""]:
+        if _ROW_RE.match(line):
+            if not _RULE_RE.match(line):
+                rows.append(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+            continue
+        if rows:
+            out.append(table_line([[c.replace("\\|", "|") for c in r] for r in rows]))
+            rows = []
+        out.append(line)
+    return out[:-1]
+
+
+def extract(path, data):
+    import trafilatura
+    from lxml import html as lxml_html
+
+    text, encoding = decode(path, data)
+    r = rules()["html"]
+    try:
+        tree = lxml_html.document_fromstring(text.encode("utf-8"),
+                                             parser=lxml_html.HTMLParser(encoding="utf-8"))
+    except Exception:  # lxml's errors on broken markup vary by version
+        raise InputError(path, "不是可解析的网页 (unparsable HTML)") from None
+    meta = []
+    for name, field in r["meta_tags"].items():
+        for value in tree.xpath(f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+                                f"'abcdefghijklmnopqrstuvwxyz')='{name.lower()}']/@content"):
+            if value.strip():
+                meta.append(candidate(field, value.strip(), f'<meta name="{name}">'))
+    titles = tree.xpath("//title/text()")
+    if titles and titles[0].strip():
+        meta.append(candidate("title", titles[0].strip(), "<title>"))
+    for h1 in tree.xpath("//h1"):
+        value = " ".join(h1.text_content().split())
+        if value:
+            meta.append(candidate("title", value, "<h1>"))
+    unwrap_layout_tables(tree)
+    body = trafilatura.extract(tree, output_format="txt", include_comments=False,
+                               include_tables=True, include_images=False, include_links=False,
+                               deduplicate=False, with_metadata=False)
+    info, info_lines = info_line_candidates(_page_lines(tree), r["info_labels"])
+    for field, value, label in info:
+        meta.append(candidate(field, value, f"网页信息行“{label}：”"))
+    page_meta = trafilatura.extract_metadata(text)
+    if page_meta is not None:
+        for field, attr in (("date", "date"), ("publisher", "sitename"), ("author", "author")):
+            value = getattr(page_meta, attr, None)
+            if value:
+                meta.append(candidate(field, str(value).strip(), f"trafilatura 元数据（{attr}）"))
+    if not body or not body.strip():
+        raise InputError(path, "网页中没有找到正文 (no article text in the page)")
+    lines = _tables_as_lines([ln for ln in body.split("\n") if ln.strip() not in info_lines])
+    return Extracted("\n".join(lines).strip() + "\n", meta, encoding, lines_are_paragraphs=True)
