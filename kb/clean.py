@@ -54,7 +54,7 @@ from pathlib import Path
 import cn2an
 import yaml
 
-from .analysis import CJK as _CJK
+from .analysis import CJK as _CJK, to_simplified
 from .split import CLOSERS, HEADLINE_MAX, LONG_HEADLINE_MAX, ends_sentence, numbered_level
 
 DATA_FILE = Path(__file__).parent / "data" / "furniture.yaml"
@@ -63,7 +63,8 @@ WINDOW = 5                # neighbours on each side for the local wrap width
 SLACK_MIN = 6             # display columns a full line may fall short of the widest
 SLACK_FRACTION = 0.1
 UNWRAPPED_WIDTH = 200     # 90th-percentile line width above this: lines are paragraphs
-BLANK_EVERYWHERE = 0.6    # share of lines after a blank line above which blanks mean nothing
+BLANK_EVERYWHERE = 0.6    # share of lines after a blank line above which blanks mean nothing…
+CLOSED_PARAGRAPHS = 0.9   # …unless this share of the lines before them are closed paragraphs
 CAPTION_FRACTION = 0.6    # caption blocks are narrower than this share of the column
 HEADLINE_LINE_MAX = 30    # characters in one headline line
 HEADLINE_FRACTION = 0.85  # a headline line is at most this share of the column
@@ -100,13 +101,14 @@ _SAMPLED_GRAM = re.compile("(?=([%s].{%d}))" % (
 
 
 class Line:
-    __slots__ = ("text", "blank", "width", "key", "level")
+    __slots__ = ("text", "blank", "width", "key", "simple", "level")
 
     def __init__(self, text, blank, width):
         self.text = text    # stripped, spaces tidied
         self.blank = blank  # a blank line (or dropped furniture after one) precedes it
         self.width = width  # display width as printed (before tidying)
-        self.key = _norm(text)
+        self.simple = to_simplified(text)  # furniture patterns are written in simplified Chinese
+        self.key = _norm(self.simple)
         self.level = numbered_level(text)  # numbering pattern level, or None
 
 
@@ -177,12 +179,12 @@ def _norm(text):
 def _drop_furniture(lines, doc, r, furniture=None):
     drop = [False] * len(lines)
     for i, line in enumerate(lines):
-        if (r["lines"] and r["lines"].search(line.text)) or (
-                r["head"] and i < r["head_lines"] and r["head"].search(line.text)):
+        if (r["lines"] and r["lines"].search(line.simple)) or (
+                r["head"] and i < r["head_lines"] and r["head"].search(line.simple)):
             drop[i] = True
     _mark_blocks(lines, drop, r["blocks"])
-    _mark_title(lines, drop, _norm(doc.get("title") or ""))
-    publisher = _norm(doc.get("publisher") or "")
+    _mark_title(lines, drop, _norm(to_simplified(doc.get("title") or "")))
+    publisher = _norm(to_simplified(doc.get("publisher") or ""))
     counts = Counter(line.key for line in lines if _repeatable(line))
     for i, line in enumerate(lines):
         if (len(publisher) >= 4 and line.key == publisher) or counts.get(line.key, 0) >= REPEAT_MIN:
@@ -209,10 +211,10 @@ def _repeatable(line):
 def _mark_blocks(lines, drop, blocks):
     for start, end, max_lines in blocks:
         for i, line in enumerate(lines):
-            if drop[i] or not start.search(line.text):
+            if drop[i] or not start.search(line.simple):
                 continue
             for j in range(i, min(len(lines), i + max_lines)):
-                if end.search(lines[j].text):
+                if end.search(lines[j].simple):
                     drop[i:j + 1] = [True] * (j + 1 - i)
                     break
 
@@ -251,7 +253,16 @@ def _blank_lines_break(lines):
     if len(lines) < 2:
         return True
     blanks = sum(1 for line in lines[1:] if line.blank)
-    return blanks <= BLANK_EVERYWHERE * (len(lines) - 1)
+    if blanks <= BLANK_EVERYWHERE * (len(lines) - 1):
+        return True
+    # a blank after (nearly) every line: wrapped lines spaced out by extraction,
+    # unless the lines before the blanks are whole paragraphs — they close a
+    # sentence (or are short unpunctuated headings), as in text copied from a web page
+    before = [prev for prev, line in zip(lines, lines[1:]) if line.blank]
+    closed = sum(1 for prev in before
+                 if ends_sentence(prev.text, colon=True)
+                 or (len(prev.text) <= HEADLINE_LINE_MAX and not _NO_HEADLINE.search(prev.text)))
+    return closed >= CLOSED_PARAGRAPHS * len(before)
 
 
 def _percentile(values, q):
