@@ -90,6 +90,7 @@ _SPACE_RULES = [
     (re.compile(rf"(?<=\(){_SPACE}+|{_SPACE}+(?=\))"), ""),
     (re.compile(rf"{_SPACE}{{2,}}"), " "),
 ]
+_PARAGRAPH_END = "。！？!?：:"  # a full stop (not ；) or a lead-in colon closes a paragraph
 _NO_HEADLINE = re.compile("[，,。；;！？!?：:]")
 _ENUMERATION = re.compile("^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、])")
 _ASCII_LETTER = re.compile("[A-Za-z]")
@@ -256,11 +257,11 @@ def _blank_lines_break(lines):
     if blanks <= BLANK_EVERYWHERE * (len(lines) - 1):
         return True
     # a blank after (nearly) every line: wrapped lines spaced out by extraction,
-    # unless the lines before the blanks are whole paragraphs — they close a
-    # sentence (or are short unpunctuated headings), as in text copied from a web page
+    # unless the lines before the blanks are whole paragraphs — they end with a
+    # full stop or a colon (or are short unpunctuated headings), as in text copied from a web page
     before = [prev for prev, line in zip(lines, lines[1:]) if line.blank]
     closed = sum(1 for prev in before
-                 if ends_sentence(prev.text, colon=True)
+                 if prev.text.rstrip(CLOSERS)[-1:] in _PARAGRAPH_END
                  or (len(prev.text) <= HEADLINE_LINE_MAX and not _NO_HEADLINE.search(prev.text)))
     return closed >= CLOSED_PARAGRAPHS * len(before)
 
