@@ -92,6 +92,7 @@ _SPACE_RULES = [
 ]
 _PARAGRAPH_END = "。！？!?：:"  # a full stop (not ；) or a lead-in colon closes a paragraph
 _NO_HEADLINE = re.compile("[，,。；;！？!?：:]")
+_NO_NUMBERED_HEADING = re.compile("[，,。；;！？!?]|[：:]$")
 _ENUMERATION = re.compile("^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、])")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _COLON = re.compile("[：:]")
@@ -262,7 +263,7 @@ def _blank_lines_break(lines):
     before = [prev for prev, line in zip(lines, lines[1:]) if line.blank]
     closed = sum(1 for prev in before
                  if prev.text.rstrip(CLOSERS)[-1:] in _PARAGRAPH_END
-                 or (len(prev.text) <= HEADLINE_LINE_MAX and not _NO_HEADLINE.search(prev.text)))
+                 or (len(prev.text) <= HEADLINE_LINE_MAX and not _NO_NUMBERED_HEADING.search(prev.text)))
     return closed >= CLOSED_PARAGRAPHS * len(before)
 
 
@@ -336,9 +337,10 @@ def _headline_runs(lines, narrow, blank_breaks):
 
 def _heading_lines(lines, short, headline):
     """Per line: is it a heading on its own (when it follows a closed sentence)?
-    Numbered: short, no sentence or clause punctuation. Unnumbered: a headline."""
+    Numbered: short, no sentence or clause punctuation (a colon inside is allowed:
+    "（一）上海：突出资本市场功能"). Unnumbered: a headline."""
     return [(short[i] and len(line.text) <= HEADLINE_MAX
-             and not _NO_HEADLINE.search(line.text, 1)) if line.level is not None else headline[i]
+             and not _NO_NUMBERED_HEADING.search(line.text, 1)) if line.level is not None else headline[i]
             for i, line in enumerate(lines)]
 
 

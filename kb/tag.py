@@ -21,7 +21,8 @@ is not modified) carrying every input field plus:
        东湖高新区, 汉口, 苏州工业园区, 在汉, 在洛…), plus the home city when the text
        says 我市/本市 (``"home"``). Every city of an enumeration is a subject
        (苏州、合肥、广州均建立了…). A city right after a mention prefix
-       (借鉴广州经验, 对标上海、深圳) is only a *mention*. Names inside
+       (借鉴广州经验, 对标上海、深圳), or an enumeration right before a
+       mention suffix (与深圳、上海相比), is only a *mention*. Names inside
        institutions.yaml names (深圳证券交易所, 上交所, 广东股权交易中心) and
        city_suffixes (武汉大学, 南京路) are neither subjects nor mentions.
        Explicit subjects in the text win over the heading trail: a paragraph
@@ -199,6 +200,7 @@ def analyse_places(norm, vocab):
     prev = None  # (end, subject flag, clause-initial flag) of the previous city/province hit
     prefixes = vocab.mention_prefixes
     titles = title_spans(norm)
+    chain = []  # indexes in hits.cities of the current enumeration
     for start, end, surface, payload in vocab.places.scan(norm):
         if titles and any(a < start and end < b for a, b in titles):
             # a place inside a cited title names a document: a mention at most
@@ -232,8 +234,16 @@ def analyse_places(norm, vocab):
         else:
             subject = not demoted
             initial = _clause_initial(norm, start)
+        if not in_enum:
+            chain = []
         if kind == "city":
+            chain.append(len(hits.cities))
             hits.cities.append((value, start, end, surface, basis, subject))
+            if vocab.mention_suffixes and norm.startswith(vocab.mention_suffixes, end):
+                # "与深圳、上海相比": the whole enumeration is compared with, not described
+                for k in chain:
+                    hits.cities[k] = hits.cities[k][:5] + (False,)
+                subject = False
         else:
             hits.provinces.append((value, start, end, surface, initial))
         prev = (end, subject, initial)

@@ -78,6 +78,7 @@ class Vocab:
     anaphors: tuple = ()
     province_home_refs: tuple = ()
     mention_prefixes: tuple = ()
+    mention_suffixes: tuple = ()
     places: "PlaceMatcher" = field(default=None, repr=False, compare=False)
     cues: "CueMatcher" = field(default=None, repr=False, compare=False)
     data_dir: str = ""
@@ -437,8 +438,8 @@ def _load_cities(path, province_names, province_surfaces):
         cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
                        "bare": bare})
     words = {}
-    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "not_places",
-                "division_not_bare"):
+    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "mention_suffixes",
+                "not_places", "division_not_bare"):
         words[key] = [normalize(w) for w in _str_list(path, data.get(key), key)]
         for w in words[key]:
             if key != "mention_prefixes" and len(w) < 2:
@@ -674,6 +675,7 @@ def _load(data_dir):
         anaphors=tuple(words["anaphors"]),
         province_home_refs=tuple(words["province_home_refs"]),
         mention_prefixes=tuple(words["mention_prefixes"]),
+        mention_suffixes=tuple(words["mention_suffixes"]),
         places=places,
         cues=cue_matcher,
         data_dir=str(data_dir),

@@ -417,3 +417,24 @@ def test_numbered_items_glued_on_one_line_become_paragraphs():
 def test_a_quoted_item_number_does_not_cut_a_paragraph():
     text = "按照本措施执行。（三）项所列补助由市财政承担。\n"
     assert clean(text, {"id": "q"}) == ["按照本措施执行。（三）项所列补助由市财政承担。"]
+
+
+def test_copied_web_text_keeps_one_paragraph_per_line():
+    # every paragraph is one long line and a blank line follows every line
+    text = ("今年以来，全市持续深化科技金融改革，推动金融资源向科技型企业集聚，成效明显。\n\n"
+            "在融资担保方面，政府性融资担保机构的担保费率降至1%以下。\n\n"
+            "（一）上海：突出资本市场功能\n\n"
+            "上海依托科创板，建立上市后备企业梯度培育机制。\n")
+    assert mini(text) == ["今年以来，全市持续深化科技金融改革，推动金融资源向科技型企业集聚，成效明显。",
+                          "在融资担保方面，政府性融资担保机构的担保费率降至1%以下。",
+                          "（一）上海：突出资本市场功能",
+                          "上海依托科创板，建立上市后备企业梯度培育机制。"]
+
+
+def test_traditional_furniture_and_newspaper_masthead_are_dropped():
+    text = ("山城日报数字报\n通版阅读　上一版　下一版\n第004版：经济\n"
+            "2023-08-16 09:12　來源：西安日報　作者：記者 陳默\n"
+            "記者　何川　攝\n"
+            "全市科技型企業貸款余額達到3250億元。\n"
+            "責任編輯：王一\n免責聲明：本網轉載內容僅供參考。\n")
+    assert mini(text) == ["全市科技型企業貸款余額達到3250億元。"]

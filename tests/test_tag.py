@@ -542,3 +542,9 @@ def test_a_citys_own_policy_keeps_its_city_when_naming_another(vocab):
     # in a news report the other city named is the subject
     news = dict(policy, type="news")
     assert tag_passages(news, passages[:1], vocab)[0]["cities"] == ["香港"]
+
+
+def test_cities_a_passage_compares_with_are_mentions(vocab):
+    p = tag_in_comparative(vocab, P("与深圳、上海相比，成都和重庆的创业投资规模仍然偏小。"))
+    assert p["cities"] == ["成都", "重庆"]
+    assert set(p["mentions"]) == {"深圳", "上海", "成都", "重庆"}
