@@ -161,9 +161,19 @@ def extract(path, data):
     body = trafilatura.extract(tree, output_format="txt", include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
                                deduplicate=False, with_metadata=False)
-    info, info_lines = info_line_candidates(_page_lines(tree), r["info_labels"])
+    page_lines = _page_lines(tree)
+    info, info_lines = info_line_candidates(page_lines, r["info_labels"])
     for field, value, label in info:
         meta.append(candidate(field, value, f"网页信息行“{label}：”"))
+    date_line, widget = re.compile(r["date_line"]), re.compile(r["date_widget"])
+    for line in page_lines:
+        if date_line.search(line) and not widget.search(line):
+            meta.append(candidate("date", line, "网页中的日期行"))
+            break
+    for href in tree.xpath("//link[@rel='canonical']/@href|//meta[@property='og:url']/@content"):
+        if href.strip().startswith(("http://", "https://")):
+            meta.append(candidate("url", href.strip(), "网页的规范地址（canonical / og:url）"))
+            break
     page_meta = trafilatura.extract_metadata(text)
     if page_meta is not None:
         for field, attr in (("date", "date"), ("publisher", "sitename"), ("author", "author")):
