@@ -405,10 +405,12 @@ def _paragraph_ends(buf, line, i, lines, short, short_first, heading, first_line
 def split_glued_items(paragraphs):
     """Cut a text paragraph where a numbered item glued to the previous one starts.
 
-    Extraction sometimes puts "（一）……。（二）……。" on one line. A numbering pattern
-    right after a sentence end is an item of its own when the item numbered one less,
-    of the same pattern, opens the paragraph or was itself cut off this way: a lone
-    "。（三）" quoting an item elsewhere does not cut."""
+    Extraction sometimes puts "一、强化信贷支持（一）……。（二）……。" on one line. A
+    numbering pattern is an item of its own when it follows a sentence end and the
+    item numbered one less, of the same pattern, opens the paragraph or was itself
+    cut off — or when it is item 1 (（一）, 1.) right after a sentence end, or right
+    after a numbered heading that opens the paragraph and has no punctuation
+    ("一、强化信贷支持"). A lone "。（三）" quoting an item elsewhere does not cut."""
     out = []
     for kind, text in paragraphs:
         if kind != "text":
@@ -419,10 +421,16 @@ def split_glued_items(paragraphs):
         if first:
             last[_item_key(first)] = _item_number(first)
         for m in _GLUED_ITEM.finditer(text, 1):
-            if text[m.start() - 1] not in _GLUE_AFTER:
-                continue
             key, number = _item_key(m), _item_number(m)
-            if number is not None and last.get(key) == number - 1:
+            if number is None or key in ("ard", "cnd") and not first:
+                continue
+            segment = text[cuts[-1] if cuts else 0:m.start()]
+            after_stop = text[m.start() - 1] in _GLUE_AFTER
+            after_heading = (first is not None and not cuts and len(segment) <= HEADLINE_MAX
+                             and not _NO_HEADLINE.search(segment))
+            if ((after_stop and last.get(key) == number - 1)
+                    or (number == 1 and key not in last and first is not None
+                        and (after_stop or after_heading))):
                 cuts.append(m.start())
                 last[key] = number
         if not cuts:

@@ -234,7 +234,7 @@ class Metric:
 
 
 def load_not_figures(path=METRICS_FILE):
-    """Compiled ``not_figures`` rules of the metrics file: [(why, before, after)]."""
+    """Compiled ``not_figures`` rules of the metrics file: [(why, before, after, family)]."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -248,7 +248,8 @@ def load_not_figures(path=METRICS_FILE):
         try:
             out.append((str(rule.get("why") or ""),
                         re.compile(rule["before"] + "$") if rule.get("before") else None,
-                        re.compile(rule["after"]) if rule.get("after") else None))
+                        re.compile(rule["after"]) if rule.get("after") else None,
+                        rule.get("family")))
         except re.error as exc:
             raise InputError(path, f"not_figures 第 {i + 1} 条正则表达式有误 (bad pattern): {exc}") from None
     return out
@@ -267,10 +268,12 @@ def not_figures_for(vocab=None):
     return _NOT_FIGURES_CACHE[key]
 
 
-def _not_a_figure(rules, norm, clause, s, e):
+def _not_a_figure(rules, norm, clause, s, e, family):
     """The ``why`` of the first not_figures rule matching the number's clause, else None."""
     before, after = norm[clause[0]:s], norm[e:clause[1]]
-    for why, before_rx, after_rx in rules:
+    for why, before_rx, after_rx, only in rules:
+        if only and only != family:
+            continue
         if (before_rx is None or before_rx.search(before)) and (after_rx is None or after_rx.match(after)):
             return why or "not a figure"
     return None
@@ -789,7 +792,7 @@ def extract_passage(passage, metrics, city_forms=None, plan=False, not_figures=(
         sent = next((sp for sp in sentences if sp[0] <= s < sp[1]), (0, len(norm)))
         clause = _clause_bounds(norm, s, sent[0], sent[1])
         clause = (clause[0], _clause_bounds(norm, max(s, e - 1), sent[0], sent[1])[1])
-        if not_figures and _not_a_figure(not_figures, norm, clause, s, e):
+        if not_figures and _not_a_figure(not_figures, norm, clause, s, e, unit_family(fig["unit"])):
             continue
         unit = fig["unit"]
         family = unit_family(unit)
