@@ -21,7 +21,9 @@
   nearest before the number, else one later in the same clause), else from one of the
   two sentences before it in the passage (not when the sentence says 目前/至今); never
   from a later sentence. Comparison dates ("较2019年末") and "since" dates
-  ("2022年以来", "自2022年") are not as-of dates.
+  ("2022年以来", "自2022年") are not as-of dates, except a since-date of the document's
+  own year (今年以来 → that year). A date printed without a year ("截至9月末",
+  "上半年") takes the document's year.
 * **kind** is ``target`` for "到2027年…" (a year not before the document's), future
   dates, 力争/争取/预计/冲刺/确保/目标/拟/将达到…, the 目标 section of a plan and the
   tasks of a policy document (one with 责任单位 lines); else ``actual``.
@@ -592,6 +594,8 @@ def _dates(norm, doc_year):
             month = _SEASON_MONTH[m.group("ys")]
         start = m.start("pre") if m.group("pre") else y_start
         form = _date_form(norm, m, start, month)
+        if form == "since" and doc_year and year == doc_year and not month:
+            form = "plain"  # 今年以来: the figure is as of the document's year
         if form is None and re.search(r"(?:19|20)\d{2}\s*[—\-~至到]\s*$", norm[max(0, y_start - 8):y_start]):
             form = "to"  # the end of a period "2025—2027年"
         out.append({"start": start, "end": m.end(), "year": year, "month": month,

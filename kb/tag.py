@@ -53,7 +53,9 @@ is not modified) carrying every input field plus:
 ``province``
     provinces named in the text outside institution names (湖北省, 安徽省区域性
     股权市场…), plus 我省/本省 as the home city's province; when the text names
-    none, those of the innermost heading naming one.
+    none, those of the innermost heading naming one. In a provincial document
+    (no home city; its publisher, else its title, names one province: 陕西省地方
+    金融管理局) a passage with neither a city nor a province gets that province.
 ``instruments`` / ``cues``
     instrument slugs (taxonomy order) whose cue terms occur in the normalised
     text, and ``{slug: [cue terms that fired, first occurrence order]}``.
@@ -351,6 +353,17 @@ def _resolve(hits, heading, home, home_province, comparative, own_policy=False):
     return cities, provinces
 
 
+def document_province(doc, vocab):
+    """The province a document without a home city speaks for: the one province its
+    publisher names (陕西省地方金融管理局), else the one its title names; else None."""
+    for field in ("publisher", "title"):
+        hits = analyse_places(normalize(doc.get(field) or ""), vocab)
+        named = _unique(p[0] for p in hits.provinces)
+        if len(named) == 1 and not hits.subject_cities():
+            return named[0]
+    return None
+
+
 def tag_passages(doc, passages, vocab):
     """Tag the passages of one document (see the module docstring for the rules)."""
     doc_id = doc["id"]
@@ -363,6 +376,7 @@ def tag_passages(doc, passages, vocab):
     cache = {}
     headings = [_heading_context(p.get("section") or [], vocab, home, cache) for p in passages]
     comparative = is_comparative(home, text_hits, [h[0] for h in headings])
+    own_province = None if home else document_province(doc, vocab)
     own_policy = bool(home) and doc.get("type") == "policy" and not comparative
 
     seen = Counter()
@@ -372,6 +386,8 @@ def tag_passages(doc, passages, vocab):
         seen[h] += 1
         pid = f"{doc_id}-{h}" if seen[h] == 1 else f"{doc_id}-{h}-{seen[h]}"
         cities, provinces = _resolve(hits, heading, home, home_province, comparative, own_policy)
+        if own_province and not cities and not provinces:
+            provinces = [own_province]
         mentions = _unique([c[0] for c in hits.cities] + list(cities))
         cues = match_instruments(norm, vocab)
         years = sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys})
