@@ -438,3 +438,10 @@ def test_traditional_furniture_and_newspaper_masthead_are_dropped():
             "全市科技型企業貸款余額達到3250億元。\n"
             "責任編輯：王一\n免責聲明：本網轉載內容僅供參考。\n")
     assert mini(text) == ["全市科技型企業貸款余額達到3250億元。"]
+
+
+def test_numbered_heading_glued_to_its_first_item_is_cut():
+    text = ("一、强化信贷支持（一）鼓励银行机构单列信贷计划，推广“人才贷”。（二）对首贷给予奖励。\n"
+            "二、发展股权投资（一）市母基金重点投资早期项目。\n")
+    assert clean(text, {"id": "h"}) == ["一、强化信贷支持", "（一）鼓励银行机构单列信贷计划，推广“人才贷”。",
+                                        "（二）对首贷给予奖励。", "二、发展股权投资", "（一）市母基金重点投资早期项目。"]

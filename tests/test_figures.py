@@ -573,3 +573,29 @@ def test_a_regional_equity_board_listing_is_not_a_stock_exchange_listing():
     assert one(fs, value=300)["metric"] != "listed-companies"
     fs = figs("推动45家企业在股权交易中心挂牌。", cities=["杭州"])
     assert one(fs, value=45)["metric"] != "listed-companies"
+
+
+def test_a_figure_since_the_start_of_the_document_year_is_as_of_that_year():
+    fs = figs("今年以来，引导银行机构新设十余家科技特色支行。", cities=["杭州"], year=2024)
+    f = one(fs, value=10)
+    assert (f["metric"], f["as_of"]) == ("specialised-institutions", "2024")
+    # an earlier year's "since" date stays a period, not an as-of date
+    assert one(figs("2020年以来，新设十余家科技支行。", cities=["杭州"], year=2024), value=10)["as_of"] is None
+
+
+@pytest.mark.parametrize("text, value, metric", [
+    ("对合作银行发放的“科创贷”本金损失分担40%。", 40, "risk-compensation-ratio"),
+    ("对不良贷款本金给予最高50%的补偿。", 50, "risk-compensation-ratio"),
+    ("设立科技企业贷款风险补偿资金池，规模达到5亿元。", 5, "risk-pool-size"),
+    ("上半年新增担保额超过80亿元。", 80, "guarantee-scale"),
+    ("融资担保公司为科技型企业提供担保三十六亿元。", 36, "guarantee-scale"),
+    ("力争全市科技保险服务企业超过3000家。", 3000, "insured-firms"),
+    ("政府投资基金对科技型企业的投资规模累计达到300亿元。", 300, "equity-invested"),
+])
+def test_metric_wording_variants(text, value, metric):
+    assert one(figs(text, cities=["杭州"]), value=value)["metric"] == metric
+
+
+def test_a_loan_size_class_is_not_an_amount():
+    fs = figs("对银行机构发放的单户授信1000万元以下科技贷款，按新增额的1%给予奖励。", cities=["成都"])
+    assert [(f["value"], f["unit"]) for f in fs] == [(1, "%")]

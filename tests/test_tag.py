@@ -548,3 +548,18 @@ def test_cities_a_passage_compares_with_are_mentions(vocab):
     p = tag_in_comparative(vocab, P("与深圳、上海相比，成都和重庆的创业投资规模仍然偏小。"))
     assert p["cities"] == ["成都", "重庆"]
     assert set(p["mentions"]) == {"深圳", "上海", "成都", "重庆"}
+
+
+def test_a_provincial_documents_passages_are_about_its_province(vocab):
+    passages = [P("到2026年，全省科技型企业贷款余额突破5000亿元。"),
+                P("发挥省级政府引导基金作用，设立科技成果转化基金。"),
+                P("支持西安建设科技金融中心。")]
+    shaanxi = {"id": "sx", "year": 2024, "type": "policy", "publisher": "陕西省地方金融管理局",
+               "title": "陕西省推进科技金融深度融合实施方案"}
+    tagged = tag_passages(shaanxi, passages, vocab)
+    assert [t["cities"] for t in tagged] == [[], [], ["西安"]]
+    assert [t["province"] for t in tagged] == [["陕西"], ["陕西"], []]
+    # a document with a home city is not provincial; nor one whose publisher names no province
+    assert tag_passages(dict(shaanxi, home_city="西安"), passages[:1], vocab)[0]["province"] == []
+    assert tag_passages(dict(shaanxi, publisher="研究课题组", title="比较研究"), passages[:1],
+                        vocab)[0]["province"] == []
