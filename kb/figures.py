@@ -134,7 +134,7 @@ _DATE_RE = re.compile(
     r"(?P<post>以来|以后|之前|起)?"
 )
 # A date printed without its year ("截至9月末", "上半年"): the document's year.
-_YEARLESS_DATE_RE = re.compile(
+YEARLESS_DATE_RE = re.compile(
     r"(?P<pre>截至到|截止到|截至|截止|至|到)?\s*"
     r"(?:(?<![0-9年每])(?P<m>1[0-2]|[1-9])\s*月(?:\s*[0-3]?\d\s*日)?\s*(?P<ms>底|末|初|中旬|上旬|下旬|份)?"
     r"|(?<![0-9年每今去明])(?P<ys>上半年|下半年|前三季度|第一季度|一季度|第二季度|二季度|第三季度|三季度|"
@@ -601,7 +601,7 @@ def _dates(norm, doc_year):
         out.append({"start": start, "end": m.end(), "year": year, "month": month,
                     "form": form or "plain"})
     if doc_year:
-        for m in _YEARLESS_DATE_RE.finditer(norm):
+        for m in YEARLESS_DATE_RE.finditer(norm):
             month = int(m.group("m")) if m.group("m") else _SEASON_MONTH[m.group("ys")]
             out.append({"start": m.start(), "end": m.end(), "year": doc_year, "month": month,
                         "form": _date_form(norm, m, m.start(), month) or "plain"})

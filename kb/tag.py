@@ -80,6 +80,7 @@ import re
 from collections import Counter
 
 from .analysis import normalize
+from .figures import YEARLESS_DATE_RE
 
 COMPARATIVE_MIN_CITIES = 2     # other cities named as subjects across the document …
 COMPARATIVE_MIN_SHARE = 0.10   # … in at least this share of its passages
@@ -116,10 +117,8 @@ _PLAN_RE = re.compile(r"(?<![一二三四五六七八九十百千万零〇])十\
 _PLAN_START = {"二": 2011, "三": 2016, "四": 2021, "五": 2026}
 _RELATIVE = {"今年": 0, "去年": -1, "明年": 1}
 _RELATIVE_RE = re.compile("|".join(_RELATIVE))
-# a date printed without its year (截至9月末, 上半年, 前三季度): the document's year
-YEARLESS_DATE = (r"(?<![0-9年每])(?:截至|截止)?(?:1[0-2]|[1-9])月(?:末|底|份|中旬|上旬|下旬|[0-3]?[0-9]日)"
-                 r"|(?<![0-9年每今去明])(?:上半年|下半年|前三季度|第?[一二三四]季度)")
-_YEARLESS_RE = re.compile(YEARLESS_DATE)
+# a date printed without its year (截至9月末, 上半年): the document's year
+_YEARLESS_RE = YEARLESS_DATE_RE
 
 
 def extract_years(norm, doc_year=None):
