@@ -63,6 +63,8 @@ WINDOW = 5                # neighbours on each side for the local wrap width
 SLACK_MIN = 6             # display columns a full line may fall short of the widest
 SLACK_FRACTION = 0.1
 UNWRAPPED_WIDTH = 200     # 90th-percentile line width above this: lines are paragraphs
+COLUMN_MIN_LINES = 2      # a wrapped text has at least this many lines at its column width…
+COLUMN_SHARE = 0.25       # …and at least this share of its lines
 BLANK_EVERYWHERE = 0.6    # share of lines after a blank line above which blanks mean nothing…
 CLOSED_PARAGRAPHS = 0.9   # …unless this share of the lines before them are closed paragraphs
 CAPTION_FRACTION = 0.6    # caption blocks are narrower than this share of the column
@@ -296,13 +298,23 @@ def _drop_captions(lines, furniture=None):
 # ---------------------------------------------------------------- joining wrapped lines
 
 
+def _has_column(widths):
+    """Hard-wrapped text has a column: several lines filled to (nearly) the same width.
+    Text copied from a web page, one paragraph per line, has no such column."""
+    top = _percentile(widths, 0.9)
+    slack = max(SLACK_MIN, SLACK_FRACTION * top)
+    full = sum(1 for w in widths if top - slack <= w <= top + slack)
+    return full >= max(COLUMN_MIN_LINES, COLUMN_SHARE * len(widths))
+
+
 def _line_shape(widths, complete=False):
     """Per line, against the local wrap width (widest of its neighbours):
     ``short`` — it ends before the column does, even as a paragraph's first line
     given back the FIRST_INDENT columns extraction dropped (``short_first``);
     ``narrow`` — clearly narrower than the column (HEADLINE_FRACTION), as headlines are."""
     n = len(widths)
-    if complete or not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH:
+    if (complete or not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH
+            or not _has_column(widths)):
         return [True] * n, [True] * n, [True] * n  # not wrapped: lines are complete
     short, short_first, narrow = [], [], []
     for i, width in enumerate(widths):

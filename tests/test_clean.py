@@ -445,3 +445,20 @@ def test_numbered_heading_glued_to_its_first_item_is_cut():
             "二、发展股权投资（一）市母基金重点投资早期项目。\n")
     assert clean(text, {"id": "h"}) == ["一、强化信贷支持", "（一）鼓励银行机构单列信贷计划，推广“人才贷”。",
                                         "（二）对首贷给予奖励。", "二、发展股权投资", "（一）市母基金重点投资早期项目。"]
+
+
+def test_text_without_a_column_keeps_one_paragraph_per_line():
+    # copied from a web page: one paragraph per line, no blank lines, no common width
+    text = ("截至10月末，全市科技型企业贷款余额突破二千三百亿元，较年初增长19%。两个区设立的区级风险补偿资金池合计规模达三亿元。\n"
+            "江阴市推出“科创积分贷”，已为八十余家企业授信。\n"
+            "与苏州、常州相比，我市知识产权质押融资规模仍有差距，下一步将加大力度。\n")
+    assert mini(text) == [line for line in text.splitlines()]
+
+
+def test_hard_wrapped_text_with_a_column_is_still_rejoined():
+    text = ("这是一段排版后被硬换行的文字，每一行都排满了版心的宽度。\n"
+            "第二行同样排满了整个版心的宽度，句子在这里还没结束呀\n"
+            "第三行也排满了整个版心的宽度，直到这里句子才结束了。\n"
+            "短的末行。\n")
+    assert mini(text) == ["这是一段排版后被硬换行的文字，每一行都排满了版心的宽度。第二行同样排满了整个版心的宽度，"
+                          "句子在这里还没结束呀第三行也排满了整个版心的宽度，直到这里句子才结束了。短的末行。"]
