@@ -172,9 +172,9 @@ def markdown(rows, total, problems, n_docs, formats):
            "are written for the project in the shapes real sources take (government pages with "
            "navigation and 发布时间 lines, a newspaper's digital edition, an official notice printed "
            "to PDF, a traditional-character repost with transcoding residue, provincial plans, a "
-           "multi-city comparison, Word files). The general rules of issue 12 (kb/clean, tag, "
-           "figures and kb/data) were then developed against this corpus, so these figures are "
-           "in-sample: they show the kinds of failure are handled, not accuracy on unseen pages. "
+           "multi-city comparison, Word files); no text is copied from a real page. It is the "
+           "development set of issue 12's generalisation (rules must stay general: no per-document "
+           "fixes), not a held-out set. "
            "Issue 12's targets: subject city ≥ 0.97, instrument recall ≥ 0.95 and precision ≥ 0.90, "
            "key figures ≥ 90 %.", "",
            "| measure | fixture corpus |", "| --- | --- |",

@@ -57,6 +57,7 @@ _DOC_NUMBER_RE = re.compile(r"([\u4e00-\u9fff]{1,12})\s*[〔\[［(（]\s*((?:19|
 _NOTICE_END_RE = re.compile(r"的(?:通知|意见|决定|批复|通报|函|公告|通告)$")
 _NO_TITLE_PUNCT = re.compile(r"[。；;！!？?]|[，,]$|[：:]$")
 _SPACES_RE = re.compile(r"[\s\u3000]+")
+_TITLE_PARTS_RE = re.compile(r"\s*[_|｜]\s*|\s+[-—]\s+|(?<=数字报)-|(?<=电子版)-")
 
 
 class Field(NamedTuple):
@@ -196,17 +197,18 @@ def draft_sidecar(extracted, vocab, url=None):
 
     # title
     notice = find_notice_title(lines)
-    title_cands = [c for c in cands if c["field"] == "title"]
-    ranked = ([_first(title_cands, "title", ['<meta name="ArticleTitle">', "<h1>"])]
+    page_title = _first(cands, "title", ["<title>"])
+    # an <h1> is the article's title when the page's <title> repeats it (not a logo or site name)
+    h1 = next((c for c in cands if c["field"] == "title" and c["basis"] == "<h1>"
+               and is_title_like(clean_value(c["value"])) and not _newspaper(clean_value(c["value"]))
+               and (page_title is None or clean_value(c["value"]) in clean_value(page_title["value"]))), None)
+    ranked = ([_first(cands, "title", ['<meta name="ArticleTitle">']), h1]
               + ([{"value": notice[0], "basis": f"公文标题（正文第 {notice[1]} 行）"}] if notice else [])
-              + [_first(title_cands, "title", ["Word 文档属性", "PDF 文档属性"])])
-    page_title = _first(title_cands, "title", ["<title>"])
-    if page_title:
-        value = re.split(r"\s*[_|｜]\s*|\s+-\s+", page_title["value"])
-        paper = _newspaper(value[0]) if len(value) == 1 else None
-        main = re.sub(r"^\S+?(?:数字报|电子版)[-_]", "", page_title["value"]) if paper is None else None
-        ranked.append({"value": max(value, key=len) if main is None or main == page_title["value"] else main,
-                       "basis": "网页 <title>"})
+              + [_first(cands, "title", ["Word 文档属性", "PDF 文档属性"])])
+    if page_title:  # "<article>_<column>_<site>", "<paper>数字报-<article>": the longest part
+        parts = [p for p in _TITLE_PARTS_RE.split(clean_value(page_title["value"])) if p and not _newspaper(p)]
+        if parts:
+            ranked.append({"value": max(parts, key=len), "basis": "网页 <title>"})
     for i, line in enumerate(lines[:HEAD_LINES]):
         if is_title_like(line):
             ranked.append({"value": line, "basis": f"正文第 {i + 1} 行（首个标题样式的行）"})

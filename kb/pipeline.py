@@ -48,9 +48,7 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
-    for path in formats.source_files():  # the extractors and their libraries' versions
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    h.update(formats.version().encode())
+    h.update(formats.fingerprint().encode())  # the extractors and their libraries' versions
     for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
         if path.is_file():
             h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())
@@ -138,6 +136,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
 def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
+    doc_types = {d["id"]: d["type"] for d in docs}
     old_manifest_path = Path(previous) / "index" / INDEX_MANIFEST if previous else None
     if old_manifest_path and old_manifest_path.exists():
         old = json.loads(old_manifest_path.read_text(encoding="utf-8"))
@@ -147,12 +146,12 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
             removed = sorted(set(old_docs) - set(manifest))
             shutil.copytree(old_manifest_path.parent, staging_index)
             if changed or removed:
-                kbindex.update_index(staging_index, changed, removed)
+                kbindex.update_index(staging_index, changed, removed, doc_types=doc_types)
             mode = f"incremental ({len(changed)} changed, {len(removed)} removed)"
             _write_manifest(staging_index, manifest)
             return mode
     ordered = [p for d in docs for p in passages_by_doc[d["id"]]]
-    kbindex.build_index(ordered, staging_index,
+    kbindex.build_index(ordered, staging_index, doc_types=doc_types,
                         progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"
@@ -195,7 +194,8 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
 
     vocab = load_vocab()
     paths = list_documents(corpus_dir)
-    docs = [read_document(p, vocab.city_names) for p in _progress(progress, "读取", len(paths))(paths)]
+    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract")
+            for p in _progress(progress, "读取", len(paths))(paths)]
     stages.done("read", documents=len(docs))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)

@@ -138,11 +138,11 @@ def list_documents(corpus_dir):
     return [seen[k] for k in sorted(seen)]
 
 
-def read_document(path, known_cities=None):
+def read_document(path, known_cities=None, extract_cache=None):
     path = Path(path)
     meta, sidecar_raw = read_sidecar(path.with_suffix(".yaml"), known_cities)
     data = path.read_bytes()
-    text, _, encoding, lines_are_paragraphs = extract(path, data)
+    text, _, encoding, lines_are_paragraphs = extract(path, data, cache_dir=extract_cache)
     if not text.strip():
         raise InputError(path, "文件为空 (empty file)")
     sha = hashlib.sha256(data + b"\0" + sidecar_raw).hexdigest()

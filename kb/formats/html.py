@@ -47,31 +47,45 @@ def decode(path, data):
     raise InputError(path, "网页无法解码：既不是声明的编码，也不是 UTF-8 或 GB18030 (undecodable)")
 
 
+_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+               "footer", "nav", "section", "article", "main", "aside", "ul", "ol", "table", "dd", "dt",
+               "form", "center", "blockquote", "pre", "hr"}
+INFO_LINE_MAX = 120  # characters: an information line is short
+INFO_SINGLE_MAX = 40  # … and one with a single label starts with it and is shorter still
+
+
 def _page_lines(tree):
-    """Visible text lines of the page (block elements end lines)."""
+    """Visible text lines of the whole page: every block element ends a line."""
     from lxml import etree
 
     for bad in tree.xpath("//script|//style|//noscript|//template"):
-        bad.getparent().remove(bad) if bad.getparent() is not None else None
-    text = etree.tostring(tree, method="text", encoding="unicode", with_tail=False) if tree is not None else ""
-    return [ln.strip() for ln in text.split("\n") if ln.strip()]
+        if bad.getparent() is not None:
+            bad.drop_tree()
+    for el in tree.iter():
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCK_TAGS:
+            el.tail = "\n" + (el.tail or "")
+    text = etree.tostring(tree, method="text", encoding="unicode")
+    return [" ".join(ln.split()) for ln in text.split("\n") if ln.strip()]
 
 
 def info_line_candidates(lines, labels):
-    """Candidates from 发布时间/来源/作者 … lines: ``[(field, value, label)]``.
+    """Candidates from 发布时间/来源/作者 … lines: ``[(field, value, label)]`` and the set
+    of those lines.
 
-    A line is an information line when it carries at least one known label followed by
-    a colon; each label's value runs to the next label (or a bracket / the line end)."""
+    An information line is short and carries two or more known labels followed by a
+    colon ("发布时间：… 来源：…"), or starts with one ("来源：西安日报"); a sentence of the
+    text that merely contains "来源：" is not one. Each label's value runs to the next
+    label (or a bracket, a wide space, the line end)."""
     if not labels:
         return [], set()
     label_re = "|".join(sorted((re.escape(lab) for lab in labels), key=len, reverse=True))
     pattern = re.compile(rf"({label_re})\s*[:：]\s*")
     found, info_lines = [], set()
     for line in lines:
-        if len(line) > 200:
+        if len(line) > INFO_LINE_MAX:
             continue
         marks = list(pattern.finditer(line))
-        if not marks:
+        if not (len(marks) >= 2 or (marks and marks[0].start() == 0 and len(line) <= INFO_SINGLE_MAX)):
             continue
         info_lines.add(line)
         for i, m in enumerate(marks):
@@ -85,6 +99,7 @@ def info_line_candidates(lines, labels):
 _BLOCKS = ".//p|.//div|.//h1|.//h2|.//h3|.//h4|.//ul|.//ol|.//table|.//br"
 
 
+MIN_ARTICLE_CHARS = 20  # less than this is a link, a title or a widget, not an article
 LINK_DENSITY = 0.3  # share of a table's text inside links above which it is navigation
 
 
@@ -180,7 +195,9 @@ def extract(path, data):
             value = getattr(page_meta, attr, None)
             if value:
                 meta.append(candidate(field, str(value).strip(), f"trafilatura 元数据（{attr}）"))
-    if not body or not body.strip():
-        raise InputError(path, "网页中没有找到正文 (no article text in the page)")
-    lines = _tables_as_lines([ln for ln in body.split("\n") if ln.strip() not in info_lines])
+    if not body or len("".join(body.split())) < MIN_ARTICLE_CHARS:
+        raise InputError(path, f"网页中没有找到正文（提取到的文字不足 {MIN_ARTICLE_CHARS} 字，"
+                               "可能是首页、目录页或需要脚本加载的页面）(no article text in the page)")
+    _, body_info = info_line_candidates([ln.strip() for ln in body.split("\n")], r["info_labels"])
+    lines = _tables_as_lines([ln for ln in body.split("\n") if ln.strip() not in info_lines | body_info])
     return Extracted("\n".join(lines).strip() + "\n", meta, encoding, lines_are_paragraphs=True)
