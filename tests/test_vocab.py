@@ -298,3 +298,14 @@ def test_generated_city_names_inside_ordinary_words_are_not_cities(vocab, text):
     from kb.tag import tag_passages
     tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
     assert tagged[0]["mentions"] == []
+
+
+@pytest.mark.parametrize("text, cities", [
+    ("支持前海扩大QFLP试点。", ["深圳"]),
+    ("当前海外市场波动加大。", []),
+    ("城西科创大走廊集聚了大批科技企业。", ["杭州"]),
+])
+def test_zones_and_nicknames_stay_curated_aliases(vocab, text, cities):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["cities"] == cities
