@@ -107,13 +107,49 @@ _SAMPLED_GRAM = re.compile("(?=([%s].{%d}))" % (
 class Line:
     __slots__ = ("text", "blank", "width", "key", "simple", "level")
 
-    def __init__(self, text, blank, width):
+    def __init__(self, text, blank, width, simple=None):
         self.text = text    # stripped, spaces tidied
         self.blank = blank  # a blank line (or dropped furniture after one) precedes it
         self.width = width  # display width as printed (before tidying)
-        self.simple = to_simplified(text)  # furniture patterns are written in simplified Chinese
+        # furniture patterns are written in simplified Chinese
+        self.simple = simple if simple is not None else to_simplified(text)
         self.key = _norm(self.simple)
         self.level = numbered_level(text)  # numbering pattern level, or None
+
+
+class _LinePatterns:
+    """Furniture line patterns. Those anchored at the line start ('^…' without a
+    top-level alternative) are tried with one ``match`` at position 0; only the
+    others are searched at every position — the difference matters on long texts."""
+
+    def __init__(self, patterns):
+        anchored = [p for p in patterns if p.startswith("^") and not _top_level_alternation(p)]
+        self.anchored = _combine(anchored)
+        self.floating = _combine([p for p in patterns if p not in anchored])
+
+    def search(self, text):
+        return bool((self.anchored and self.anchored.match(text))
+                    or (self.floating and self.floating.search(text)))
+
+
+def _top_level_alternation(pattern):
+    depth, escaped, in_class = 0, False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
 
 
 def _combine(patterns):
@@ -126,7 +162,7 @@ def rules():
     """Compiled furniture rules from kb/data/furniture.yaml."""
     raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
     return {
-        "lines": _combine(raw.get("lines")),
+        "lines": _LinePatterns(raw.get("lines") or []),
         "inline": _combine(raw.get("inline")),
         "head": _combine(raw.get("head")),
         "head_lines": raw.get("head_lines", 0),
@@ -165,10 +201,12 @@ def _read_lines(text):
     """Non-blank lines, spaces tidied; widths are measured on the printed line.
     Tidying never crosses a newline, so raw and tidied lines correspond."""
     lines, blank = [], False
-    for raw, tidy in zip(text.split("\n"), tidy_spaces(text).split("\n")):
+    tidied = tidy_spaces(text)
+    simple = to_simplified(tidied).split("\n")  # one conversion (length-preserving)
+    for raw, tidy, simp in zip(text.split("\n"), tidied.split("\n"), simple):
         stripped = tidy.strip()
         if stripped:
-            lines.append(Line(stripped, blank, display_width(raw.strip())))
+            lines.append(Line(stripped, blank, display_width(raw.strip()), simp.strip()))
             blank = False
         else:
             blank = True
@@ -183,7 +221,7 @@ def _norm(text):
 def _drop_furniture(lines, doc, r, furniture=None):
     drop = [False] * len(lines)
     for i, line in enumerate(lines):
-        if (r["lines"] and r["lines"].search(line.simple)) or (
+        if r["lines"].search(line.simple) or (
                 r["head"] and i < r["head_lines"] and r["head"].search(line.simple)):
             drop[i] = True
     _mark_blocks(lines, drop, r["blocks"])

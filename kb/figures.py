@@ -134,13 +134,15 @@ _DATE_RE = re.compile(
     r"(?P<post>以来|以后|之前|起)?"
 )
 # A date printed without its year ("截至9月末", "上半年"): the document's year.
+# (the pattern starts at the month or season so the scan is fast; the 截至/至 before it
+# and the 以来 after it are looked at separately)
 YEARLESS_DATE_RE = re.compile(
-    r"(?P<pre>截至到|截止到|截至|截止|至|到)?\s*"
-    r"(?:(?<![0-9年每])(?P<m>1[0-2]|[1-9])\s*月(?:\s*[0-3]?\d\s*日)?\s*(?P<ms>底|末|初|中旬|上旬|下旬|份)?"
+    r"(?<![0-9年每])(?P<m>1[0-2]|[1-9])\s*月(?:\s*[0-3]?\d\s*日)?\s*(?P<ms>底|末|初|中旬|上旬|下旬|份)?"
     r"|(?<![0-9年每今去明])(?P<ys>上半年|下半年|前三季度|第一季度|一季度|第二季度|二季度|第三季度|三季度|"
-    r"第四季度|四季度))"
-    r"(?P<post>以来|以后|之前|起)?"
+    r"第四季度|四季度)"
 )
+_YEARLESS_PRE_RE = re.compile(r"(?:截至到|截止到|截至|截止|至|到)\s*$")
+_YEARLESS_POST_RE = re.compile(r"以来|以后|之前|起")
 _SEASON_MONTH = {"上半年": 6, "下半年": 12, "前三季度": 9, "一季度": 3, "第一季度": 3, "二季度": 6,
                  "第二季度": 6, "三季度": 9, "第三季度": 9, "四季度": 12, "第四季度": 12,
                  "年末": 12, "年底": 12, "末": 12, "底": 12, "初": 1}
@@ -603,15 +605,23 @@ def _dates(norm, doc_year):
     if doc_year:
         for m in YEARLESS_DATE_RE.finditer(norm):
             month = int(m.group("m")) if m.group("m") else _SEASON_MONTH[m.group("ys")]
-            out.append({"start": m.start(), "end": m.end(), "year": doc_year, "month": month,
-                        "form": _date_form(norm, m, m.start(), month) or "plain"})
+            pre = _YEARLESS_PRE_RE.search(norm, max(0, m.start() - 6), m.start())
+            post = _YEARLESS_POST_RE.match(norm, m.end())
+            start = pre.start() if pre else m.start()
+            form = _form(norm, start, pre.group().strip() if pre else None,
+                         post.group() if post else None, month)
+            out.append({"start": start, "end": post.end() if post else m.end(), "year": doc_year,
+                        "month": month, "form": form or "plain"})
         out.sort(key=lambda d: d["start"])
     return out
 
 
 def _date_form(norm, m, start, month):
     """How a date is used: compare (较…), since (…以来), at (截至…), to (到…), plain."""
-    pre, post = m.group("pre"), m.group("post")
+    return _form(norm, start, m.group("pre"), m.group("post"), month)
+
+
+def _form(norm, start, pre, post, month):
     if _COMPARE_BEFORE_RE.search(norm[max(0, start - 4):start]):
         return "compare"
     if post in ("以来", "起") or pre in ("自", "从"):
@@ -691,13 +701,21 @@ def _match_metric(metrics, fig, norm, sent, clause):
 # ============================================================================= extraction
 
 
+_CITY_NAMES_CACHE = {}
+
+
 def _city_names(vocab):
     """{city name: [normalised name and aliases]} from the vocabulary (if any)."""
+    key = getattr(vocab, "version", None)
+    if key is not None and key in _CITY_NAMES_CACHE:
+        return _CITY_NAMES_CACHE[key]
     names = {}
     for c in getattr(vocab, "cities", None) or []:
         if isinstance(c, dict) and c.get("name"):
             forms = [c["name"], *(c.get("aliases") or [])]
             names[c["name"]] = sorted({normalize(f) for f in forms if f}, key=len, reverse=True)
+    if key is not None:
+        _CITY_NAMES_CACHE[key] = names
     return names
 
 

@@ -127,9 +127,16 @@ class TermMatcher:
     ``merge=False`` (cues) every hit is kept. Plain terms whose first or last
     character is an ASCII letter or digit only match at word edges (AIC, QFLP)."""
 
-    def __init__(self, plain, regexes=(), blocks=()):
+    def __init__(self, plain, regexes=(), blocks=(), suffixed=None):
         # plain: {normalised term: payload}; regexes: [(regex, payload)];
-        # blocks: [(regex, payload)] that win over a plain term of the same span
+        # blocks: [(regex, payload)] that win over a plain term of the same span;
+        # suffixed: {term: payload} for thousands of terms ending in a few characters
+        # (区/县/市/旗 of the division table), looked up at those characters instead of
+        # growing the trie, whose scan slows down as its first-character set grows
+        self.suffixed = dict(suffixed or {})
+        self.suffix_re = (re.compile("[" + re.escape("".join(sorted({t[-1] for t in self.suffixed}))) + "]")
+                          if self.suffixed else None)
+        self.suffix_max = max((len(t) for t in self.suffixed), default=0)
         self.plain = dict(plain)
         self.bounded = frozenset(w for w in self.plain if _needs_bounds(w))
         trie = trie_pattern(self.plain)
@@ -153,9 +160,20 @@ class TermMatcher:
             out.append((start, end, surface, self.plain[surface]))
         return out
 
+    def _suffixed_hits(self, text):
+        out = []
+        for m in self.suffix_re.finditer(text):
+            end = m.end()
+            for k in range(min(self.suffix_max, end), 1, -1):
+                payload = self.suffixed.get(text[end - k:end])
+                if payload is not None:
+                    out.append((end - k, end, text[end - k:end], payload, 1))
+                    break
+        return out
+
     def scan(self, text, merge=True):
         hits = self._plain_hits(text)
-        extra = []
+        extra = self._suffixed_hits(text) if self.suffix_re is not None else []
         for rx, payload, prio in self.extra:
             extra.extend((m.start(), m.end(), m.group(), payload, prio)
                          for m in rx.finditer(text) if m.end() > m.start())
@@ -177,7 +195,32 @@ class PlaceMatcher(TermMatcher):
 
     Payloads are tuples ``(kind, value, basis)`` with kind one of ``city``,
     ``province``, ``home``, ``anaphor``, ``home-province``, ``institution``,
-    ``ignore``."""
+    ``ignore``. A city named by its name (or name+市) and followed by one of the
+    ``city_suffixes`` of institutions.yaml (武汉大学, 南京路) becomes one institution
+    hit: checked at the end of each city hit rather than by a regex of every
+    city name, which would slow the scan of every text."""
+
+    def __init__(self, plain, regexes=(), blocks=(), suffixed=None, city_suffix=None):
+        super().__init__(plain, regexes, blocks, suffixed)
+        self.city_suffix = re.compile(city_suffix) if city_suffix else None
+
+    def scan(self, text, merge=True):
+        hits = super().scan(text, merge)
+        if self.city_suffix is None:
+            return hits
+        out, skip_to = [], 0
+        for h in hits:
+            if h[0] < skip_to:
+                continue
+            payload = h[3]
+            if payload[0] == "city" and payload[2] == "text":
+                m = self.city_suffix.match(text, h[1])
+                if m:
+                    out.append((h[0], m.end(), text[h[0]:m.end()], ("institution", None, None)))
+                    skip_to = m.end()
+                    continue
+            out.append(h)
+        return out
 
 
 class CueMatcher:
@@ -589,7 +632,7 @@ def _version(data_dir):
 
 
 def _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
-                  inst_names, city_suffixes, org_suffix):
+                  inst_names, city_suffixes, org_suffix, division_plain=None):
     plain = {}
     for norm, name in inst_names.items():
         plain[norm] = ("institution", name, None)
@@ -606,40 +649,39 @@ def _build_places(cities, city_plain, city_regex, words, provinces, province_sur
     for w in words["not_places"]:
         plain[w] = ("ignore", w, None)
     prefix = []
-    city_forms = sorted({normalize(c["name"]) for c in cities if c["bare"]}
-                        | {normalize(c["name"] + "市") for c in cities})
-    if city_suffixes and city_forms:
-        names = trie_pattern(city_forms)
-        prefix.append((f"(?:{names})(?:{'|'.join(f'(?:{s})' for s in city_suffixes)})",
-                       ("institution", None, None)))
+    city_suffix = "|".join(f"(?:{s})" for s in city_suffixes) if city_suffixes else None
     if org_suffix and provinces:
         names = trie_pattern(province_surfaces)
         # only the province name is consumed: the rest of the institution's name
         # is scanned normally (广东省广州… keeps 广州)
         prefix.append((f"(?:{names})(?={org_suffix})", ("institution", None, None)))
-    return PlaceMatcher(plain, city_regex, prefix)
+    return PlaceMatcher(plain, city_regex, prefix, division_plain, city_suffix)
 
 
 def _add_divisions(cities, city_plain, provinces, words, taken):
-    """Add the prefecture-level cities and districts of the division table
-    (:func:`division_cities`) to ``cities`` / ``city_plain`` in place. Curated
-    names win: a generated form already used by a city, province, institution or
-    reference word is skipped."""
+    """Add the prefecture-level cities of the division table (:func:`division_cities`)
+    to ``cities`` and their bare names to ``city_plain`` in place; returns
+    ``{term: payload}`` of their name+市 forms and of the districts (matched by
+    suffix, see :class:`TermMatcher`). Curated names win: a generated form already
+    used by a city, province, institution or reference word is skipped."""
     new, districts = division_cities(cities, [p["name"] for p in provinces],
                                      set(words.get("division_not_bare") or ()))
+    division_plain = {}
     for city in new:
-        forms = ([city["name"]] if city["bare"] else []) + [city["name"] + "市"]
-        for form in forms:
-            norm = normalize(form)
-            if len(norm) >= 2 and norm not in city_plain and norm not in taken:
-                city_plain[norm] = ("city", city["name"], "text")
+        norm = normalize(city["name"])
+        if city["bare"] and len(norm) >= 2 and norm not in city_plain and norm not in taken:
+            city_plain[norm] = ("city", city["name"], "text")
+        norm = normalize(city["name"] + "市")
+        if norm not in city_plain and norm not in taken:
+            division_plain[norm] = ("city", city["name"], "text")
         cities.append(city)
     by_name = {c["name"]: c for c in cities}
     for district, name in districts.items():
         norm = normalize(district)
-        if norm not in city_plain and norm not in taken:
-            city_plain[norm] = ("city", name, "alias")
+        if norm not in city_plain and norm not in taken and norm not in division_plain:
+            division_plain[norm] = ("city", name, "alias")
             by_name[name].setdefault("districts", []).append(district)
+    return division_plain
 
 
 def _load(data_dir):
@@ -652,12 +694,13 @@ def _load(data_dir):
     if clash:
         raise InputError(data_dir / "institutions.yaml",
                          f"机构名与城市名/别名相同 (institution name is a city alias): {', '.join(clash)}")
-    _add_divisions(cities, city_plain, provinces, words,
-                   set(province_surfaces) | set(inst_names) | {w for k, ws in words.items() for w in ws})
+    division_plain = _add_divisions(cities, city_plain, provinces, words,
+                                    set(province_surfaces) | set(inst_names)
+                                    | {w for k, ws in words.items() for w in ws})
     instruments, cue_matcher = _load_instruments(data_dir / "instruments.yaml", data_dir / "instruments")
     metrics = _load_metrics(data_dir / "metrics.yaml")
     places = _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
-                           inst_names, city_suffixes, org_suffix)
+                           inst_names, city_suffixes, org_suffix, division_plain)
     return Vocab(
         cities=cities,
         city_names=frozenset(c["name"] for c in cities),
