@@ -309,3 +309,14 @@ def test_zones_and_nicknames_stay_curated_aliases(vocab, text, cities):
     from kb.tag import tag_passages
     tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
     assert tagged[0]["cities"] == cities
+
+
+@pytest.mark.parametrize("text, mentions", [
+    ("湘潭大学与湘潭市合作设立科技金融研究院。", ["湘潭"]),      # a generated city's university is not the city
+    ("宝鸡路上的科技支行", []),
+    ("成都市郫都区", ["成都"]),                                  # city and its district: one subject
+])
+def test_generated_cities_follow_the_institution_suffix_rules(vocab, text, mentions):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["mentions"] == mentions
