@@ -155,7 +155,7 @@ def extract_years(norm, doc_year=None):
 class _Hits:
     """Place references found in one normalised text."""
 
-    __slots__ = ("cities", "provinces", "home", "anaphor", "home_province", "ignored")
+    __slots__ = ("cities", "provinces", "home", "anaphor", "home_province", "province_anaphor", "ignored")
 
     def __init__(self):
         self.cities = []        # (name, start, end, surface, basis, subject)
@@ -163,6 +163,7 @@ class _Hits:
         self.home = []          # (start, surface)
         self.anaphor = []       # (start, surface)
         self.home_province = []  # (start, surface)
+        self.province_anaphor = []  # (start, surface): 全省, 省级
         self.ignored = []       # (surface, why)
 
     def subject_cities(self):
@@ -175,7 +176,7 @@ class _Hits:
         return out
 
     def provincial(self):
-        return any(p[4] for p in self.provinces)
+        return any(p[4] for p in self.provinces) or bool(self.province_anaphor)
 
 
 def _before(norm, start):
@@ -222,6 +223,9 @@ def analyse_places(norm, vocab):
             continue
         if kind == "anaphor":
             hits.anaphor.append((start, surface))
+            continue
+        if kind == "province-anaphor":
+            hits.province_anaphor.append((start, surface))
             continue
         if kind == "home-province":
             hits.home_province.append((start, surface))
@@ -345,7 +349,8 @@ def _resolve(hits, heading, home, home_province, comparative, own_policy=False):
         cities = {home: "default", **cities}
 
     provinces = _unique(p[0] for p in hits.provinces)
-    if hits.home_province and home_province and home_province not in provinces:
+    if (hits.home_province or (hits.province_anaphor and not cities)) and home_province \
+            and home_province not in provinces:
         provinces.append(home_province)
     if not provinces:
         provinces = list(h_provinces)

@@ -194,7 +194,7 @@ class PlaceMatcher(TermMatcher):
     """Cities, provinces, reference words, institutions and not-places.
 
     Payloads are tuples ``(kind, value, basis)`` with kind one of ``city``,
-    ``province``, ``home``, ``anaphor``, ``home-province``, ``institution``,
+    ``province``, ``home``, ``anaphor``, ``home-province``, ``province-anaphor``, ``institution``,
     ``ignore``. A city named by its name (or name+市) and followed by one of the
     ``city_suffixes`` of institutions.yaml (武汉大学, 南京路) becomes one institution
     hit: checked at the end of each city hit rather than by a regex of every
@@ -481,7 +481,8 @@ def _load_cities(path, province_names, province_surfaces):
         cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
                        "bare": bare})
     words = {}
-    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "mention_suffixes",
+    for key in ("home_refs", "anaphors", "province_home_refs", "province_anaphors",
+                "mention_prefixes", "mention_suffixes",
                 "not_places", "division_not_bare"):
         words[key] = [normalize(w) for w in _str_list(path, data.get(key), key)]
         for w in words[key]:
@@ -646,6 +647,8 @@ def _build_places(cities, city_plain, city_regex, words, provinces, province_sur
         plain[w] = ("anaphor", None, "default")
     for w in words["province_home_refs"]:
         plain[w] = ("home-province", None, "home")
+    for w in words["province_anaphors"]:
+        plain[w] = ("province-anaphor", None, None)
     for w in words["not_places"]:
         plain[w] = ("ignore", w, None)
     prefix = []

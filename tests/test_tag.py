@@ -563,3 +563,13 @@ def test_a_provincial_documents_passages_are_about_its_province(vocab):
     assert tag_passages(dict(shaanxi, home_city="西安"), passages[:1], vocab)[0]["province"] == []
     assert tag_passages(dict(shaanxi, publisher="研究课题组", title="比较研究"), passages[:1],
                         vocab)[0]["province"] == []
+
+
+def test_a_passage_about_the_whole_province_is_not_about_the_home_city(vocab):
+    passages = [P("西安市科技型企业贷款余额增长18%。"),
+                P("全省科技型企业贷款余额突破5000亿元，省级风险补偿资金扩大至10亿元。"),
+                P("武汉融资租赁公司发行全省首单知识产权证券化产品。")]
+    tagged = tag_passages({"id": "xa", "home_city": "西安", "year": 2024, "type": "news"}, passages, vocab)
+    assert tagged[0]["cities"] == ["西安"]
+    assert tagged[1]["cities"] == [] and tagged[1]["province"] == ["陕西"]
+    assert tagged[2]["cities"] == ["武汉"]  # a named city is still the subject
