@@ -31,7 +31,8 @@ is not modified) carrying every input field plus:
        the home city is added to the text subjects (``"heading"``): the
        recommendations are about the author's city even when they discuss others.
     2. **provincial statement** — the text names no city but a province heads a
-       clause (湖北省还积极创新…, 。湖北省…): no city is inherited or defaulted;
+       clause (湖北省还积极创新…, 。湖北省…) or it says 全省 / 省级
+       (``province_anaphors`` of cities.yaml): no city is inherited or defaulted;
        the passage is provincial (see ``province``).
     3. **heading** — the innermost heading of the section trail that names a
        city (or says 我市 → home city) gives its cities (``"heading"``).
