@@ -26,8 +26,7 @@ BUILD_EPILOG = """\
   python build.py add 通知.pdf --url URL         加入一份文档并起草元数据（见 add --help）
 
 出错时（元数据缺失或格式错误、未知取值、无法解码、空文件、加密或扫描版 PDF、
-没有正文的网页、编号重复）打印一行
-“文件: 问题”并以非零状态退出；原有 output/ 保持不变。
+没有正文的网页、编号重复）打印一行“文件: 问题”并以非零状态退出；原有 output/ 保持不变。
 """
 
 SEARCH_EPILOG = """\
@@ -147,7 +146,10 @@ def add_main(argv):
     if not args.yes:
         if not sys.stdin.isatty():
             return _fail(f"{args.file}: 未确认：请检查草稿后加 --yes 写入（未写入任何文件）")
-        answer = input("写入以上元数据并复制文件？[y/N] ").strip().lower()
+        try:
+            answer = input("写入以上元数据并复制文件？[y/N] ").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
         if answer not in ("y", "yes", "是"):
             print("已取消，未写入任何文件。")
             return 1

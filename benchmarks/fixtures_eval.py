@@ -34,6 +34,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from kb import pipeline  # noqa: E402
 from kb.analysis import normalize  # noqa: E402
@@ -164,7 +165,7 @@ def scores(row):
 
 def markdown(rows, total, problems, n_docs, formats):
     s = scores(total)
-    out = [START, "## Tagging quality on the fixture corpus (real source shapes)", "",
+    out = ["## Tagging quality on the fixture corpus (real source shapes)", "",
            f"`make bench-fixtures` (`benchmarks/fixtures_eval.py`) builds the {n_docs} documents of "
            "`tests/fixtures/realistic/corpus/` "
            f"({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}) through the real pipeline and "
@@ -199,20 +200,15 @@ def markdown(rows, total, problems, n_docs, formats):
         out += ["", "<details><summary>Differences from the gold</summary>", ""]
         out += [f"- {p}" for p in problems]
         out += ["", "</details>"]
-    out.append(END)
     return "\n".join(out) + "\n"
 
 
 def write_section(path, section):
+    from run import splice_block
+
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section
-    path.write_text(text, encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(splice_block(old, START, END, section), encoding="utf-8")
 
 
 def main(argv=None):
@@ -234,8 +230,7 @@ def main(argv=None):
         print(json.dumps({"overall": scores(total) | total, "documents": [r | scores(r) for r in rows],
                           "problems": problems}, ensure_ascii=False, indent=1))
     else:
-        section = markdown(rows, total, problems, len(rows), formats)
-        print(section)
+        print(markdown(rows, total, problems, len(rows), formats))
     if args.write:
         write_section(args.write, markdown(rows, total, problems, len(rows), formats))
     return 0

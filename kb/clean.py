@@ -25,7 +25,9 @@ Steps, all linear in the text:
    nearly every line) and one follows; the next line is a heading, starts with a
    numbering pattern (一、 （一） (一) 1. （1）) or, after a full stop, with "二是…".
    Documents whose lines are far wider than any print column are not wrapped: each
-   closed line is a paragraph.
+   closed line is a paragraph. Web pages and Word files mark their paragraphs
+   (``doc["lines_are_paragraphs"]``, set by kb/formats): every line is a paragraph or
+   a heading and none is joined to the next.
    Headings: a short numbered line without sentence or clause punctuation, or a
    headline — an unnumbered line clearly narrower than the column, at most 30
    characters, with no comma, colon or sentence punctuation; where blank lines

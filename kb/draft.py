@@ -57,6 +57,7 @@ _DOC_NUMBER_RE = re.compile(r"([\u4e00-\u9fff]{1,12})\s*[〔\[［(（]\s*((?:19|
 _NOTICE_END_RE = re.compile(r"的(?:通知|意见|决定|批复|通报|函|公告|通告)$")
 _NO_TITLE_PUNCT = re.compile(r"[。；;！!？?]|[，,]$|[：:]$")
 _SPACES_RE = re.compile(r"[\s\u3000]+")
+_INFO_DATE_RE = re.compile(r"^((?:19|20)\d{2}-\d{1,2}-\d{1,2})(?:\s+\d{1,2}:\d{2})?\s+\S+:")
 _TITLE_PARTS_RE = re.compile(r"\s*[_|｜]\s*|\s+[-—]\s+|(?<=数字报)-|(?<=电子版)-")
 
 
@@ -180,22 +181,44 @@ def _first(cands, field, bases=None):
 
 def draft_sidecar(extracted, vocab, url=None):
     """Proposed sidecar fields, each a Field(value, basis); missing fields are absent."""
+    lines = _lines(extracted.text)
+    cands = list(extracted.meta) + _text_candidates(lines)
+    out = {}
+    title = _draft_title(lines, cands)
+    if title:
+        out["title"] = title
+    out.update(_draft_publisher_and_date(lines, cands))
+    number = _draft_doc_number(lines, cands)
+    if number:
+        out["doc_number"] = number
+    doc_type = _draft_type(out, extracted.text, cands)
+    if doc_type:
+        out["type"] = doc_type
+    home = _home_city(out, extracted.text, vocab)
+    if home:
+        out["home_city"] = home
+    page_url = _first(cands, "url")
+    if url or page_url:
+        out["url"] = Field(url, "命令行 --url") if url else Field(page_url["value"], page_url["basis"])
+    return out
+
+
+def _text_candidates(lines):
+    """Information lines at the head of the text itself (a saved page as .txt, a repost)."""
     from .formats import rules as format_rules
     from .formats.html import info_line_candidates
 
-    lines = _lines(extracted.text)
-    cands = list(extracted.meta)
     norm_head = [normalize(line) for line in lines[:HEAD_LINES]]
     info, _ = info_line_candidates(norm_head, format_rules()["html"]["info_labels"])
-    for field, value, label in info:
-        cands.append({"field": field, "value": value, "basis": f"正文信息行“{label}：”"})
-    for i, line in enumerate(norm_head):  # "2023-08-16 09:12 来源:…" — a leading date in an info line
-        m = re.match(r"^((?:19|20)\d{2}-\d{1,2}-\d{1,2})(?:\s+\d{1,2}:\d{2})?\s+\S+:", line)
+    cands = [{"field": f, "value": v, "basis": f"正文信息行“{label}：”"} for f, v, label in info]
+    for i, line in enumerate(norm_head):  # "2023-08-16 09:12 来源:…": a leading date in an info line
+        m = _INFO_DATE_RE.match(line)
         if m:
             cands.append({"field": "date", "value": m.group(1), "basis": f"正文第 {i + 1} 行的发布时间"})
-    out = {}
+    return cands
 
-    # title
+
+def _draft_title(lines, cands):
     notice = find_notice_title(lines)
     page_title = _first(cands, "title", ["<title>"])
     # an <h1> is the article's title when the page's <title> repeats it (not a logo or site name)
@@ -214,78 +237,67 @@ def draft_sidecar(extracted, vocab, url=None):
             ranked.append({"value": line, "basis": f"正文第 {i + 1} 行（首个标题样式的行）"})
             break
     chosen = next((c for c in ranked if c and clean_value(c["value"])), None)
-    if chosen:
-        out["title"] = Field(clean_value(chosen["value"]), chosen["basis"])
+    return Field(clean_value(chosen["value"]), chosen["basis"]) if chosen else None
 
-    # publisher and date
+
+def _draft_publisher_and_date(lines, cands):
+    """The 落款 gives both; else the publisher from a 来源 or a masthead, the date from
+    the first of: 发布时间/PubDate, the 印发 line, the edition date line, the file's dates."""
+    out = {}
     signature = find_signature(lines)
     if signature:
         out["publisher"] = Field(signature[0], f"落款（正文第 {signature[2] - 1} 行）")
-        out["date"] = Field(parse_date(signature[1]), f"落款日期“{signature[1]}”（正文第 {signature[2]} 行）")
+        date = parse_date(signature[1])
+        if date:
+            out["date"] = Field(date, f"落款日期“{signature[1]}”（正文第 {signature[2]} 行）")
     if "publisher" not in out:
-        for c in cands:
-            if c["field"] == "publisher" and rules()["publisher_suffix"].search(normalize(clean_value(c["value"]))):
-                out["publisher"] = Field(clean_value(c["value"]), c["basis"])
-                break
+        body = next((c for c in cands if c["field"] == "publisher"
+                     and rules()["publisher_suffix"].search(normalize(clean_value(c["value"])))), None)
+        if body:
+            out["publisher"] = Field(clean_value(body["value"]), body["basis"])
     if "publisher" not in out:
-        sources = [(c["value"], c["basis"]) for c in cands if c["field"] in ("site", "description", "title", "publisher")]
+        sources = [(c["value"], c["basis"]) for c in cands
+                   if c["field"] in ("site", "description", "title", "publisher")]
         sources += [(line, f"正文第 {i + 1} 行（报头）") for i, line in enumerate(lines[:HEAD_LINES])]
-        for value, basis in sources:
-            paper = _newspaper(clean_value(value))
-            if paper:
-                out["publisher"] = Field(paper, f"报纸名称，见{basis}")
-                break
-    if not out.get("date") or not out["date"].value:
-        out.pop("date", None)
-        printed = next(((m.group(2), i) for i, line in enumerate(lines)
-                        if (m := _PRINTED_RE.search(line))), None)
+        paper = next(((p, basis) for value, basis in sources if (p := _newspaper(clean_value(value)))), None)
+        if paper:
+            out["publisher"] = Field(paper[0], f"报纸名称，见{paper[1]}")
+    if "date" not in out:
         published = ('<meta name="PubDate">', "网页信息行", "正文信息行", "正文第")
         dated = [c for c in cands if c["field"] == "date" and c["basis"].startswith(published)]
-        dated += ([{"value": printed[0], "basis": f"印发日期（正文第 {printed[1] + 1} 行）"}] if printed else [])
+        dated += [{"value": m.group(2), "basis": f"印发日期（正文第 {i + 1} 行）"}
+                  for i, line in enumerate(lines) if (m := _PRINTED_RE.search(line))][:1]
         dated += [{"value": line, "basis": f"版面日期行（正文第 {i + 1} 行）"}
                   for i, line in enumerate(lines[:HEAD_LINES]) if _WEEKDAY_RE.search(line) and parse_date(line)]
-        dated += [c for c in cands if c["field"] == "date" and c not in dated]
+        dated += [c for c in cands if c["field"] == "date" and c not in dated]  # the file's own dates
         for c in dated:
             value = parse_date(c["value"])
             if value:
                 out["date"] = Field(value, f"{c['basis']}：{clean_value(c['value'])}")
                 break
+    return out
 
-    # document number
+
+def _draft_doc_number(lines, cands):
     number = find_doc_number(lines)
     if number:
-        out["doc_number"] = Field(number[0], f"发文字号（正文第 {number[1]} 行）")
-    else:
-        c = _first(cands, "doc_number")
-        if c and _DOC_NUMBER_RE.search(c["value"]):
-            m = _DOC_NUMBER_RE.search(c["value"])
-            out["doc_number"] = Field(f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号", c["basis"])
+        return Field(number[0], f"发文字号（正文第 {number[1]} 行）")
+    c = _first(cands, "doc_number")
+    m = _DOC_NUMBER_RE.search(c["value"]) if c else None
+    return Field(f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号", c["basis"]) if m else None
 
-    # type
-    title_norm = normalize(out["title"].value) if "title" in out else ""
-    text_norm = normalize(extracted.text[:TYPE_TEXT_CHARS])
-    meta_norm = " ".join(normalize(c["value"]) for c in cands if c["field"] in ("author",))
+
+def _draft_type(out, text, cands):
     if "doc_number" in out:
-        out["type"] = Field("policy", "有发文字号")
-    else:
-        where = {"title": title_norm, "text": text_norm, "meta": meta_norm}
-        for rule in rules()["type_rules"]:
-            m = rule["pattern"].search(where[rule["where"]])
-            if m:
-                out["type"] = Field(rule["type"], f"{rule['why']}（“{m.group(0).strip()}”）")
-                break
-
-    # home city
-    home = _home_city(out, extracted.text, vocab)
-    if home:
-        out["home_city"] = home
-    if url:
-        out["url"] = Field(url, "命令行 --url")
-    else:
-        c = _first(cands, "url")
-        if c:
-            out["url"] = Field(c["value"], c["basis"])
-    return out
+        return Field("policy", "有发文字号")
+    where = {"title": normalize(out["title"].value) if "title" in out else "",
+             "text": normalize(text[:TYPE_TEXT_CHARS]),
+             "meta": " ".join(normalize(c["value"]) for c in cands if c["field"] == "author")}
+    for rule in rules()["type_rules"]:
+        m = rule["pattern"].search(where[rule["where"]])
+        if m:
+            return Field(rule["type"], f"{rule['why']}（“{m.group(0).strip()}”）")
+    return None
 
 
 def cities_named(text, vocab):
@@ -363,13 +375,16 @@ def prepare(path, corpus_dir, vocab, url=None, doc_id=None, overrides=None):
 
 
 def write(path, corpus_dir, doc_id, fields, known_cities):
-    """Copy the file and write its sidecar; validated first, nothing left on failure."""
+    """Copy the file and write its sidecar; validated first, nothing left on failure.
+    A file already in the corpus under its id (saved there by hand) only gets its sidecar."""
     from .read import TEXT_SUFFIXES, read_sidecar
 
     path, corpus_dir = Path(path), Path(corpus_dir)
     suffix = path.suffix.lower()
     target, sidecar = corpus_dir / f"{doc_id}{suffix}", corpus_dir / f"{doc_id}.yaml"
-    taken = [p for p in [sidecar] + [corpus_dir / f"{doc_id}{s}" for s in TEXT_SUFFIXES] if p.exists()]
+    in_place = target.exists() and target.resolve() == path.resolve()
+    taken = [p for p in [sidecar] + [corpus_dir / f"{doc_id}{s}" for s in TEXT_SUFFIXES]
+             if p.exists() and not (in_place and p == target)]
     if taken:
         raise InputError(taken[0], f"文档编号已被使用 (duplicate id): {doc_id}；请用 --id 指定另一个编号")
     tmp_sidecar = corpus_dir / f".{doc_id}.yaml.adding"
@@ -377,8 +392,9 @@ def write(path, corpus_dir, doc_id, fields, known_cities):
     try:
         tmp_sidecar.write_text(sidecar_yaml(fields), encoding="utf-8")
         read_sidecar(tmp_sidecar, known_cities)  # the build's own validation
-        shutil.copyfile(path, tmp_doc)
-        tmp_doc.replace(target)
+        if not in_place:
+            shutil.copyfile(path, tmp_doc)
+            tmp_doc.replace(target)
         tmp_sidecar.replace(sidecar)
     except InputError as exc:
         raise InputError(path, exc.problem) from None

@@ -154,3 +154,30 @@ def test_page_title_parts_and_a_logo_heading(tmp_path):
     assert fields["title"] == ("科技贷款余额再创新高", "网页 <title>")
     assert fields["publisher"].value == "滨海日报" and fields["type"].value == "news"
     assert "date" not in fields  # no date printed: `build.py add` will ask for --date
+
+
+@pytest.mark.parametrize("answer, written", [(b"y\n", True), (b"n\n", False)])
+def test_add_asks_at_a_terminal(tmp_path, corpus, answer, written):
+    import os
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "add", str(FIXTURES / "r11_jiangsu_notice.pdf"),
+                             "--corpus", str(corpus)], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    os.write(master, answer)
+    out, err = proc.communicate(timeout=120)
+    os.close(master)
+    assert "[y/N]" in out and "苏金管发〔2024〕15号" in out
+    assert (proc.returncode == 0) is written, err
+    assert sorted(p.name for p in corpus.iterdir()) == (
+        ["r11_jiangsu_notice.pdf", "r11_jiangsu_notice.yaml"] if written else [])
+
+
+def test_add_a_file_already_saved_in_the_corpus_writes_only_its_sidecar(tmp_path, corpus):
+    saved = corpus / "r09_chongqing_news.txt"
+    saved.write_bytes((FIXTURES / "r09_chongqing_news.txt").read_bytes())
+    result = add(tmp_path, saved, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in corpus.iterdir()) == ["r09_chongqing_news.txt", "r09_chongqing_news.yaml"]
+    assert saved.read_bytes() == (FIXTURES / "r09_chongqing_news.txt").read_bytes()

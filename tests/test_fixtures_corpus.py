@@ -40,10 +40,7 @@ def test_every_format_builds_into_passages(built):
 
 
 def test_every_gold_anchor_matches_exactly_one_passage(built):
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from fixtures_eval import locate
+    from benchmarks.fixtures_eval import locate
 
     _out, passages, _docs = built
     by_doc = {}

@@ -206,3 +206,44 @@ def test_information_line_inside_the_article_is_metadata_not_text(tmp_path):
     assert "资金来源：市级财政预算安排" in got.text  # a sentence mentioning 来源 stays
     found = {(c["field"], c["value"]) for c in got.meta}
     assert ("date", "2024-05-06 09:30") in found and ("publisher", "某市科学技术局") in found
+
+
+def test_page_declared_gbk_but_saved_as_utf8_reads_as_utf8(tmp_path):
+    page = (FIXTURES / "r08_shanghai_gov.html").read_text(encoding="utf-8").replace(
+        '<meta charset="utf-8">', '<meta http-equiv="Content-Type" content="text/html; charset=gbk">')
+    path = tmp_path / "mislabelled.html"
+    path.write_text(page, encoding="utf-8")  # a page re-saved by an editor keeps the old label
+    got = formats.extract(path)
+    assert got.encoding == "utf-8" and "全市已设立科技特色支行180家" in got.text
+
+
+def _cid_pdf(glyphs=200):
+    """A one-page PDF whose text uses a CID font with no Unicode mapping (no ToUnicode)."""
+    hexstr = "".join(f"{0x0400 + i:04X}" for i in range(glyphs))
+    content = f"BT /F1 12 Tf 50 700 Td <{hexstr}> Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /NoMap /Encoding /Identity-H /DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /NoMap /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /DW 1000 >>",
+        b"<< /Type /FontDescriptor /FontName /NoMap /Flags 4 /FontBBox [0 0 1000 1000] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 700 /StemV 80 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_whose_fonts_have_no_unicode_mapping_is_refused(tmp_path):
+    path = tmp_path / "glyphs.pdf"
+    path.write_bytes(_cid_pdf())
+    with pytest.raises(InputError, match="Unicode 映射"):
+        formats.extract(path)

@@ -4,7 +4,9 @@ Each paragraph is one line (headings too: their style is not needed, kb/clean.py
 recognises headings by shape, as in a ``.txt``); a table is one paragraph line (see
 kb.formats.table_line; a cell merged over several columns is written once).
 Metadata candidates: the core properties ``title``, ``author`` and ``created``.
-The older binary ``.doc`` format is not read: save it as ``.docx`` first.
+The older binary ``.doc`` format is not read: save it as ``.docx`` first. Word's
+automatic list numbering is not text: a heading numbered by it ("一、" made by a
+numbered list style) reaches the text without its number.
 """
 
 import io

@@ -24,11 +24,13 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)"
 
 
 def decode(path, data):
-    """Decode page bytes: the charset the page declares, else UTF-8, else GB18030."""
+    """Decode page bytes: UTF-8 when they are valid UTF-8 (GBK-encoded Chinese almost
+    never is, and pages are often mislabelled), else the charset the page declares, else
+    GB18030."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8"
     declared = _CHARSET_RE.search(data[:4096])
-    names = []
+    names = ["utf-8"]
     if declared:
         try:
             name = codecs.lookup(declared.group(1).decode("ascii")).name
@@ -36,9 +38,9 @@ def decode(path, data):
             name = None
         if name in ("gb2312", "gbk", "gb18030"):
             name = "gb18030"  # a superset: pages declared gb2312 often use GBK characters
-        if name:
+        if name and name not in names:
             names.append(name)
-    names += [n for n in ("utf-8", "gb18030") if n not in names]
+    names += [n for n in ("gb18030",) if n not in names]
     for name in names:
         try:
             return data.decode(name), name

@@ -15,7 +15,9 @@ from ..errors import InputError
 from . import Extracted, candidate
 
 _PDF_DATE_RE = re.compile(r"^D?:?(\d{4})(\d{2})?(\d{2})?")
-X_TOLERANCE = 1.5   # points between characters that still belong to one word (CJK has no spaces)
+_CID_RE = re.compile(r"\(cid:\d+\)")
+UNMAPPED_SHARE = 0.2  # glyph ids "(cid:123)" above this share of the text: no usable text layer
+X_TOLERANCE = 3  # points: wider gaps become spaces; letter-spaced or justified CJK lines stay whole
 
 
 def _info_candidates(info):
@@ -64,4 +66,9 @@ def extract(path, data):
     if not any(p.strip() for p in pages):
         raise InputError(path, f"PDF 没有文字层（{len(pages)} 页均为图像，可能是扫描件），请先做文字识别 (OCR) "
                                "(image-only PDF)")
-    return Extracted("\n".join(pages) + "\n", meta, None)
+    text = "\n".join(pages)
+    unmapped = sum(len(m) for m in _CID_RE.findall(text))
+    if unmapped > UNMAPPED_SHARE * len("".join(text.split())):
+        raise InputError(path, "PDF 的文字无法还原（字体缺少 Unicode 映射，提取出的是字形编号），"
+                               "请用其他工具另存或做文字识别 (OCR) (unmapped fonts)")
+    return Extracted(text + "\n", meta, None)
