@@ -339,11 +339,11 @@ def _drop_captions(lines, furniture=None):
 
 
 def _has_column(widths):
-    """Hard-wrapped text has a column: several lines filled to (nearly) the same width.
+    """Hard-wrapped text has a column: several lines filled to the same width (within
+    SLACK_MIN display columns: a digit or Latin letter is narrower than a character).
     Text copied from a web page, one paragraph per line, has no such column."""
     top = _percentile(widths, 0.9)
-    slack = max(SLACK_MIN, SLACK_FRACTION * top)
-    full = sum(1 for w in widths if top - slack <= w <= top + slack)
+    full = sum(1 for w in widths if top - SLACK_MIN <= w <= top + SLACK_MIN)
     return full >= max(COLUMN_MIN_LINES, COLUMN_SHARE * len(widths))
 
 

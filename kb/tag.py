@@ -200,7 +200,7 @@ def title_spans(norm):
 def analyse_places(norm, vocab):
     """Scan normalised text for place references (cities, provinces, 我市, 全市…)."""
     hits = _Hits()
-    prev = None  # (end, subject flag, clause-initial flag) of the previous city/province hit
+    prev = None  # (end, subject flag, clause-initial flag, name) of the previous city/province hit
     prefixes = vocab.mention_prefixes
     titles = title_spans(norm)
     chain = []  # indexes in hits.cities of the current enumeration
@@ -231,7 +231,10 @@ def analyse_places(norm, vocab):
         if kind == "home-province":
             hits.home_province.append((start, surface))
             continue
-        in_enum = prev is not None and _ENUM_GAP.match(norm[prev[0]:start])
+        # an enumeration goes on after 、/和/及…, and across a place named by its city
+        # then its district (北京海淀区, 深圳市南山区: one place)
+        in_enum = prev is not None and (_ENUM_GAP.match(norm[prev[0]:start])
+                                        or (prev[0] == start and prev[3] == value))
         before = _before(norm, start)
         demoted = any(before.endswith(p) for p in prefixes)
         if in_enum:
@@ -252,7 +255,7 @@ def analyse_places(norm, vocab):
                 subject = False
         else:
             hits.provinces.append((value, start, end, surface, initial))
-        prev = (end, subject, initial)
+        prev = (end, subject, initial, value)
     return hits
 
 

@@ -573,3 +573,9 @@ def test_a_passage_about_the_whole_province_is_not_about_the_home_city(vocab):
     assert tagged[0]["cities"] == ["西安"]
     assert tagged[1]["cities"] == [] and tagged[1]["province"] == ["陕西"]
     assert tagged[2]["cities"] == ["武汉"]  # a named city is still the subject
+
+
+def test_a_city_followed_by_its_district_is_one_place_in_an_enumeration(vocab):
+    p = tag_in_comparative(vocab, P("与北京海淀区、上海徐汇区相比，南山区在创业投资集聚方面具有优势。"))
+    assert p["cities"] == ["深圳"]
+    assert set(p["mentions"]) == {"北京", "上海", "深圳"}
