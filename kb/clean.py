@@ -6,12 +6,18 @@ outermost headings (newspaper articles, see kb/data/furniture.yaml) are emitted 
 
 Steps, all linear in the text:
 
+0. **Inline residue** (furniture.yaml ``inline``) is deleted first: the pinyin a
+   converter left after characters of reposted traditional text (創(chuàng)新).
 1. **Furniture** (patterns in kb/data/furniture.yaml, algorithms here) is dropped line
    by line before anything is joined, so a footer inside a sentence does not cut it:
    page numbers ("—5—"), running headers/footers, the newspaper date line, the red
    header and number of an official document, the 抄送/印发 block, the issuer and date
    signature, every line (or run of up to 5 lines) that spells the document title,
-   and short lines repeated 3+ times (running headers of other sources).
+   and short lines repeated 3+ times (running headers of other sources); web-page
+   furniture too (navigation, 今天是…, 发布时间/来源/责任编辑 lines, mastheads,
+   share/print buttons, 上一篇/下一篇, copyright footers). Patterns are matched on the
+   line converted to simplified Chinese. ``clean(..., furniture=[])`` collects the
+   dropped lines.
 2. **Spaces** that extraction put between CJK and digits/Latin letters ("2020年 GDP",
    "42 所"), after full-width punctuation ("。 政府") or inside brackets are removed;
    spaces between two CJK characters are kept (headlines such as "向“新”而行 以“质”
@@ -24,8 +30,11 @@ Steps, all linear in the text:
    blank lines separate paragraphs in this document (they do unless they follow
    nearly every line) and one follows; the next line is a heading, starts with a
    numbering pattern (一、 （一） (一) 1. （1）) or, after a full stop, with "二是…".
-   Documents whose lines are far wider than any print column are not wrapped: each
-   closed line is a paragraph. Web pages and Word files mark their paragraphs
+   Documents whose lines are far wider than any print column, or that have no column
+   at all (fewer than COLUMN_MIN_LINES lines of the same width: text copied from a
+   web page), are not wrapped: each closed line is a paragraph. Blank lines after
+   nearly every line mean nothing, unless the lines before them end with a full stop
+   (whole paragraphs spaced out). Web pages and Word files mark their paragraphs
    (``doc["lines_are_paragraphs"]``, set by kb/formats): every line is a paragraph or
    a heading and none is joined to the next.
    Headings: a short numbered line without sentence or clause punctuation, or a
@@ -39,11 +48,13 @@ Steps, all linear in the text:
    narrower than 60 % of the document's column width, ending a sentence, is a photo
    caption. **Summary boxes**: a paragraph whose character 4-grams are at least 80 %
    contained in one other, longer paragraph is a near-duplicate and dropped.
-5. **Lead-ins and notices**: a short paragraph ending with a colon ("内容摘要：",
+5. **Glued items**: "一、…（一）…。（二）…。" on one line is cut into its items
+   (:func:`split_glued_items`).
+6. **Lead-ins and notices**: a short paragraph ending with a colon ("内容摘要：",
    "各区人民政府,市人民政府各部门:") is joined to the next one; a notice title
    ("…关于印发…的通知") followed by its addressee is kept with the notice text as one
    passage rather than heading the whole document.
-6. **Curated corrections** per document id (furniture.yaml ``documents``): article
+7. **Curated corrections** per document id (furniture.yaml ``documents``): article
    headings to insert, displaced headlines and captions to drop.
 """
 
@@ -119,41 +130,6 @@ class Line:
         self.level = numbered_level(text)  # numbering pattern level, or None
 
 
-class _LinePatterns:
-    """Furniture line patterns. Those anchored at the line start ('^…' without a
-    top-level alternative) are tried with one ``match`` at position 0; only the
-    others are searched at every position — the difference matters on long texts."""
-
-    def __init__(self, patterns):
-        anchored = [p for p in patterns if p.startswith("^") and not _top_level_alternation(p)]
-        self.anchored = _combine(anchored)
-        self.floating = _combine([p for p in patterns if p not in anchored])
-
-    def search(self, text):
-        return bool((self.anchored and self.anchored.match(text))
-                    or (self.floating and self.floating.search(text)))
-
-
-def _top_level_alternation(pattern):
-    depth, escaped, in_class = 0, False, False
-    for ch in pattern:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return True
-    return False
-
-
 def _combine(patterns):
     """One regex searching for any of ``patterns`` (None if there are none)."""
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
@@ -164,7 +140,7 @@ def rules():
     """Compiled furniture rules from kb/data/furniture.yaml."""
     raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
     return {
-        "lines": _LinePatterns(raw.get("lines") or []),
+        "lines": _combine(raw.get("lines")),
         "inline": _combine(raw.get("inline")),
         "head": _combine(raw.get("head")),
         "head_lines": raw.get("head_lines", 0),
@@ -223,7 +199,7 @@ def _norm(text):
 def _drop_furniture(lines, doc, r, furniture=None):
     drop = [False] * len(lines)
     for i, line in enumerate(lines):
-        if r["lines"].search(line.simple) or (
+        if (r["lines"] and r["lines"].search(line.simple)) or (
                 r["head"] and i < r["head_lines"] and r["head"].search(line.simple)):
             drop[i] = True
     _mark_blocks(lines, drop, r["blocks"])

@@ -42,12 +42,12 @@ is not modified) carrying every input field plus:
        ``COMPARATIVE_MIN_SHARE`` of its passages), or when the text uses an
        anaphoric reference (全市, 市级, 市政府… from cities.yaml). In comparative
        reports (002, 003) a generic sentence naming no city gets no city.
+       Documents without a home city (000) have no default.
     5. **own policy** — in the home city's own policy document (``type: policy``,
        not comparative) every passage keeps the home city (``"default"``) even
        when it names another city (对接上海证券交易所, 深化与香港合作).
     A city inside a cited document title (《广州市、深圳市……实施方案》) is only a
     mention, and a province inside one is never a provincial statement.
-       Documents without a home city (000) have no default.
 ``mentions``
     every city named in the text (subjects and mentions, not institution hits),
     then the subject cities the text does not name (from heading or default).
@@ -118,8 +118,6 @@ _PLAN_RE = re.compile(r"(?<![一二三四五六七八九十百千万零〇])十\
 _PLAN_START = {"二": 2011, "三": 2016, "四": 2021, "五": 2026}
 _RELATIVE = {"今年": 0, "去年": -1, "明年": 1}
 _RELATIVE_RE = re.compile("|".join(_RELATIVE))
-# a date printed without its year (截至9月末, 上半年): the document's year
-_YEARLESS_RE = YEARLESS_DATE_RE
 
 
 def extract_years(norm, doc_year=None):
@@ -145,7 +143,7 @@ def extract_years(norm, doc_year=None):
     if doc_year:
         for m in _RELATIVE_RE.finditer(norm):
             found.append((m.group(), [int(doc_year) + _RELATIVE[m.group()]]))
-        for m in _YEARLESS_RE.finditer(norm):
+        for m in YEARLESS_DATE_RE.finditer(norm):  # 截至9月末, 上半年: the document's year
             found.append((m.group(), [int(doc_year)]))
     return found
 
