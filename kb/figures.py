@@ -31,9 +31,14 @@
   nearest before the number in the same sentence; else None. **scope** is
   ``institution`` when the sentence is about one bank/fund ("该行…", "…，汉口银行…").
 
+Amounts in Chinese numerals (五亿元, 两千万元, 一百家, 十余家, 百分之二十) are read with cn2an.
+
 Not figures: years, dates, counts of times (次), ordinals (第一), document numbers (67号),
 programme names in quotes ("965"产业集群, “3200上市后备企业培育”), numbers without a unit,
-and vague Chinese numerals (一批, 两大, 数百亿).
+vague Chinese numerals (一批, 两大, 数百亿, 一家银行), and what the ``not_figures`` rules of
+metrics.yaml describe: eligibility thresholds (对年营业收入不超过2亿元的企业) and size
+classes (单户授信1000万元以下科技贷款). A metric cue may carry ``unless`` (挂牌 on a
+regional equity market's board is not a stock-exchange listing).
 
 ``coverage(figures)`` and ``coverage_report(figures)`` tell a curator how many figures
 found a metric and show the quotes of those that did not.
