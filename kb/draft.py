@@ -361,7 +361,7 @@ def prepare(path, corpus_dir, vocab, url=None, doc_id=None, overrides=None):
 
     path, corpus_dir = Path(path), Path(corpus_dir)
     if not path.is_file():
-        raise InputError(path, "文件不存在 (file not found)")
+        raise InputError(path, "文件不存在或不是普通文件 (file not found)")
     if not corpus_dir.is_dir():
         raise InputError(corpus_dir, "语料目录不存在 (corpus directory not found)")
     data = path.read_bytes()

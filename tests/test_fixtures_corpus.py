@@ -74,3 +74,15 @@ def test_url_of_a_sidecar_reaches_documents_json(built):
     by_id = {d["id"]: d for d in docs}
     assert by_id["r01_shenzhen_gov"]["source_url"] == "https://jrj.example.cn/zcwj/2024/0301_kjrz.html"
     assert by_id["r05_shaanxi_plan"]["source_url"] is None
+
+
+def test_rebuild_from_the_extraction_cache_is_byte_identical(built, tmp_path):
+    import filecmp
+
+    out, _passages, _docs = built
+    again = tmp_path / "output"
+    pipeline.build(FIXTURES / "corpus", again, cache_dir=out.parent / "cache", progress=False, jobs=1)
+    assert list((out.parent / "cache" / "extract").rglob("*.json"))  # html, pdf, docx were cached
+    for sub in ("data", "doc"):
+        cmp = filecmp.dircmp(out / sub, again / sub)
+        assert not (cmp.diff_files or cmp.left_only or cmp.right_only), sub

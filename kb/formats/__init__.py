@@ -1,6 +1,8 @@
 """Source formats: a corpus file of any supported kind -> plain text + metadata candidates.
 
-``extract(path, data=None) -> Extracted(text, meta, encoding)``
+``extract(path, data=None, cache_dir=None) -> Extracted(text, meta, encoding,
+lines_are_paragraphs)`` (with ``cache_dir``, web pages, PDFs and Word files are
+extracted once per content and :func:`fingerprint`).
 
 * ``text``: the document as lines, the shape a ``.txt`` export has (headings and
   paragraphs on their own lines), so cleaning, splitting and tagging are the same for

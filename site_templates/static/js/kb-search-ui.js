@@ -362,7 +362,7 @@
     });
 
     // results
-    var plan = run.plan || { concepts: [] };
+    var plan = run.plan && run.plan.concepts ? run.plan : { concepts: [] };
     var gaz = view.rules ? view.rules.ent : {};
     var width = view.rules ? view.rules.snip : 120;
     var typeLabel = new Map(f.types.map(function (t) { return [t[0], t[1]]; }));
