@@ -185,8 +185,9 @@ def build_main(argv):
               f"（详见 data/figures-coverage.md）")
         for row in result["stages"]:
             extra = "  ".join(f"{k}={v}" for k, v in row.items()
-                              if k not in ("stage", "seconds", "peak_mb", "worker_peak_mb"))
-            print(f"  {row['stage']:<16} {row['seconds']:>8.2f} s  峰值内存 {row['peak_mb']:.0f} MB  {extra}")
+                              if k not in ("stage", "seconds", "cpu_seconds", "peak_mb", "worker_peak_mb"))
+            print(f"  {row['stage']:<16} {row['seconds']:>8.2f} s  CPU {row.get('cpu_seconds', 0):>8.2f} s  "
+                  f"峰值内存 {row['peak_mb']:.0f} MB  {extra}")
     return 0
 
 

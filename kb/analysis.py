@@ -20,10 +20,16 @@ Both layers are cut from the *folded* text (:func:`fold_variants`): a bracketed
 one- or two-character CJK insertion right after a CJK character loses its brackets,
 so 首台(套), 首批（次） and 首版(次) are indexed (and queried) as 首台套, 首批次, 首版次.
 Token offsets are mapped back to the unfolded text.
+
+:func:`passage_tokens` packs both layers of a passage (terms and positions, no offsets:
+what the indexes store) into a compact value that the analysis stage computes once per
+document and caches; :func:`words_of` and :func:`grams_of` unpack it for the Whoosh index
+and the static index, so no passage is segmented twice.
 """
 
 import functools
 import re
+from array import array
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -231,3 +237,42 @@ def query_words(text):
         seen_pos.add(pos)
         words.append(term)
     return words
+
+
+# --------------------------------------------------------------------------- packed tokens
+
+_SEP = "\x1f"  # no term holds it: jieba splits at every non-word character
+
+
+def passage_tokens(text):
+    """Both layers of a passage text, packed for the cache: ``(word terms joined by \\x1f,
+    word positions (array), the CJK and ASCII runs the gram layer is cut from)``."""
+    words = word_tokens(text)
+    wpos = [p for _t, p, _s, _e in words]
+    code = "H" if not wpos or max(wpos) < 65536 else "I"
+    norm = fold_variants(normalize(text))[0]
+    return (_SEP.join(t for t, *_ in words), array(code, wpos),
+            _SEP.join(m.group() for m in _RUN_RE.finditer(norm)))
+
+
+def words_of(packed):
+    """Word-layer (term, position) pairs of :func:`passage_tokens`' value (as
+    :func:`word_tokens` lists them)."""
+    terms, pos, _runs = packed
+    return list(zip(terms.split(_SEP), pos)) if terms else []
+
+
+def grams_of(packed):
+    """Gram-layer (term, position) pairs of :func:`passage_tokens`' value (as
+    :func:`gram_tokens` lists them)."""
+    runs = packed[2]
+    if not runs:
+        return []
+    terms = []
+    for run in runs.split(_SEP):
+        if "\u3400" <= run[0]:
+            terms.extend([run[i:i + 2] for i in range(len(run) - 1)])
+            terms.append(run[-1])
+        else:
+            terms.append(run)
+    return list(zip(terms, range(len(terms))))

@@ -1,10 +1,21 @@
 """Stage — index: tagged passages -> a Whoosh index (BM25F) for command-line search.
 
-Fields: ``text`` (jieba search-mode words with positions, stored), ``grams``
-(character bigrams for recall), ``section`` (heading trail words), and the
-filter fields ``cities``, ``instruments``, ``year``, ``years``, ``doc``.
-Whoosh pickles the analyzers into the schema, so they live in this importable
-module.
+What :mod:`kb.search.whoosh_source` reads, and nothing more: ``text`` (word layer, jieba
+search-mode words with positions, stored for the CLI) and ``grams`` (character bigrams with
+positions), the exact layer lengths ``dlw``/``dlg`` and the tag counts ``ncities``/``ninst``
+(sortable columns), ``doc``/``position`` (document order), the filter fields ``cities``,
+``instruments``, ``year``, ``type``, ``doc``, and the stored ``id``/``section`` the CLI prints.
+Whoosh pickles the field types and analyzers into the schema, so they live in this
+importable module.
+
+Speed: the two layers are not analysed here. :func:`kb.analysis.passage_tokens` cuts each
+passage once, in the cached per-document analysis stage, and the ``text``/``grams`` fields
+(:class:`TokenText`) index those (term, position) pairs as given. Postings are gathered
+in memory per segment (:class:`_Postings`, instead of Whoosh's pool, which pickles every
+posting to sorted runs on disk and merges them) and handed to Whoosh's own codec writer in
+term order with the exact field lengths; a segment holds at most SEGMENT_PASSAGES
+passages (bounded memory), and contiguous shards of segments are written by parallel
+worker processes (jobs > 1) into the same index, listed by one table of contents.
 
 The index can be updated in place: passages of changed or removed documents are
 deleted by document id and the new ones added (``update_index``).
@@ -12,8 +23,10 @@ deleted by document id and the new ones added (``update_index``).
 
 import contextlib
 import hashlib
+import itertools
 import random
 import shutil
+from array import array
 from pathlib import Path
 
 from whoosh import fields, index
@@ -23,7 +36,7 @@ from . import analysis
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "3"  # bump when fields or analysis change incompatibly
+SCHEMA_VERSION = "4"  # bump when fields or analysis change incompatibly
 
 
 class _LayerTokenizer(Tokenizer):
@@ -77,6 +90,39 @@ class GramTokenizer(_LayerTokenizer):
     layer = "grams"
 
 
+class TokenText(fields.TEXT):
+    """A TEXT field with positions that indexes a list of (term, position) pairs as given
+    (the tokens :func:`kb.analysis.passage_tokens` cached); a string is analysed by the
+    field's analyzer as usual. Postings are the same as analysing the text."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, str):
+            return super().index(value, **kwargs)
+        per = {}
+        for term, pos in value:
+            lst = per.get(term)
+            if lst is None:
+                per[term] = [pos]
+            else:
+                lst.append(pos)
+        fb = self.format.field_boost
+        encode = self.format.encode
+        single = _SINGLE
+        out = []
+        for term, ps in per.items():
+            if len(ps) == 1:
+                vbytes = single.get(ps[0])
+                if vbytes is None:
+                    vbytes = single[ps[0]] = encode(ps)
+            else:
+                vbytes = encode(ps)
+            out.append((term.encode("utf-8"), len(ps), len(ps) * fb, vbytes))
+        return out
+
+
+_SINGLE = {}  # position -> encoded one-position posting value (shared bytes objects)
+
+
 def schema():
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
@@ -90,20 +136,21 @@ def schema():
         # how many subject cities / instruments the passage has (kb.search.rank weighs tags by them)
         ncities=fields.NUMERIC(sortable=True),
         ninst=fields.NUMERIC(sortable=True),
-        text=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
-        grams=fields.TEXT(analyzer=GramTokenizer(), phrase=True),
-        section=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=False, field_boost=0.5),
+        text=TokenText(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
+        grams=TokenText(analyzer=GramTokenizer(), phrase=True),
+        section=fields.STORED(),  # printed by the CLI, never searched
         cities=fields.KEYWORD(stored=True, commas=True),
         instruments=fields.KEYWORD(stored=True, commas=True),
         year=fields.ID(stored=True),
-        years=fields.KEYWORD(stored=True, commas=True),
     )
 
 
-def _fields(passage, doc_types):
+def _fields(passage, doc_types, tokens=None):
     text = passage["text"]
-    words = analysis.word_tokens(text)
-    grams = analysis.gram_tokens(text)
+    packed = tokens.get(passage["id"]) if tokens else None
+    if packed is None:
+        packed = analysis.passage_tokens(text)
+    words, grams = analysis.words_of(packed), analysis.grams_of(packed)
     return dict(
         id=passage["id"],
         doc=passage["doc"],
@@ -113,14 +160,79 @@ def _fields(passage, doc_types):
         dlg=len(grams),
         ncities=len(passage["cities"]),
         ninst=len(passage["instruments"]),
-        text=text,
-        grams=text,
+        text=words,
+        _stored_text=text,
+        grams=grams,
         section=" › ".join(passage["section"]),
         cities=",".join(passage["cities"]),
         instruments=",".join(passage["instruments"]),
         year=str(passage["year"]),
-        years=",".join(str(y) for y in passage["years"]),
     )
+
+
+class _Postings:
+    """Stands in for Whoosh's PostingPool in one segment writer: postings gathered per
+    field and term in memory, in document order, instead of pickled to sorted runs on disk
+    and merged back. ``lengths[field][docnum]`` are the exact field lengths (the segment's
+    documents are numbered from 0)."""
+
+    def __init__(self):
+        self.fields = {}
+        self.lengths = {"text": [], "grams": []}
+
+    def add(self, item):
+        fieldname, tbytes, docnum, weight, vbytes = item
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        flat = terms.get(tbytes)
+        if flat is None:
+            terms[tbytes] = [docnum, weight, vbytes or b""]
+        else:
+            flat += (docnum, weight, vbytes or b"")
+
+    def _sorted(self):
+        """(field, term, [docnum, weight, value, …] in document order), sorted."""
+        for fieldname in sorted(self.fields):
+            terms = self.fields[fieldname]
+            for tbytes in sorted(terms):
+                flat = terms[tbytes]
+                docs = flat[0::3]
+                if any(docs[i] > docs[i + 1] for i in range(len(docs) - 1)):  # merged segments
+                    triples = sorted(zip(docs, flat[1::3], flat[2::3]), key=lambda t: t[0])
+                    flat = [x for t in triples for x in t]
+                yield fieldname, tbytes, flat
+
+    def iter_postings(self):
+        """Whoosh's interface (a writer's own commit, merges): sorted posting tuples."""
+        for fieldname, tbytes, flat in self._sorted():
+            for i in range(0, len(flat), 3):
+                yield fieldname, tbytes, flat[i], flat[i + 1], flat[i + 2]
+
+    def write(self, fieldwriter, schema):
+        """Every posting, in field and term order, through Whoosh's codec field writer."""
+        lastfn = None
+        for fieldname, tbytes, flat in self._sorted():
+            if fieldname != lastfn:
+                if lastfn is not None:
+                    fieldwriter.finish_field()
+                fieldwriter.start_field(fieldname, schema[fieldname])
+                lastfn = fieldname
+                lengths = self.lengths.get(fieldname)
+            fieldwriter.start_term(tbytes)
+            add = fieldwriter.add
+            if lengths:
+                for i in range(0, len(flat), 3):
+                    add(flat[i], flat[i + 1], flat[i + 2], lengths[flat[i]])
+            else:
+                for i in range(0, len(flat), 3):
+                    add(flat[i], flat[i + 1], flat[i + 2], 0)
+            fieldwriter.finish_term()
+        if lastfn is not None:
+            fieldwriter.finish_field()
+
+    def cleanup(self):
+        self.fields = {}
 
 
 @contextlib.contextmanager
@@ -135,19 +247,27 @@ def _seeded_names(seed):
         random.setstate(state)
 
 
-def _add(writer, passages, doc_types=None):
+def _add(writer, passages, doc_types=None, tokens=None):
+    pool = writer.pool
     for passage in passages:
-        writer.add_document(**_fields(passage, doc_types))
+        f = _fields(passage, doc_types, tokens)
+        pool.lengths["text"].append(f["dlw"])
+        pool.lengths["grams"].append(f["dlg"])
+        writer.add_document(**f)
 
 
-def build_index(passages, index_dir, progress=None, jobs=1, doc_types=None):
+SEGMENT_PASSAGES = 16_000  # passages per segment: bounds the postings held in memory
+MIN_SHARD = 2000  # passages; below this one process is faster than forking
+
+
+def build_index(passages, index_dir, progress=None, jobs=1, doc_types=None, tokens=None):
     """Create a fresh index in ``index_dir`` holding ``passages`` (in the given order).
 
-    With ``jobs`` > 1 (and the fork start method), contiguous shards of the
-    passages are indexed in parallel worker processes, each writing its own
-    segment into the same directory; the parent then commits one table of
-    contents listing every segment (what Whoosh's multisegment writer does, minus
-    shipping each document through a queue)."""
+    ``tokens``: passage id -> :func:`kb.analysis.passage_tokens` of its text (missing ones
+    are computed). Segments of at most SEGMENT_PASSAGES passages are written; with
+    ``jobs`` > 1 (and the fork start method), contiguous shards of them are written by
+    parallel worker processes into the same directory, and this process commits one
+    table of contents listing every segment in order."""
     index_dir = Path(index_dir)
     if index_dir.exists():
         shutil.rmtree(index_dir)
@@ -155,21 +275,16 @@ def build_index(passages, index_dir, progress=None, jobs=1, doc_types=None):
     seed = "\n".join(p["id"] for p in passages)
     with _seeded_names(seed):
         ix = index.create_in(str(index_dir), schema(), indexname=INDEX_NAME)
-        writer = ix.writer(limitmb=256, compound=False)
+        writer = ix.writer()  # holds the lock; its own segment stays empty
         shards = _shards(passages, jobs)
-        if len(shards) < 2:
-            _add(writer, passages if progress is None else progress(passages), doc_types)
-            writer.commit()
-            return index_dir
-        segments = fork_map(_index_shard, [(ix, shard, f"{seed}|shard{k}", doc_types)
-                                           for k, shard in enumerate(shards)], jobs)
+        calls = [(ix, shard, f"{seed}|shard{k}", doc_types, tokens,
+                  progress if len(shards) == 1 else None)
+                 for k, shard in enumerate(shards)]
+        segments = [seg for segs in fork_map(_index_shard, calls, jobs) for seg in segs]
         writer._close_segment()
         writer._commit_toc(segments)
         writer._finish()
     return index_dir
-
-
-MIN_SHARD = 2000  # passages; below this one process is faster than forking
 
 
 def _shards(passages, jobs):
@@ -179,27 +294,37 @@ def _shards(passages, jobs):
     return [passages[i:i + size] for i in range(0, len(passages), size)]
 
 
-def _index_shard(ix, passages, seed, doc_types=None):
-    """Worker: index one shard into its own segment (the parent holds the lock)."""
+def _index_shard(ix, passages, seed, doc_types=None, tokens=None, progress=None):
+    """Index one shard into segments of at most SEGMENT_PASSAGES passages (runs in a
+    worker process when the build is parallel; the parent holds the lock)."""
     from whoosh.writing import SegmentWriter
 
-    with _seeded_names(seed):
-        writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
-        _add(writer, passages, doc_types)
-        return writer._finalize_segment()
+    segments = []
+    stream = iter(passages if progress is None else progress(passages))
+    for k in range(0, max(1, len(passages)), SEGMENT_PASSAGES):
+        with _seeded_names(f"{seed}|{k}"):
+            writer = SegmentWriter(ix, _lk=False, compound=False)
+            writer.pool = _Postings()
+            _add(writer, itertools.islice(stream, SEGMENT_PASSAGES), doc_types, tokens)
+            writer.perdocwriter.close()
+            writer.pool.write(writer.fieldwriter, writer.schema)
+            writer._close_segment()
+            segments.append(writer.get_segment())
+    return segments
 
 
-def update_index(index_dir, passages_by_doc, removed_docs=(), doc_types=None):
+def update_index(index_dir, passages_by_doc, removed_docs=(), doc_types=None, tokens=None):
     """Replace the passages of the documents in ``passages_by_doc`` and delete
     ``removed_docs``; other documents' postings are left as they are."""
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
     seed = "\n".join(p["id"] for ps in passages_by_doc.values() for p in ps) + "|" + ",".join(removed_docs)
     with _seeded_names(seed):
-        writer = ix.writer(limitmb=128, compound=False)
+        writer = ix.writer(compound=False)
+        writer.pool = _Postings()
         for doc_id in sorted(set(passages_by_doc) | set(removed_docs)):
             writer.delete_by_term("doc", doc_id)
         for doc_id in sorted(passages_by_doc):
-            _add(writer, passages_by_doc[doc_id], doc_types)
+            _add(writer, passages_by_doc[doc_id], doc_types, tokens)
         writer.commit()
 
 

@@ -31,7 +31,7 @@ from .split import split
 from .tag import tag_passages
 from .vocab import load_vocab
 
-_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read")
+_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "analysis")
 INDEX_MANIFEST = "kb-manifest.json"
 
 
@@ -66,10 +66,11 @@ def analysis_version():
 
 
 def analyse_document(doc):
-    """clean → split → tag → figures for one document (runs in a worker process).
+    """clean → split → tag → figures → tokens for one document (runs in a worker process).
 
-    Segmentation is not cached: recomputing it (rjieba) is faster than pickling
-    the token lists, and keeping them would cost gigabytes at 1,000 documents."""
+    ``tokens`` holds, per passage, both token layers packed by
+    :func:`kb.analysis.passage_tokens` (about the size of the text): the Whoosh index and
+    the static index read them instead of segmenting every passage again."""
     vocab = load_vocab()
     passages = split(clean(doc["text"], doc))
     if not passages:
@@ -80,7 +81,8 @@ def analyse_document(doc):
     figures = extract(tagged, vocab)
     for f in figures:
         f["url"] = f"doc/{f['doc']}.html#{f['passage']}"
-    return {"passages": tagged, "figures": figures}
+    return {"passages": tagged, "figures": figures,
+            "tokens": [analysis.passage_tokens(p["text"]) for p in tagged]}
 
 
 def _worker_init():
@@ -133,7 +135,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
 # ---------------------------------------------------------------- the build
 
 
-def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress, jobs):
+def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, tokens, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
     doc_types = {d["id"]: d["type"] for d in docs}
@@ -146,12 +148,12 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
             removed = sorted(set(old_docs) - set(manifest))
             shutil.copytree(old_manifest_path.parent, staging_index)
             if changed or removed:
-                kbindex.update_index(staging_index, changed, removed, doc_types=doc_types)
+                kbindex.update_index(staging_index, changed, removed, doc_types=doc_types, tokens=tokens)
             mode = f"incremental ({len(changed)} changed, {len(removed)} removed)"
             _write_manifest(staging_index, manifest)
             return mode
     ordered = [p for d in docs for p in passages_by_doc[d["id"]]]
-    kbindex.build_index(ordered, staging_index, doc_types=doc_types,
+    kbindex.build_index(ordered, staging_index, doc_types=doc_types, tokens=tokens,
                         progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"
@@ -164,21 +166,29 @@ def _write_manifest(index_dir, manifest):
         json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+def _cpu_seconds():
+    """CPU time (user + system) of this process and its finished worker processes."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class _Stages:
-    """Wall time and peak memory (self + worker processes) per stage."""
+    """Wall time, CPU time and peak memory (self + worker processes) per stage."""
 
     def __init__(self):
         self.rows = []
         self._t = time.perf_counter()
+        self._cpu = _cpu_seconds()
 
     def done(self, name, **extra):
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), _cpu_seconds()
         peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         self.rows.append({"stage": name, "seconds": round(now - self._t, 3),
+                          "cpu_seconds": round(cpu - self._cpu, 3),
                           "peak_mb": round(peak_self, 1), "worker_peak_mb": round(peak_children, 1),
                           **extra})
-        self._t = now
+        self._t, self._cpu = now, cpu
 
 
 def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, jobs=None):
@@ -202,6 +212,7 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
     passages = [p for result in results for p in result["passages"]]
     figures = [f for result in results for f in result["figures"]]
+    tokens = {p["id"]: tok for result in results for p, tok in zip(result["passages"], result["tokens"])}
     del results
     stages.done("clean+split+tag+figures", passages=len(passages), figures=len(figures),
                 **cache_stats)
@@ -212,7 +223,7 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     staging.mkdir(parents=True)
     try:
         mode = _update_or_build_index(out_dir if out_dir.exists() else None, staging / "index",
-                                      docs, keys, passages_by_doc, progress, jobs)
+                                      docs, keys, passages_by_doc, tokens, progress, jobs)
         stages.done("index", mode=mode)
 
         meta_docs = [{k: v for k, v in d.items() if k != "text"} for d in docs]
@@ -220,7 +231,8 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
                              coverage_report(figures, vocab))
         stages.done("export")
 
-        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs)
+        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens)
+        del tokens
         stages.done("static-index")
         render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url)
         stages.done("render")

@@ -114,7 +114,7 @@ def _collect(passages, fn):
     lengths = array("I")
     small = _SMALL
     for idx, p in enumerate(passages):
-        toks = fn(p["text"])
+        toks = fn(p)
         lengths.append(len(toks))
         per = {}
         for tok in toks:
@@ -233,12 +233,25 @@ def _inst_labels(vocab):
     return out
 
 
+def _layer_tokens(layer, tokens):
+    """passage -> its (term, position) pairs of one layer: from the analysis stage's cached
+    tokens (passage id -> :func:`kb.analysis.passage_tokens`) where given, else cut now."""
+    unpack = analysis.words_of if layer == "w" else analysis.grams_of
+    cut = analysis.word_tokens if layer == "w" else analysis.gram_tokens
+
+    def fn(p):
+        packed = tokens.get(p["id"]) if tokens else None
+        if packed is not None:
+            return unpack(packed)
+        return [(t, pos) for t, pos, _s, _e in cut(p["text"])]
+    return fn
+
+
 def _write_layer(root, layer, ordered, args):
     """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
     files = _Files(root)
-    fn = analysis.word_tokens if layer == "w" else analysis.gram_tokens
-    terms, lengths = _collect(ordered, fn)
+    terms, lengths = _collect(ordered, _layer_tokens(layer, args.get("tokens")))
     n = len(ordered)
     avg = (sum(lengths) / n) if n else 1.0
     csets, masks = args["csets"], args["masks"]
@@ -260,14 +273,16 @@ def _write_layer(root, layer, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1):
+                       budget=BUDGET, jobs=1, tokens=None):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
     url); ``documents``: document dicts (id, title, year); ``vocab``: kb.vocab.Vocab (or
     anything with ``cities`` [{name, slug, aliases}] and ``instruments`` [{slug, label}]; plain
     lists of names/slugs work too). ``jobs``: with 2 or more, the word and gram layers
-    are built in parallel (forked) processes. The other keyword arguments tune the layout
+    are built in parallel (forked) processes. ``tokens``: passage id ->
+    :func:`kb.analysis.passage_tokens` of its text, as the analysis stage cached them
+    (passages without are cut here). The other keyword arguments tune the layout
     (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
@@ -419,7 +434,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     # ---- postings: the word and gram layers are independent (one process each)
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
-                      chunk_bytes=chunk_bytes)
+                      chunk_bytes=chunk_bytes, tokens=tokens)
     built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
                      jobs)
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
