@@ -4,6 +4,8 @@ page, small screens, keyboard use, no off-origin requests, file:// opening.
 Runs on two sites: a synthetic render (tests/test_render.py's data, always available) and
 the real corpus built by ``kb.pipeline.build`` (fixtures ``built_site`` / ``site_url``)."""
 
+import csv
+import io
 import re
 import sys
 import tempfile
@@ -49,7 +51,8 @@ def _site_pages(out):
     pages = {"home": "index.html", "city": city.group(1) if city else
              sorted((out / "city").glob("*.html"))[0].relative_to(out).as_posix(),
              "compare": "compare.html", "document": doc, "instrument": inst,
-             "about": "about.html", "downloads": "downloads.html", "documents": "documents.html"}
+             "about": "about.html", "downloads": "downloads.html", "documents": "documents.html",
+             "cities": "cities.html"}
     return pages
 
 
@@ -77,14 +80,28 @@ def _describe(violations):
 
 # --------------------------------------------------------------------------- accessibility
 
+def _goto(page, url):
+    """Open a page; on compare.html wait until compare.js has drawn the chosen cities."""
+    page.goto(url)
+    if "compare.html" in url:
+        page.wait_for_selector("body[data-compare-ready]", state="attached")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
 @pytest.mark.parametrize("which", ["home", "city", "compare", "document", "instrument", "about",
-                                   "downloads"])
-def test_axe_no_serious_violations(any_site, page, which):
+                                   "downloads", "cities"])
+def test_axe_no_violations(any_site, browser, which, width):
     out, url, pages = any_site
-    page.goto(url + pages[which])
-    violations = _axe(page)
-    bad = [v for v in violations if v["impact"] in SERIOUS]
-    assert not bad, _describe(bad)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        _goto(page, url + pages[which])
+        for summary in page.locator("main details > summary").all():
+            summary.click()  # collapsible notes are checked open too
+        violations = _axe(page)
+        assert not violations, _describe(violations)
+    finally:
+        context.close()
 
 
 def test_axe_search_page(any_site, page):
@@ -140,11 +157,16 @@ def _url_cities(page):
     return query.get("cities", [""])[0].split(",") if query.get("cities") else []
 
 
+def _wait_selection(page, slugs):
+    page.wait_for_function("(want) => document.body.getAttribute('data-compare-ready') === want",
+                           arg=",".join(slugs))
+
+
 def test_compare_selection_from_and_to_url(synthetic_url, page):
-    page.goto(synthetic_url + "compare.html?cities=wuhan,suzhou")
+    _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou")
     visible = _visible_cities(page)
     assert {k for k, v in visible.items() if v} == {"wuhan", "suzhou"}
-    assert {"hefei", "luoyang", "hangzhou"} <= set(visible)
+    assert set(visible) == {"wuhan", "suzhou"}  # only the chosen cities are drawn
     assert page.locator('input[value="wuhan"]').is_checked()
     assert page.locator('input[value="suzhou"]').is_checked()
     assert not page.locator('input[value="hefei"]').is_checked()
@@ -152,18 +174,20 @@ def test_compare_selection_from_and_to_url(synthetic_url, page):
 
     page.locator('input[value="hefei"]').check()
     assert set(_url_cities(page)) == {"wuhan", "suzhou", "hefei"}
+    _wait_selection(page, ["wuhan", "suzhou", "hefei"])
     assert _visible_cities(page)["hefei"]
     page.locator('input[value="wuhan"]').uncheck()
     assert set(_url_cities(page)) == {"suzhou", "hefei"}
-    assert not _visible_cities(page)["wuhan"]
+    _wait_selection(page, ["suzhou", "hefei"])
+    assert "wuhan" not in _visible_cities(page)
 
     # Reloading the shared URL restores the selection.
-    page.goto(page.url)
+    _goto(page, page.url)
     assert {k for k, v in _visible_cities(page).items() if v} == {"suzhou", "hefei"}
 
 
 def test_compare_limits_to_four(synthetic_url, page):
-    page.goto(synthetic_url + "compare.html?cities=wuhan,suzhou,hefei,luoyang,hangzhou")
+    _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou,hefei,luoyang,hangzhou")
     assert len(_url_cities(page)) <= 5  # the URL as typed
     checked = page.locator('input[name="cities"]:checked')
     assert checked.count() == 4
@@ -173,24 +197,110 @@ def test_compare_limits_to_four(synthetic_url, page):
 
 
 def test_compare_default_and_unknown_slugs(synthetic_url, page):
-    page.goto(synthetic_url + "compare.html?cities=nowhere")
+    _goto(page, synthetic_url + "compare.html?cities=nowhere")
     shown = {k for k, v in _visible_cities(page).items() if v}
     assert len(shown) == 3 and "wuhan" in shown
 
 
-def test_compare_figure_date_warning_follows_selection(synthetic_url, page):
-    section = '[aria-labelledby="fig-fund-size-actual"]'
-    page.goto(synthetic_url + "compare.html?cities=wuhan,suzhou")
+def test_compare_figures_only_for_chosen_cities_and_labelled(synthetic_url, page):
+    section = '[data-figure="fund-size-actual"]'
+    _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou")
     assert page.locator(f'{section} tr[data-city="suzhou"] [data-warn]').is_visible()
     assert not page.locator(f'{section} tr[data-city="wuhan"] [data-warn]').is_visible()
-    assert not page.locator(f'{section} tr[data-city="hefei"]').is_visible()
+    assert page.locator(f'{section} tr[data-city="hefei"]').count() == 0  # not chosen: absent
     assert page.locator(f"{section} [data-warn-note]").is_visible()
-    assert page.locator(f"{section} svg").count() == 1
-    page.goto(synthetic_url + "compare.html?cities=wuhan,luoyang")
+    # each figure says what it measures, in the source's words
+    assert page.locator(f'{section} tr[data-city="wuhan"] td.measure').inner_text() == "规模100亿元"
+    assert page.locator("#figures svg").count() == 0  # no chart setting unlike things side by side
+    _goto(page, synthetic_url + "compare.html?cities=wuhan,luoyang")
     # fund-size: only Wuhan has it -> no warning
     assert not page.locator(f"{section} [data-warn-note]").is_visible()
-    page.goto(synthetic_url + "compare.html?cities=hangzhou,luoyang")
-    assert not page.locator(section).is_visible()  # neither city has the metric
+    _goto(page, synthetic_url + "compare.html?cities=hangzhou,luoyang")
+    assert page.locator(section).count() == 0  # neither city has the metric
+
+
+def test_compare_cells_show_the_cue_sentence_and_link_to_all(synthetic_url, page):
+    _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou,hefei")
+    cell = page.locator('#inst-tech-loan .column[data-city="wuhan"]')
+    assert cell.locator(".passage").count() == 3
+    assert cell.locator(".passage-text").first.inner_text().startswith("第")
+    more = cell.locator(".more a")
+    assert more.inner_text() == "查看全部 24 条"
+    assert "search/index.html?city=wuhan&instrument=tech-loan" in more.get_attribute("href")
+    # the TOC counts the chosen cities' passages and hides instruments none of them has
+    assert page.locator('[data-toc="tech-loan"] [data-toc-count]').inner_text() == "24"
+    _goto(page, synthetic_url + "compare.html?cities=hangzhou,luoyang")
+    assert not page.locator("#inst-guidance-fund").is_visible()
+    assert not page.locator('[data-toc="guidance-fund"]').is_visible()
+
+
+def test_compare_exports_csv_and_pasteable_tables(synthetic_url, browser):
+    context = browser.new_context(accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
+    page = context.new_page()
+    try:
+        _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou")
+        with page.expect_download() as info:
+            page.get_by_role("button", name="下载 CSV").click()
+        download = info.value
+        assert download.suggested_filename == "城市对比-武汉-苏州.csv"
+        raw = Path(download.path()).read_bytes()
+        assert raw.startswith("\ufeff".encode("utf-8")) and b"\r\n" in raw
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        assert rows[0] == ["政策工具", "城市", "段落数", "相关句", "出处（GB/T 7714）", "段落链接"]
+        loan = [r for r in rows if r[0] == "科技信贷" and r[1] == "武汉"]
+        assert len(loan) == 3 and loan[0][2] == "24"
+        assert loan[0][5].startswith(synthetic_url + "doc/001_wuhan_policy.html#001_wuhan_policy-")
+        today = page.evaluate("() => { const d = new Date(); return d.getFullYear() + '-' + "
+                              "String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); }")
+        assert loan[0][4].endswith(f"[A/OL]. (2025-06-07)[{today}]. {loan[0][5]}.")
+        # the hostile passage stays text, and no cell can start a formula in Excel
+        assert all(not c.startswith(("=", "+", "-", "@")) for r in rows for c in r)
+
+        page.get_by_role("button", name="复制 Markdown").click()
+        page.wait_for_function("() => document.getElementById('export-status').textContent.includes('已复制')")
+        md = page.evaluate("() => navigator.clipboard.readText()")
+        lines = md.strip().split("\n")
+        assert lines[0] == "| 政策工具 | 武汉 | 苏州 |" and lines[1] == "| --- | --- | --- |"
+        assert any(line.startswith("| 科技信贷 | ") and "（出处：" in line and "（共 24 条）" in line
+                   for line in lines)
+        page.get_by_role("button", name="复制表格（可粘贴到 Word）").click()
+        page.wait_for_function("() => document.getElementById('export-status').textContent.includes('Word')")
+        html = page.evaluate("""async () => {
+            const items = await navigator.clipboard.read();
+            return await (await items[0].getType('text/html')).text();
+        }""")
+        assert "<table" in html and "<th>武汉</th>" in html and "出处：" in html
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_compare_first_comparison_near_the_top(request, browser, width):
+    """With three cities chosen, the first instrument comparison starts within the first
+    screen and a half (measured on the real corpus; the figures go to the report)."""
+    out, url = _built(request)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        html = (out / "compare.html").read_text(encoding="utf-8")
+        slugs = re.findall(r'name="cities" value="([^"]+)"', html)[:3]
+        _goto(page, url + "compare.html?cities=" + ",".join(slugs))
+        y = page.evaluate("""() => {
+            const s = [...document.querySelectorAll('.compare-section')].find(x => !x.hidden);
+            return s.querySelector('.column').getBoundingClientRect().top + window.scrollY; }""")
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        print(f"compare.html {width}px: first comparison at y={y:.0f}, page height {height}")
+        if width == 1366:
+            assert y < 1.5 * 900
+        # jump links: the TOC reaches every visible instrument section
+        link = page.locator(".compare-toc li:not([hidden]) a").nth(1)
+        link.click()
+        target = link.get_attribute("href")
+        top = page.evaluate("(sel) => document.querySelector(sel).getBoundingClientRect().top", target)
+        assert 0 <= top < 100
+    finally:
+        context.close()
 
 
 # --------------------------------------------------------------------------- layout and keyboard
@@ -253,19 +363,129 @@ def test_requests_stay_on_origin_and_csp_is_clean(any_site, page):
     assert problems == []
 
 
-def test_copy_citation_button(synthetic_url, browser):
-    context = browser.new_context()
+def _today(page):
+    return page.evaluate("() => { const d = new Date(); return d.getFullYear() + '-' + "
+                         "String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); }")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_copy_citation_buttons(synthetic_url, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
     page = context.new_page()
     try:
         page.goto(synthetic_url + "doc/002_luoyang_report.html")
+        today = _today(page)
+        doc_url = synthetic_url + "doc/002_luoyang_report.html"
+        shown = page.locator(".citation-text").inner_text()
+        assert shown == f"洛阳市委政策研究室. 关于发展科技金融的调研报告[R/OL]. (2024)[{today}]. {doc_url}."
         button = page.get_by_role("button", name="复制引文")
         assert button.is_visible()
         button.click()
-        page.wait_for_function("() => document.querySelector('[data-copy-status]').textContent !== ''")
-        assert "已复制" in page.locator("[data-copy-status]").inner_text()
+        page.wait_for_function("() => document.getElementById('cite-status').textContent !== ''")
+        assert "已复制" in page.locator("#cite-status").inner_text()
+        assert page.evaluate("() => navigator.clipboard.readText()") == shown
+        # one click on a passage: section, permalink and 引用日期
+        passage = page.locator(".doc-passage").nth(1)
+        pid = passage.get_attribute("id")
+        passage.get_by_role("button", name="复制本段引用").click()
+        page.wait_for_function("() => document.getElementById('cite-status').textContent !== ''")
         copied = page.evaluate("() => navigator.clipboard.readText()")
-        assert copied == "洛阳市委政策研究室. 关于发展科技金融的调研报告[R]. 2024."
+        assert copied == (f"洛阳市委政策研究室. 关于发展科技金融的调研报告: 二、问题[R/OL]. (2024)[{today}]. "
+                          f"{doc_url}#{pid}.")
+        # the permalink opens the passage (with its title and trail: see the test below)
+        page.goto(f"{doc_url}#{pid}")
+        assert page.evaluate("(id) => document.getElementById(id).matches(':target')", pid)
+        # cards on city pages cite the same way
+        page.goto(synthetic_url + "city/luoyang.html")
+        page.locator(".passage").first.get_by_role("button", name="复制引用").click()
+        page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('#002_luoyang_report-'))")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_permalink_opens_with_title_and_section_visible(synthetic_url, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 700})
+    page = context.new_page()
+    try:
+        documents, passages, _, _ = test_render.synthetic()
+        late = [p for p in passages if p["doc"] == "001_wuhan_policy"][20]
+        page.goto(synthetic_url + f"doc/001_wuhan_policy.html#{late['id']}")
+        page.wait_for_timeout(100)
+        title = page.locator(".doc-bar h1").bounding_box()
+        trail = page.locator(f"[id='{late['id']}'] .passage-trail")
+        assert trail.is_visible()
+        assert trail.inner_text().endswith("二、重点任务 › （一）扩大科技信贷")
+        box = trail.bounding_box()
+        assert 0 <= title["y"] and title["y"] + title["height"] <= box["y"] < 700
+        # the ¶ link is a real, readable link
+        link = page.locator(f"[id='{late['id']}'] a.permalink")
+        assert link.inner_text().strip() == "¶ 本段链接" and link.bounding_box()["width"] >= 40
+    finally:
+        context.close()
+
+
+def test_search_filters_button_on_phone(request, browser):
+    out, url = _built(request)
+    for width in (390, 1366):
+        context = browser.new_context(viewport={"width": width, "height": 844})
+        page = context.new_page()
+        try:
+            page.goto(url + "search/index.html?q=" + "基金")
+            page.wait_for_selector("#results li")
+            button = page.get_by_role("button", name="筛选")
+            facets = page.locator("#kb-facets")
+            first = page.locator("#results > li").first.bounding_box()
+            print(f"search {width}px: first result at y={first['y']:.0f}")
+            if width == 390:
+                assert button.is_visible() and not facets.is_visible()
+                assert button.bounding_box()["y"] < 844
+                assert first["y"] < 844  # the first result starts on the first screen
+                button.click()
+                assert button.get_attribute("aria-expanded") == "true"
+                assert facets.is_visible()
+                assert facets.bounding_box()["y"] < first["y"] + 844  # opens above the results
+                assert facets.bounding_box()["y"] < page.locator("#results").bounding_box()["y"]
+                bad = [v for v in _axe(page) if v["impact"] in SERIOUS]
+                assert not bad, _describe(bad)
+                page.keyboard.press("Escape")
+                assert not facets.is_visible()
+            else:
+                assert not button.is_visible() and facets.is_visible()
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_matrix_fits_or_scrolls_with_cue(request, browser, width):
+    out, url = _built(request)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url + "index.html")
+        region = page.locator(".matrix-scroll")
+        fits = page.evaluate("() => { const r = document.querySelector('.matrix-scroll'); "
+                             "return r.scrollWidth <= r.clientWidth; }")
+        cue = page.locator(".scroll-cue")
+        if width == 1366:
+            assert fits  # every column, 合计 included, without scrolling
+            assert page.locator("table.matrix thead th").last.is_visible()
+            assert not cue.is_visible()
+        else:
+            assert not fits and cue.is_visible()
+            # row and column headers stay in view while the table scrolls
+            region.evaluate("(r) => { r.scrollLeft = 400; r.scrollTop = 200; }")
+            city = page.locator("table.matrix tbody th").first.bounding_box()
+            head = page.locator("table.matrix thead th").nth(3).bounding_box()
+            box = region.bounding_box()
+            assert abs(city["x"] - box["x"]) < 3 and abs(head["y"] - box["y"]) < 3
+        # short headers carry the full label for hover
+        th = page.locator("table.matrix thead th a").nth(1)
+        assert th.get_attribute("title") == "科技信贷"
+        # cities whose row would be all empty are folded below the table
+        assert page.locator("table.matrix tbody tr").count() + \
+            page.locator(".folded-rows li").count() == int(page.locator(".stats a").first.inner_text())
     finally:
         context.close()
 
@@ -308,8 +528,10 @@ def test_file_urls_work(request, browser, which):
         page.locator(".site-nav a", has_text="城市对比").click()
         page.wait_for_load_state("load")
         assert page.url.endswith("compare.html") or "compare.html" in page.url
-        # compare.js runs under file:// too.
+        # compare.js runs under file:// too, and loads the per-city data files.
         assert page.locator("#compare-status").inner_text() != ""
+        page.wait_for_selector("body[data-compare-ready]", state="attached")
+        assert page.locator(".compare-grid .column").count() >= 2
         assert errors == []
     finally:
         context.close()
@@ -321,12 +543,12 @@ def test_screenshots(any_site, browser, request):
     """Home and a city page at desktop and phone width (look at them: /tmp/kb-*.png)."""
     out, url, pages = any_site
     tag = request.node.callspec.params["any_site"]
-    for width, suffix in ((1280, "desktop"), (375, "phone")):
+    for width, suffix in ((1366, "desktop"), (390, "phone")):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
         try:
-            for name in ("home", "city", "compare"):
-                page.goto(url + pages[name])
+            for name in ("home", "city", "compare", "cities", "instrument", "document"):
+                _goto(page, url + pages[name])
                 path = SCREENSHOT_DIR / f"kb-{tag}-{name}-{suffix}.png"
                 page.screenshot(path=str(path), full_page=True)
                 assert path.stat().st_size > 5000
