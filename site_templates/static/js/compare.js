@@ -95,11 +95,9 @@
       art.appendChild(el("p", { "class": "passage-text" }, item.s));
       var meta = el("p", { "class": "passage-meta" });
       var src = el("span", { "class": "source" }, "出处：");
-      src.appendChild(el("a", { href: item.u }, item.t));
+      src.appendChild(el("a", { "class": "permalink", href: item.u, title: "打开原文中的这一段" }, item.t));
       if (item.d) { src.appendChild(document.createTextNode("（" + item.d + "）")); }
       meta.appendChild(src);
-      meta.appendChild(document.createTextNode(" "));
-      meta.appendChild(el("a", { "class": "permalink", href: item.u }, "原文位置"));
       meta.appendChild(document.createTextNode(" "));
       meta.appendChild(el("button", { type: "button", "class": "cite-button", "data-cite": item.c,
                                       "data-cite-href": item.u }, "复制引用"));
@@ -356,6 +354,9 @@
       if (selected.length >= max) { text += "（已达上限 " + max + " 个）"; }
       status.textContent = text;
     }
+    if (picked) {
+      picked.textContent = selected.length ? "（已选：" + selected.map(function (s) { return names[s] || s; }).join("、") + "）" : "";
+    }
     var mine = ++generation;
     Promise.all(selected.map(function (slug) { return load("compare/" + encodeURIComponent(slug) + ".js"); }))
       .then(function (cities) {
@@ -378,11 +379,18 @@
   }
 
   Array.prototype.forEach.call(form.querySelectorAll(".no-js-only"), function (node) { node.hidden = true; });
+  /* On a phone the picker folds once a comparison is shown, so the comparison comes first. */
+  var picker = document.getElementById("compare-picker");
+  var picked = document.getElementById("compare-picked");
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   form.addEventListener("change", function () {
     var selected = checked().slice(0, max);
     apply(selected);
     writeUrl(selected);
   });
-  apply(fromUrl());
+  var initial = fromUrl();
+  if (picker && initial.length >= 2 && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+    picker.open = false;
+  }
+  apply(initial);
 }());
