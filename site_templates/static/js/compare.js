@@ -104,7 +104,7 @@
       art.appendChild(meta);
       col.appendChild(art);
     });
-    if (cell.n > cell.items.length && cell.all) {
+    if (cell.n > 1 && cell.all) {  /* every cell links to all its passages */
       var more = el("p", { "class": "more" });
       more.appendChild(el("a", { href: cell.all }, "查看全部 " + cell.n + " 条"));
       col.appendChild(more);
