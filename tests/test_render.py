@@ -403,7 +403,7 @@ def test_instrument_markdown_file_preferred(tmp_path, monkeypatch):
     inst_dir.mkdir()
     (inst_dir / "tech-loan.md").write_text("## 定义\n\n科技信贷**详解**。<script>x()</script>\n",
                                            encoding="utf-8")
-    monkeypatch.setattr(render, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(render.pages, "DATA_DIR", tmp_path)
     out = tmp_path / "out"
     render_synthetic(out, templates_dir=stub_templates(tmp_path))
     text = (out / "instrument/tech-loan.html").read_text(encoding="utf-8")
