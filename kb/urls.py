@@ -19,20 +19,21 @@ PART_BUDGET = 600_000       # estimated HTML bytes of passages per part (files s
 PASSAGE_OVERHEAD = 1_500    # markup around one passage: anchor, chips, years, cite button
 
 
-def _seg(value):
+def segment(value):
+    """URL-quote one path segment or query value (ids and slugs are usually already safe)."""
     return quote(str(value), safe="_.-~")
 
 
 def doc_page(doc_id, part=1):
     """Site-relative path of part ``part`` (from 1) of a document's page."""
     if part <= 1:
-        return f"doc/{_seg(doc_id)}.html"
-    return f"doc/{_seg(doc_id)}/{int(part)}.html"
+        return f"doc/{segment(doc_id)}.html"
+    return f"doc/{segment(doc_id)}/{int(part)}.html"
 
 
 def passage_url(doc_id, passage_id, part=1):
     """Site-relative permalink of a passage on part ``part`` of its document's page."""
-    return f"{doc_page(doc_id, part)}#{_seg(passage_id)}"
+    return f"{doc_page(doc_id, part)}#{segment(passage_id)}"
 
 
 def part_numbers(texts):

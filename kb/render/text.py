@@ -3,10 +3,10 @@ cue fired, what a key figure measures, number/size/date formats."""
 
 import math
 import re
-from urllib.parse import quote
 
 import yaml
 
+from .. import charts, urls
 from .config import COMPARE_EXCERPT, DATA_DIR
 
 
@@ -16,23 +16,10 @@ def _get(obj, name, default=None):
     return getattr(obj, name, default)
 
 
-_URL_SAFE = re.compile(r"[A-Za-z0-9_.\-~]*")
+_q = urls.segment
 
 
-def _q(value):
-    """URL-quote one path segment / query value (ids and slugs are usually already safe)."""
-    value = str(value)
-    if _URL_SAFE.fullmatch(value):
-        return value
-    return quote(value, safe="")
-
-
-def _months(as_of):
-    """'2024-06' -> 2024*12+6; a bare year counts as its December (as kb.charts.date_months)."""
-    m = re.match(r"^\s*(\d{4})(?:-(\d{1,2}))?", str(as_of or ""))
-    if not m:
-        return None
-    return int(m.group(1)) * 12 + (int(m.group(2)) if m.group(2) else 12)
+_months = charts.date_months  # "2024-06" -> 2024*12+6; a bare year counts as its December
 
 
 def _fmt_number(value):
