@@ -739,3 +739,20 @@ def test_built_site_links_csp_and_no_remote_urls(request):
     for rel in ("index.html", "cities.html", "compare.html", "about.html", "downloads.html",
                 "documents.html", "404.html", "search/index.html", "city/wuhan.html"):
         assert (out / rel).is_file(), rel
+
+
+def test_document_links_to_its_original_when_the_sidecar_has_url(tmp_path):
+    documents, passages, figures, vocab = synthetic()
+    documents[0] = dict(documents[0], url="https://www.wuhan.gov.cn/zwgk/x.html")
+    documents[1] = dict(documents[1], url="javascript:alert(1)")  # never a link
+    out = tmp_path / "out"
+    render.render_site(out, documents, passages, figures, vocab, {"scripts": []},
+                       templates_dir=stub_templates(tmp_path))
+    text = (out / "doc/001_wuhan_policy.html").read_text(encoding="utf-8")
+    assert ('<dt>原文</dt><dd><a class="original" href="https://www.wuhan.gov.cn/zwgk/x.html" '
+            'rel="noopener noreferrer external">') in text
+    # the document's citation points to the original; a passage's to its permalink
+    assert "[A/OL]. (2025-06-07)[{accessed}]. https://www.wuhan.gov.cn/zwgk/x.html.\"" in text
+    assert text.count("[{accessed}]. {url}.") == sum(1 for p in passages if p["doc"] == "001_wuhan_policy")
+    other = (out / "doc/002_luoyang_report.html").read_text(encoding="utf-8")
+    assert "<dt>原文</dt>" not in other and 'href="javascript' not in other
