@@ -234,8 +234,9 @@ def test_compare_cells_show_the_cue_sentence_and_link_to_all(synthetic_url, page
     assert not page.locator('[data-toc="guidance-fund"]').is_visible()
 
 
-def test_compare_exports_csv_and_pasteable_tables(synthetic_url, browser):
-    context = browser.new_context(accept_downloads=True)
+@pytest.mark.parametrize("width", [1366, 390])
+def test_compare_exports_csv_and_pasteable_tables(synthetic_url, browser, width):
+    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
     page = context.new_page()
     try:
@@ -298,7 +299,7 @@ def test_compare_first_comparison_near_the_top(request, browser, width):
         link.click()
         target = link.get_attribute("href")
         top = page.evaluate("(sel) => document.querySelector(sel).getBoundingClientRect().top", target)
-        assert 0 <= top < 100
+        assert -2 <= top < 100
     finally:
         context.close()
 
@@ -400,6 +401,44 @@ def test_copy_citation_buttons(synthetic_url, browser, width):
         page.goto(synthetic_url + "city/luoyang.html")
         page.locator(".passage").first.get_by_role("button", name="复制引用").click()
         page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('#002_luoyang_report-'))")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_city_instrument_and_cities_pages(request, browser, width):
+    out, url = _built(request)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        # 城市 in the navigation: by province, with counts, every link a real city page
+        page.goto(url + "index.html")
+        page.locator(".site-nav").get_by_role("link", name="城市", exact=True).click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("cities.html")
+        assert page.locator(".province h2").count() >= 2
+        link = page.locator(".city-index a").first
+        link.click()
+        page.wait_for_load_state("load")
+        assert "/city/" in page.url
+        assert not re.search(r"(?<![0-9])0 条段落", page.locator("main").inner_text())
+        # each passage once; the TOC by instrument jumps to its passages
+        ids = page.evaluate("() => [...document.querySelectorAll('article.passage')].map(a => a.id)")
+        assert ids and len(ids) == len(set(ids))
+        toc = page.locator('nav[aria-label="本页政策工具"] a').first
+        target = toc.get_attribute("href")
+        toc.click()
+        top = page.evaluate("(sel) => document.querySelector(sel).getBoundingClientRect().top", target)
+        assert -2 <= top < 100
+        assert page.locator("article.passage .chip-inst").first.is_visible()
+        # instrument page: plain Chinese first, the classification folded in a note
+        page.goto(url + "instrument/insurance.html")
+        note = page.locator("details.note-box")
+        assert not note.locator("dt", has_text="OECD STIP 代码").is_visible()
+        note.locator("summary").click()
+        assert note.locator("dt", has_text="识别用词").is_visible()
+        assert "需求型" in note.inner_text() and "债务担保与风险分担" in note.inner_text()
+        assert page.locator("h2", has_text="哪些城市在用").is_visible()
     finally:
         context.close()
 
