@@ -4,6 +4,7 @@ page, small screens, keyboard use, no off-origin requests, file:// opening.
 Runs on two sites: a synthetic render (tests/test_render.py's data, always available) and
 the real corpus built by ``kb.pipeline.build`` (fixtures ``built_site`` / ``site_url``)."""
 
+import contextlib
 import csv
 import io
 import re
@@ -66,6 +67,16 @@ def any_site(request):
     return out, url, _site_pages(out)
 
 
+@contextlib.contextmanager
+def _page_at(browser, width, height=900, **options):
+    """A page in a fresh browser context of the given viewport (closed afterwards)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def _axe(page):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -92,16 +103,12 @@ def _goto(page, url):
                                    "downloads", "cities"])
 def test_axe_no_violations(any_site, browser, which, width):
     out, url, pages = any_site
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with _page_at(browser, width) as page:
         _goto(page, url + pages[which])
         for summary in page.locator("main details > summary").all():
             summary.click()  # collapsible notes are checked open too
         violations = _axe(page)
         assert not violations, _describe(violations)
-    finally:
-        context.close()
 
 
 def test_axe_search_page(any_site, page):
@@ -236,10 +243,8 @@ def test_compare_cells_show_the_cue_sentence_and_link_to_all(synthetic_url, page
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_compare_exports_csv_and_pasteable_tables(synthetic_url, browser, width):
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
-    page = context.new_page()
-    try:
+    with _page_at(browser, width, accept_downloads=True) as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
         _goto(page, synthetic_url + "compare.html?cities=wuhan,suzhou")
         with page.expect_download() as info:
             page.get_by_role("button", name="下载 CSV").click()
@@ -272,8 +277,6 @@ def test_compare_exports_csv_and_pasteable_tables(synthetic_url, browser, width)
             return await (await items[0].getType('text/html')).text();
         }""")
         assert "<table" in html and "<th>武汉</th>" in html and "出处：" in html
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
@@ -281,9 +284,7 @@ def test_compare_first_comparison_near_the_top(request, browser, width):
     """With three cities chosen, the first instrument comparison starts within the first
     screen and a half (measured on the real corpus; the figures go to the report)."""
     out, url = _built(request)
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with _page_at(browser, width) as page:
         html = (out / "compare.html").read_text(encoding="utf-8")
         slugs = re.findall(r'name="cities" value="([^"]+)"', html)[:3]
         _goto(page, url + "compare.html?cities=" + ",".join(slugs))
@@ -300,23 +301,17 @@ def test_compare_first_comparison_near_the_top(request, browser, width):
         target = link.get_attribute("href")
         top = page.evaluate("(sel) => document.querySelector(sel).getBoundingClientRect().top", target)
         assert -2 <= top < 100
-    finally:
-        context.close()
 
 
 # --------------------------------------------------------------------------- layout and keyboard
 
 def test_no_horizontal_overflow_at_375px(any_site, browser):
     out, url, pages = any_site
-    context = browser.new_context(viewport={"width": 375, "height": 740})
-    page = context.new_page()
-    try:
+    with _page_at(browser, 375, 740) as page:
         for name, path in sorted(pages.items()):
             page.goto(url + path)
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 375, f"{name} ({path}) is {width}px wide at 375px"
-    finally:
-        context.close()
 
 
 def test_keyboard_skip_link_and_nav(any_site, page):
@@ -371,10 +366,8 @@ def _today(page):
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_copy_citation_buttons(synthetic_url, browser, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
-    page = context.new_page()
-    try:
+    with _page_at(browser, width) as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=synthetic_url.split("/kb/")[0])
         page.goto(synthetic_url + "doc/002_luoyang_report.html")
         today = _today(page)
         doc_url = synthetic_url + "doc/002_luoyang_report.html"
@@ -401,16 +394,12 @@ def test_copy_citation_buttons(synthetic_url, browser, width):
         page.goto(synthetic_url + "city/luoyang.html")
         page.locator(".passage").first.get_by_role("button", name="复制引用").click()
         page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('#002_luoyang_report-'))")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_city_instrument_and_cities_pages(request, browser, width):
     out, url = _built(request)
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with _page_at(browser, width) as page:
         # 城市 in the navigation: by province, with counts, every link a real city page
         page.goto(url + "index.html")
         page.locator(".site-nav").get_by_role("link", name="城市", exact=True).click()
@@ -439,15 +428,11 @@ def test_city_instrument_and_cities_pages(request, browser, width):
         assert note.locator("dt", has_text="识别用词").is_visible()
         assert "需求型" in note.inner_text() and "债务担保与风险分担" in note.inner_text()
         assert page.locator("h2", has_text="哪些城市在用").is_visible()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_permalink_opens_with_title_and_section_visible(synthetic_url, browser, width):
-    context = browser.new_context(viewport={"width": width, "height": 700})
-    page = context.new_page()
-    try:
+    with _page_at(browser, width, 700) as page:
         documents, passages, _, _ = test_render.synthetic()
         late = [p for p in passages if p["doc"] == "001_wuhan_policy"][20]
         page.goto(synthetic_url + f"doc/001_wuhan_policy.html#{late['id']}")
@@ -461,16 +446,12 @@ def test_permalink_opens_with_title_and_section_visible(synthetic_url, browser, 
         # the ¶ link is a real, readable link
         link = page.locator(f"[id='{late['id']}'] a.permalink")
         assert link.inner_text().strip() == "¶ 本段链接" and link.bounding_box()["width"] >= 40
-    finally:
-        context.close()
 
 
 def test_search_filters_button_on_phone(request, browser):
     out, url = _built(request)
     for width in (390, 1366):
-        context = browser.new_context(viewport={"width": width, "height": 844})
-        page = context.new_page()
-        try:
+        with _page_at(browser, width, 844) as page:
             page.goto(url + "search/index.html?q=" + "基金")
             page.wait_for_selector("#results li")
             button = page.get_by_role("button", name="筛选")
@@ -492,16 +473,12 @@ def test_search_filters_button_on_phone(request, browser):
                 assert not facets.is_visible()
             else:
                 assert not button.is_visible() and facets.is_visible()
-        finally:
-            context.close()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_matrix_fits_or_scrolls_with_cue(request, browser, width):
     out, url = _built(request)
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with _page_at(browser, width) as page:
         page.goto(url + "index.html")
         region = page.locator(".matrix-scroll")
         fits = page.evaluate("() => { const r = document.querySelector('.matrix-scroll'); "
@@ -525,8 +502,6 @@ def test_matrix_fits_or_scrolls_with_cue(request, browser, width):
         # cities whose row would be all empty are folded below the table
         assert page.locator("table.matrix tbody tr").count() + \
             page.locator(".folded-rows li").count() == int(page.locator(".stats a").first.inner_text())
-    finally:
-        context.close()
 
 
 def test_permalink_anchor_targets_passage(synthetic_url, page):
@@ -583,13 +558,9 @@ def test_screenshots(any_site, browser, request):
     out, url, pages = any_site
     tag = request.node.callspec.params["any_site"]
     for width, suffix in ((1366, "desktop"), (390, "phone")):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        page = context.new_page()
-        try:
+        with _page_at(browser, width) as page:
             for name in ("home", "city", "compare", "cities", "instrument", "document"):
                 _goto(page, url + pages[name])
                 path = SCREENSHOT_DIR / f"kb-{tag}-{name}-{suffix}.png"
                 page.screenshot(path=str(path), full_page=True)
                 assert path.stat().st_size > 5000
-        finally:
-            context.close()
