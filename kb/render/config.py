@@ -20,7 +20,6 @@ CITY_FIGURES_PER_METRIC = 5       # newest key figures per metric and kind on a 
 MAX_ALIASES = 8                   # aliases listed under a city's name
 COMPARE_DEFAULT = 3               # cities selected when compare.html has no ?cities=
 COMPARE_MAX = 4
-DATE_GAP_MONTHS = 12              # compared figure dates further apart get a warning
 
 DOWNLOADS = (
     ("passages.jsonl", "JSON Lines", "全部段落，每行一个 JSON 对象（字段见下方数据字典）。"),

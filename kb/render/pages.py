@@ -400,6 +400,7 @@ class _Renderer:
             "default": ",".join(slugs[:COMPARE_DEFAULT]),
             "max": COMPARE_MAX,
             "per_cell": COMPARE_PER_CELL,
+            "gap_months": charts.DATE_WARNING_MONTHS,
             "sections": sections,
             "scripts": ["static/js/cite.js", "static/js/compare.js"],
         })

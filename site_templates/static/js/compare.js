@@ -36,6 +36,7 @@
   var status = document.getElementById("compare-status");
   var sections = Array.prototype.slice.call(document.querySelectorAll(".compare-section"));
   var figuresBox = document.getElementById("compare-figures");
+  var gapMonths = parseInt(figuresBox.getAttribute("data-gap-months"), 10) || 12;
   var tools = document.getElementById("compare-tools");
   var exportStatus = document.getElementById("export-status");
   var names = {};
@@ -168,7 +169,7 @@
       var body = el("tbody");
       group.rows.forEach(function (r) {
         var f = r.f;
-        var warn = f.m === null ? group.rows.length >= 2 : (newest !== null && newest - f.m > 12);
+        var warn = f.m === null ? group.rows.length >= 2 : (newest !== null && newest - f.m > gapMonths);
         anyWarn = anyWarn || warn;
         var tr = el("tr", { "data-city": r.city.slug });
         var th = el("th", { scope: "row" });
