@@ -13,7 +13,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 SITE_NAME = "城市科技金融政策比较知识库"
 CITY_PAGE_PER_INSTRUMENT = 20     # passages per instrument on a city page
-INSTRUMENT_PAGE_PER_CITY = 10     # passages per city on an instrument page
+INSTRUMENT_PAGE_PER_CITY = 3      # key passages per city on an instrument page (查看全部 for the rest)
 COMPARE_PER_CELL = 3              # passages per city × instrument cell on compare.html
 COMPARE_EXCERPT = 120             # characters of the cue sentence shown on cards (full text: permalink)
 CITY_FIGURES_PER_METRIC = 5       # newest key figures per metric and kind on a city page
