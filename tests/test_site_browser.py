@@ -430,6 +430,24 @@ def test_city_instrument_and_cities_pages(request, browser, width):
         assert page.locator("h2", has_text="哪些城市在用").is_visible()
 
 
+def test_citations_name_the_published_address(tmp_path, browser):
+    """Built with --base-url, a copy opened anywhere cites the published permalink."""
+    out = tmp_path / "site"
+    test_render.render_synthetic(out, templates_dir=test_render.stub_templates(tmp_path),
+                                 base_url="https://kb.example.cn/kb/")
+    with serve(out, prefix="mirror") as url, _page_at(browser, 1366) as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.split("/mirror/")[0])
+        page.goto(url + "city/luoyang.html")
+        page.locator(".passage").first.get_by_role("button", name="复制引用").click()
+        page.wait_for_function("() => document.getElementById('cite-status').textContent !== ''")
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert re.search(r"\. https://kb\.example\.cn/kb/doc/002_luoyang_report\.html#002_luoyang_report-\w+\.$",
+                         copied), copied
+        _goto(page, url + "compare.html?cities=wuhan,luoyang")
+        csv_text = page.evaluate("() => KBPages.compareExport.csv()")
+        assert "https://kb.example.cn/kb/doc/" in csv_text and url not in csv_text
+
+
 @pytest.mark.parametrize("width", [1366, 390])
 def test_permalink_opens_with_title_and_section_visible(synthetic_url, browser, width):
     with _page_at(browser, width, 700) as page:

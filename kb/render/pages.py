@@ -78,6 +78,7 @@ class _Renderer:
             "has_search": self.has_search,
             "search_url": "search/index.html",
             "year_labels": YEAR_LABELS,
+            "site_url": self.base_url,  # citations name the published address when known
             "scripts": [],
         }
 

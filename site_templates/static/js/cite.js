@@ -16,11 +16,21 @@
     return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
   }
 
+  /* The absolute address of a link; when the site was built with --base-url (body
+     data-site-url), the published address even if this copy is opened elsewhere. */
   function absolute(href) {
     var here = window.location.href.split("#")[0];
-    if (!href) { return here; }
-    try { return new URL(href, here).href; } catch (e) { return href; }
+    var abs;
+    try { abs = href ? new URL(href, here).href : here; } catch (e) { return href; }
+    var site = document.body.getAttribute("data-site-url");
+    if (site) {
+      var root = new URL(document.body.getAttribute("data-root") || "./", here).href;
+      if (abs.indexOf(root) === 0) { return new URL(abs.slice(root.length), site).href; }
+    }
+    return abs;
   }
+
+  KBPages.absolute = absolute;
 
   /* The citation of a template and a (relative) address, with today's date. */
   KBPages.citation = function (template, href) {

@@ -219,8 +219,7 @@
           var cell = city.cells[inst];
           return { city: city.name, n: cell ? cell.n : 0,
                    items: (cell ? cell.items : []).map(function (it) {
-                     return { s: it.s, u: new URL(it.u, window.location.href).href,
-                              cite: KBPages.citation(it.c, it.u) };
+                     return { s: it.s, u: KBPages.absolute(it.u), cite: KBPages.citation(it.c, it.u) };
                    }) };
         })
       };
