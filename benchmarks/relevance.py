@@ -205,17 +205,21 @@ RESULT_IDS = ("() => Array.from(document.querySelectorAll('#results > [data-pass
               ".map(e => e.getAttribute('data-passage-id'))")
 
 
-def run_browser(out_dir, queries, k=K, progress=None):
-    """Top-k ids per query from the search page opened from file:// in headless Chromium;
-    returns (ranked ids, Chromium version)."""
+def run_browser(out_dir, queries, k=K, progress=None, browser=None):
+    """Top-k ids per query from the search page opened from file:// in headless Chromium
+    (``browser``: an open Playwright browser to reuse, else one is launched); returns (ranked
+    ids, Chromium version)."""
     from kb.localweb import chromium
 
-    page_url = (Path(out_dir).resolve() / "search" / "index.html").as_uri()
     if not (Path(out_dir) / "search" / "index.html").exists():
         raise InputError(f"{out_dir}/search/index.html: 没有检索页，请先运行 python build.py")
+    if browser is None:
+        with chromium() as launched:
+            return run_browser(out_dir, queries, k, progress, launched)
+    page_url = (Path(out_dir).resolve() / "search" / "index.html").as_uri()
     ranked = []
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -228,8 +232,9 @@ def run_browser(out_dir, queries, k=K, progress=None):
             ranked.append(page.evaluate(RESULT_IDS)[:k])
             if progress:
                 progress()
+    finally:
         context.close()
-        return ranked, browser.version
+    return ranked, browser.version
 
 
 def baseline_searcher(passages, directory):

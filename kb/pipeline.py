@@ -1,7 +1,8 @@
 """Runs the stages: read → clean → split → tag → figures → index → export → render.
 
 * Cleaning, splitting, tagging and segmentation of each document are cached by a
-  content hash (document bytes + sidecar + vocabulary data + stage code), and
+  content hash (document bytes + sidecar + vocabulary data + stage code, including
+  the format extractors of kb/formats and their libraries' versions), and
   run in worker processes for the documents that miss the cache.
 * The build writes into a staging directory beside ``out_dir`` and swaps it in
   only when every stage has succeeded: a failed build leaves the previous
@@ -21,7 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, index as kbindex, urls
+from . import analysis, export, formats, index as kbindex, urls
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract
@@ -47,6 +48,7 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
+    h.update(formats.fingerprint().encode())  # the extractors and their libraries' versions
     for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
         if path.is_file():
             h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())
@@ -192,7 +194,8 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
 
     vocab = load_vocab()
     paths = list_documents(corpus_dir)
-    docs = [read_document(p, vocab.city_names) for p in _progress(progress, "读取", len(paths))(paths)]
+    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract")
+            for p in _progress(progress, "读取", len(paths))(paths)]
     stages.done("read", documents=len(docs))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)

@@ -1,8 +1,10 @@
 """Stage 1 — read: corpus files + YAML sidecars -> document dicts.
 
-A document is ``corpus/<doc-id>.txt`` (or ``.md``) with ``corpus/<doc-id>.yaml``.
-Returned dict keys: id, source, title, publisher, date, year, type, home_city,
-doc_number, date_note, encoding, text, sha.
+A document is ``corpus/<doc-id>.<ext>`` with ``corpus/<doc-id>.yaml``; ``<ext>`` is
+``.txt``/``.md`` or a format kb/formats extracts (``.html``/``.htm``, ``.pdf``,
+``.docx``). Returned dict keys: id, source, title, publisher, date, year, type,
+home_city, doc_number, date_note, url, encoding, text, sha, lines_are_paragraphs
+(the format marks paragraphs: no hard wraps to rejoin, see kb/formats).
 
 Any problem raises :class:`kb.errors.InputError` naming the file.
 """
@@ -14,11 +16,11 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
-
-TEXT_SUFFIXES = (".txt", ".md")
+from .formats import SUFFIXES as TEXT_SUFFIXES, extract
 DOC_TYPES = ("policy", "report", "news", "commentary")
 REQUIRED = ("title", "publisher", "date", "type")
-OPTIONAL = ("home_city", "doc_number", "date_note")
+OPTIONAL = ("home_city", "doc_number", "date_note", "url")
+URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.I)
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -76,7 +78,7 @@ def read_sidecar(path, known_cities=None):
         if meta.get(key) in (None, ""):
             raise InputError(path, f"缺少必填字段 (missing field): {key}")
     out = {key: meta.get(key) for key in REQUIRED + OPTIONAL}
-    for key in ("title", "publisher", "doc_number", "date_note", "home_city"):
+    for key in ("title", "publisher", "doc_number", "date_note", "home_city", "url"):
         if out[key] is not None:
             out[key] = str(out[key]).strip()
     out["date"] = _normalise_date(out["date"])
@@ -88,6 +90,8 @@ def read_sidecar(path, known_cities=None):
         raise InputError(
             path, f"type 取值无效 (unknown type): {out['type']}；可选 {' | '.join(DOC_TYPES)}"
         )
+    if out["url"] is not None and not URL_RE.match(out["url"]):
+        raise InputError(path, f"url 应为 http:// 或 https:// 开头的网址 (bad url): {out['url']}")
     if out["home_city"] and known_cities is not None and out["home_city"] not in known_cities:
         raise InputError(path, f"home_city 不在城市表 kb/data/cities.yaml 中 (unknown city): {out['home_city']}")
     return out, raw
@@ -128,24 +132,24 @@ def list_documents(corpus_dir):
             seen[doc_id] = path
         elif path.suffix == ".yaml":
             if not any(path.with_suffix(s).exists() for s in TEXT_SUFFIXES):
-                raise InputError(path, "元数据没有对应的正文文件 (sidecar without .txt/.md)")
+                raise InputError(path, "元数据没有对应的正文文件 (sidecar without a document file)")
     if not seen:
-        raise InputError(corpus_dir, "语料目录中没有 .txt/.md 文件 (no documents)")
+        raise InputError(corpus_dir, f"语料目录中没有文档文件（{' '.join(TEXT_SUFFIXES)}）(no documents)")
     return [seen[k] for k in sorted(seen)]
 
 
-def read_document(path, known_cities=None):
+def read_document(path, known_cities=None, extract_cache=None):
     path = Path(path)
     meta, sidecar_raw = read_sidecar(path.with_suffix(".yaml"), known_cities)
     data = path.read_bytes()
-    text, encoding = decode(path, data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text, _, encoding, lines_are_paragraphs = extract(path, data, cache_dir=extract_cache)
     if not text.strip():
         raise InputError(path, "文件为空 (empty file)")
     sha = hashlib.sha256(data + b"\0" + sidecar_raw).hexdigest()
     doc = {"id": path.stem, "source": path.name}
     doc.update(meta)
-    doc.update({"encoding": encoding, "text": text, "sha": sha})
+    doc.update({"encoding": encoding, "text": text, "sha": sha,
+                "lines_are_paragraphs": lines_are_paragraphs})
     return doc
 
 

@@ -75,3 +75,28 @@ def test_duplicate_id_and_orphan_sidecar(tmp_path):
     (tmp_path / "orphan.yaml").write_text(SIDECAR, encoding="utf-8")
     with pytest.raises(InputError, match="sidecar without"):
         list_documents(tmp_path)
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://www.example.gov.cn/zcwj/2024/0301.html", True),
+    ("http://example.org/a?id=3#p2", True),
+    ("javascript:alert(1)", False),
+    ("ftp://example.org/a.pdf", False),
+    ("www.example.org/a.html", False),
+    ("https://", False),
+])
+def test_sidecar_url_must_be_a_web_address(tmp_path, url, ok):
+    path = make_doc(tmp_path, sidecar=SIDECAR + f"url: '{url}'\n")
+    if ok:
+        assert read_document(path)["url"] == url
+    else:
+        with pytest.raises(InputError, match="bad url"):
+            read_document(path)
+
+
+def test_a_document_is_found_in_every_supported_format(tmp_path):
+    for suffix in (".html", ".pdf", ".docx"):
+        (tmp_path / f"d{suffix}").write_bytes(b"x")
+        (tmp_path / f"d{suffix}").with_suffix(".yaml").write_text(SIDECAR, encoding="utf-8")
+        assert [p.name for p in list_documents(tmp_path)] == [f"d{suffix}"]
+        (tmp_path / f"d{suffix}").unlink()

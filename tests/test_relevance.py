@@ -2,11 +2,16 @@
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from benchmarks import relevance as rel
 from benchmarks.run import keep_marked_blocks
+
+ROOT = Path(__file__).resolve().parent.parent
 
 J = {"a": 3, "b": 2, "c": 1}
 
@@ -128,14 +133,14 @@ def test_write_replaces_only_the_relevance_block(tmp_path, built_site):
     assert "Hand-written notes." not in kept
 
 
-def test_browser_system_reads_the_result_ids(built_site):
+def test_browser_system_reads_the_result_ids(built_site, browser):
     queries = [q for q in rel.load_queries(rel.DEFAULT_QUERIES) if q["kind"] == "single"][:2]
-    ranked, version = rel.run_browser(built_site, queries)
+    ranked, version = rel.run_browser(built_site, queries, browser=browser)
     ids = {p["id"] for p in passages_of(built_site)}
     assert version and len(ranked) == 2 and all(r and len(r) <= 10 and set(r) <= ids for r in ranked)
 
 
-def test_an_error_on_the_search_page_is_not_an_empty_result(tmp_path, capsys):
+def test_an_error_on_the_search_page_is_not_an_empty_result(tmp_path):
     out = tmp_path / "output"
     (out / "search").mkdir(parents=True)
     (out / "data").mkdir()
@@ -146,7 +151,10 @@ def test_an_error_on_the_search_page_is_not_an_empty_result(tmp_path, capsys):
     queries = tmp_path / "q.yaml"
     queries.write_text("queries:\n  - {id: a, q: 投贷联动, kind: single, judgments: {d-00000000: 3}}\n",
                        encoding="utf-8")
-    assert rel.main(["--out", str(out), "--queries", str(queries), "--systems", "browser",
-                     "--no-progress"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    # as a user runs it (its own Chromium, in its own process)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "relevance.py"), "--out", str(out),
+                           "--queries", str(queries), "--systems", "browser", "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    err = proc.stderr.strip().splitlines()
     assert err == ["错误: search page, query '投贷联动': 检索出错：索引无法读取"]

@@ -53,7 +53,7 @@ RUN_JS = """async ([q, full]) => {
   const snips = [];
   if (r.ranked.length) {
     const frags = await window.__engine.fragments(r.ranked.slice(0, 10).map(x => x.idx));
-    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, rules.ent, rules.snip)));
+    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, rules, rules.snip)));
   }
   return {ids: r.ranked.map(x => x.idx), partial: r.partial, plan: r.plan, notices: r.notices || [],
           snippets: snips};
@@ -145,12 +145,12 @@ def test_plans_notices_ranks_and_snippets_match_python(page, real_index):
     _index_page(page, out, result)
     for q in RELEVANCE_QUERIES + QUERIES + ["融资但保", "风险补偿" * 40, " ".join(f"词{i}" for i in range(12))]:
         got = page.evaluate(RUN_JS, [q, True])
-        res = run(q, index, index.rules["ent"], max_chars=index.maxw)
+        res = run(q, index, index.gazetteer, max_chars=index.maxw)
         assert got["plan"]["concepts"] == [{**c, "slots": [list(x) for x in c["slots"]]}
                                            for c in res["plan"]["concepts"]], q
         assert got["notices"] == res["notices"], q
         assert got["ids"] == res["idxs"], q
-        want = [snippet(index.passage(i)[4], res["plan"], index.rules["ent"]) for i in res["idxs"][:10]]
+        want = [snippet(index.passage(i)[4], res["plan"], index.tables) for i in res["idxs"][:10]]
         assert got["snippets"] == want, q
 
 
@@ -233,7 +233,7 @@ def test_facets_refine_counts(page, real_index):
               wuhanCities: names(wuhan.counts.city), policy: policy.items.length,
               types: types(all.counts.type)};
     }""")
-    hits = ranked(ref, "知识产权质押", si.StaticIndex(out).rules["ent"])
+    hits = ranked(ref, "知识产权质押", si.StaticIndex(out).gazetteer)
     _passages, docs, vocab = corpus_data()
     slug = {c["name"]: c["slug"] for c in vocab.cities}
     doc_type = {d["id"]: d["type"] for d in docs}

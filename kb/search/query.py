@@ -49,6 +49,7 @@ _WORDCHAR_RE = re.compile(rf"[{_CJK}a-z0-9]")
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.%][a-z0-9]+)*")
 _QUOTE_RE = re.compile(r'"([^"]*)"?|“([^”]*)”?')
 _SEP_RE = re.compile(rf"[^{_CJK}a-z0-9.%]+")
+_ASCII_RE = re.compile(r"[a-z0-9]")
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,18 +94,26 @@ def split_parts(text):
 
 def segment_words(text, has_word, max_chars=MAX_WORD_CHARS):
     """Longest match of ``text`` against a vocabulary: [(word or None, start, end)];
-    None marks a character no vocabulary word covers."""
+    None marks a character no vocabulary word covers. A word never ends inside a run of ASCII
+    letters and digits (xyzzy is not x + yzzy): such a run is one word or uncovered whole."""
     out = []
     i, n = 0, len(text)
     while i < n:
         for length in range(min(max_chars, n - i), 0, -1):
-            if has_word(text[i:i + length]):
-                out.append((text[i:i + length], i, i + length))
-                i += length
+            end = i + length
+            if end < n and _ASCII_RE.match(text[end - 1]) and _ASCII_RE.match(text[end]):
+                continue
+            if has_word(text[i:end]):
+                out.append((text[i:end], i, end))
+                i = end
                 break
         else:
-            out.append((None, i, i + 1))
-            i += 1
+            end = i + 1
+            if _ASCII_RE.match(text[i]):
+                while end < n and _ASCII_RE.match(text[end]):
+                    end += 1
+            out.extend((None, k, k + 1) for k in range(i, end))
+            i = end
     return out
 
 

@@ -6,7 +6,7 @@ from whoosh.scoring import BM25F
 from ..index import open_index
 from ..vocab import load_vocab
 from . import run
-from .entities import city_names, gazetteer
+from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
 from .snippet import snippet
 
@@ -108,6 +108,7 @@ class Searcher:
         self.vocab = vocab or load_vocab()
         self.searcher = self.ix.searcher(weighting=BM25F())
         self.gazetteer = gazetteer(self.vocab)
+        self.tables = needle_tables(self.vocab, self.gazetteer)
         self.rules = load_rules()
         self.city_names = city_names(self.vocab)
         self.instrument_labels = {i["slug"]: i["label"] for i in self.vocab.instruments}
@@ -143,7 +144,7 @@ class Searcher:
                 "instruments": [c for c in stored.get("instruments", "").split(",") if c],
                 "year": int(stored["year"]),
                 "text": text,
-                "snippet": snippet(text, result["plan"], self.gazetteer),
+                "snippet": snippet(text, result["plan"], self.tables),
             })
         return {"hits": hits, "total": len(result["idxs"]), "notices": result["notices"],
                 "plan": result["plan"]}

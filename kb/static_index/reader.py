@@ -35,6 +35,10 @@ class StaticIndex:
         self.doc_year = decode_varints(self.facets["docYear"])
         self.doc_type = decode_varints(self.facets["docType"])
         self.rules = self.load(self.meta["rules"])
+        self.gazetteer = {}
+        for _first, _last, name in self.rules["ent"]:
+            self.gazetteer.update(self.load(name))
+        self.tables = {"names": self.rules["names"], "cues": self.rules["cues"]}
         self.maxw = self.meta["maxw"]
 
     def load(self, name):

@@ -73,7 +73,9 @@
     return parts;
   };
 
-  /* Longest match: [[word or null, start, end]] */
+  var ASCII = /[a-z0-9]/;
+
+  /* Longest match: [[word or null, start, end]]; a word never ends inside an ASCII run. */
   KB.segmentWords = function (text, hasWord, maxChars) {
     var out = [];
     var i = 0;
@@ -81,10 +83,17 @@
     while (i < n) {
       var found = 0;
       for (var len = Math.min(maxChars, n - i); len > 0; len--) {
+        var end = i + len;
+        if (end < n && ASCII.test(text.charAt(end - 1)) && ASCII.test(text.charAt(end))) continue;
         if (hasWord(text.substr(i, len))) { found = len; break; }
       }
-      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; }
-      else { out.push([null, i, i + 1]); i += 1; }
+      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; continue; }
+      var stop = i + 1;
+      if (ASCII.test(text.charAt(i))) {
+        while (stop < n && ASCII.test(text.charAt(stop))) stop++;
+      }
+      for (var k = i; k < stop; k++) out.push([null, k, k + 1]);
+      i = stop;
     }
     return out;
   };
@@ -198,10 +207,8 @@
   /* {concepts, notices, parts}: the twin of kb.search.query.plan_query. */
   KB.planQuery = function (query, hasWord, rules, maxChars, fixes) {
     var gaz = rules.ent || {};
-    if (rules.maxLen === undefined) {
-      rules.maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
-      rules.fwSet = new Set(rules.fw || []);
-    }
+    var maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
+    var fwSet = new Set(rules.fw || []);
     var prep = KB.prepareQuery(query, rules);
     var notices = prep.notices;
     var parts = KB.splitParts(prep.text);
@@ -218,7 +225,7 @@
         part = fixes[part];
       }
       if (pt[1]) { concepts.push(concept(part, "phrase", hasWord, maxChars, null, true)); return; }
-      entitySpans(part, gaz, rules.maxLen).forEach(function (sp) {
+      entitySpans(part, gaz, maxLen).forEach(function (sp) {
         var piece = part.slice(sp[0], sp[1]);
         var ent = sp[2];
         if (ent && ent[0] !== "x") {
@@ -242,13 +249,13 @@
           }
           if (runStart !== null) { pushRun(piece.slice(runStart, s)); runStart = null; }
           if (word === true) break;
-          if (rules.fwSet.has(word)) { dropped.push(word); continue; }
+          if (fwSet.has(word)) { dropped.push(word); continue; }
           concepts.push(concept(word, "term", hasWord, maxChars));
         }
       });
     });
     function pushRun(text) {
-      if (rules.fwSet.has(text)) { dropped.push(text); return; }
+      if (fwSet.has(text)) { dropped.push(text); return; }
       concepts.push(concept(text, "term", hasWord, maxChars));
     }
     if (!concepts.length && dropped.length) {

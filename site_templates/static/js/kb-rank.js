@@ -328,8 +328,25 @@
                    partial: false, pagesPending: 0 };
     var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
     var lexRanges = [];
-    parts.forEach(function (p) { lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw)); });
-    var lexNames = await self.loadChunks("lex", lexRanges);
+    var entRanges = [];
+    parts.forEach(function (p) {
+      lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw));
+      entRanges = entRanges.concat(KB.lexRanges(p[0], rules.entMax));
+    });
+    var gaz = Object.create(null);
+    var loadGaz = async function (ranges) {
+      var names = new Set();
+      ranges.forEach(function (r) { overlapping(rules.ent, r[0], r[1]).forEach(function (n) { names.add(n); }); });
+      names = Array.from(names);
+      await KB.loadAll(names, self.base);
+      names.forEach(function (n) {
+        var c = KB.data[n];
+        Object.keys(c).forEach(function (k) { gaz[k] = c[k]; });
+      });
+    };
+    var loadedLex = await Promise.all([self.loadChunks("lex", lexRanges), loadGaz(entRanges)]);
+    var lexNames = loadedLex[0];
+    var qrules = { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq };
     var sets = lexNames.map(function (n) { return self.lexSet(n); });
     var hasWord = function (t) {
       for (var i = 0; i < sets.length; i++) if (sets[i].has(t)) return true;
@@ -340,7 +357,7 @@
     var fixes = {};
     var typos = parts.filter(function (p) {
       return !p[1] && !Object.prototype.hasOwnProperty.call(fixes, p[0]) &&
-        KB.needsCorrection(p[0], hasWord, rules.ent, meta.maxw);
+        KB.needsCorrection(p[0], hasWord, gaz, meta.maxw);
     }).map(function (p) { return p[0]; });
     if (typos.length) {
       for (var t = 0; t < typos.length; t++) {
@@ -360,12 +377,17 @@
         if (fixed) fixes[part] = fixed;
       }
       var more = [];
-      Object.keys(fixes).forEach(function (k) { more = more.concat(KB.lexRanges(fixes[k], meta.maxw)); });
+      var moreEnt = [];
+      Object.keys(fixes).forEach(function (k) {
+        more = more.concat(KB.lexRanges(fixes[k], meta.maxw));
+        moreEnt = moreEnt.concat(KB.lexRanges(fixes[k], rules.entMax));
+      });
       if (more.length) {
         (await self.loadChunks("lex", more)).forEach(function (n) { sets.push(self.lexSet(n)); });
+        await loadGaz(moreEnt);
       }
     }
-    var plan = result.plan = KB.planQuery(query, hasWord, rules, meta.maxw, fixes);
+    var plan = result.plan = KB.planQuery(query, hasWord, qrules, meta.maxw, fixes);
     if (!plan.concepts.length) return result;
 
     // Posting chunks of every term (and of every prefix range).
@@ -723,7 +745,7 @@
       loads.push(docCodes(ofType, lists.type));
     }
     await Promise.all(loads);
-    return { query: "", browse: true, lists: lists, parts: [], plan: [], ranked: [],
+    return { query: "", browse: true, lists: lists, plan: { concepts: [], notices: [], parts: [] }, ranked: [],
              codes: new Map(), partial: false, pagesPending: 0 };
   };
 
