@@ -91,7 +91,7 @@ def citation(doc):
     return ". ".join(p for p in parts if p) + "."
 
 
-# Slots filled in the browser when the reader copies a citation (kb/render.py, cite.js): the
+# Slots filled in the browser when the reader copies a citation (kb/render, cite.js): the
 # absolute address of the page as the reader sees it, and the day of copying (引用日期) —
 # neither is known when the site is built.
 URL_SLOT = "{url}"
@@ -105,7 +105,7 @@ def online_citation(doc, part=None):
 
     ``part`` (e.g. the section trail of one passage) is added to the title as 其他题名信息
     (``题名: 小节``), so the reference points to the passage, e.g.
-    ``广州市科技局. 科技金融调研报告: 二、做法 › （一）信贷[R/OL]. 2024[{accessed}]. {url}.``"""
+    ``广州市科技局. 科技金融调研报告: 二、做法 › （一）信贷[R/OL]. (2024)[{accessed}]. {url}.``"""
     d = dict(doc)
     title = _clean(d.get("title")) or "无题名"
     if part:

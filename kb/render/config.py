@@ -50,6 +50,7 @@ DATA_DICTIONARY = (
     )),
     ("文献 documents", (
         ("id / source", "文献编号 / 语料文件名"),
+        ("source_url", "原文发布网址（元数据提供时）"),
         ("title / publisher", "标题 / 发布者（责任者）"),
         ("date / year", "发布日期（YYYY、YYYY-MM 或 YYYY-MM-DD）/ 发布年份"),
         ("type", "policy 政策文件、report 研究报告、news 新闻报道、commentary 评论文章"),
