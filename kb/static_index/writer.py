@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import analysis
 from ..parallel import fork_map
+from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
 from ..search.rank import B, K1, constants as rank_constants
@@ -454,7 +455,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
     groups = []
     for g in range(0, n, frag_size):
-        groups.append([[p["id"], p.get("url") or f"doc/{p['doc']}.html#{p['id']}", doc_rank[p["doc"]],
+        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
                         list(p.get("section") or []), p["text"],
                         str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"])]
                        for p in ordered[g:g + frag_size]])
