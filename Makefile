@@ -26,8 +26,11 @@ bench-pagefind: $(VENV)/.test chromium
 	$(VPY) -m pip install -q -r requirements-bench.txt
 	$(VPY) benchmarks/pagefind_compare.py --out output --label 真实语料 --write benchmarks/PAGEFIND.md
 
+# Preview on this machine only; HOST=0.0.0.0 (or an address) to serve others, PORT= to move it.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 serve: site
-	$(VPY) -m http.server --directory output 8000
+	$(VPY) -m http.server --bind $(HOST) --directory output $(PORT)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || \
@@ -50,4 +53,4 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
 clean:
-	rm -rf output .output.building .output.old .kbcache
+	rm -rf output .output.building-* .output.old .output.lock .kbcache
