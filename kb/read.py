@@ -37,6 +37,7 @@ DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # C0/C1 control characters except tab, line feed, page break (form feed) and carriage return
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+LINE_BREAK_RE = re.compile("[\r\n\u2028\u2029]")
 LARGE_TEXT_BYTES = 5 * 1024 * 1024  # the build warns about documents larger than this
 MAX_SIDECAR_BYTES = 64 * 1024
 
@@ -119,7 +120,7 @@ def _field_text(path, key, value):
         kind = "列表 (list)" if isinstance(value, list) else "映射 (mapping)"
         raise InputError(path, f"{key} 应为文本，而不是{kind} (must be text)")
     value = value.strip()
-    if key not in MULTILINE and "\n" in value:
+    if key not in MULTILINE and LINE_BREAK_RE.search(value):
         raise InputError(path, f"{key} 应为一行文本 (must be one line)")
     if CONTROL_RE.search(value):
         raise InputError(path, f"{key} 含控制字符 (control character)")
@@ -161,8 +162,10 @@ def read_sidecar(path, known_cities=None):
 
 def _valid_date(match):
     year, month, day = (int(g) if g else None for g in match.groups())
+    if not 1000 <= year <= 2999:
+        return False
     if month is None:
-        return 1000 <= year <= 2999
+        return True
     if not 1 <= month <= 12:
         return False
     if day is None:
