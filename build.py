@@ -261,8 +261,26 @@ def _batch(searcher, vocab, path, limit, index_dir):
     return 0
 
 
+def _missing_runtime():
+    """The first package of requirements.txt that is not installed (python outside .venv/)."""
+    from importlib import metadata
+
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name = line.split("#")[0].split("==")[0].strip()
+        if name:
+            try:
+                metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                return name
+    return None
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    missing = _missing_runtime()
+    if missing and not {"-h", "--help"} & set(argv):
+        return _fail(f"缺少 Python 包 {missing}：请先运行 make site，再用 .venv/bin/python build.py …"
+                     f"（当前解释器 {sys.executable}）")
     try:
         if argv and argv[0] == "search":
             code = search_main(argv[1:])

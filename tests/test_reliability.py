@@ -284,3 +284,9 @@ def test_add_then_remove_returns_the_index_to_a_fresh_builds_bytes(work, warm):
         (corpus / f"zz_new.{ext}").unlink()
     assert build(work, cache=warm / "cache").returncode == 0
     assert snapshot(work / "out") == snapshot(fresh)
+
+
+def test_python_without_the_virtualenv_gets_one_line():
+    proc = subprocess.run([sys.executable, "-S", str(ROOT / "build.py"), "--no-progress"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert_refused(proc, "make site", ".venv/bin/python build.py")
