@@ -143,6 +143,8 @@ def build_main(argv):
                                 base_url=args.base_url, jobs=args.jobs, wait=wait, notify=notify)
     except InputError as exc:
         return _fail(str(exc))
+    except OSError as exc:  # the output or cache location cannot be written
+        return _fail(f"{exc.filename or args.out}: 无法写入 ({exc.strerror or exc})")
     if not args.quiet:
         print(f"完成：{result['documents']} 份文档，{result['passages']} 个段落，"
               f"{result['figures']} 个数据点 → {result['out']}")

@@ -252,6 +252,12 @@ def test_closed_pipe_ends_quietly(warm):
     assert code == 128 + signal.SIGPIPE and err == ""
 
 
+def test_unwritable_output_location_is_one_line(work):
+    (work / "a-file").write_text("x", encoding="utf-8")
+    proc = run_cli("--corpus", work / "corpus", "--out", work / "a-file" / "out", "--no-progress")
+    assert_refused(proc, "a-file")
+
+
 @pytest.mark.parametrize("args", [("--jobs", "0"), ("--wait", "-5"), ("--jobs", "many")])
 def test_build_arguments_refused_in_one_line(work, args):
     before = snapshot(work / "out")
