@@ -6,7 +6,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test bench bench-smoke bench-pagefind chromium serve clean
+.PHONY: site test bench bench-smoke bench-pagefind bench-relevance chromium serve clean
 
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
@@ -25,6 +25,13 @@ bench-smoke: $(VENV)/.test chromium
 bench-pagefind: $(VENV)/.test chromium
 	$(VPY) -m pip install -q -r requirements-bench.txt
 	$(VPY) benchmarks/pagefind_compare.py --out output --label 真实语料 --write benchmarks/PAGEFIND.md
+
+# nDCG@10 / recall@10 / MRR of the CLI, the browser and a stock jieba + Whoosh baseline on the
+# graded questions of benchmarks/relevance/queries.yaml (needs the built output/; writes the
+# relevance section of BENCHMARKS.md).
+bench-relevance: site $(VENV)/.test chromium
+	$(VPY) -m pip install -q -r requirements-bench.txt
+	$(VPY) benchmarks/relevance.py --out output --write BENCHMARKS.md
 
 # Preview on this machine only; HOST=0.0.0.0 (or an address) to serve others, PORT= to move it.
 HOST ?= 127.0.0.1

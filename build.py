@@ -35,9 +35,13 @@ output/ 缺失或半成品。
 """
 
 SEARCH_EPILOG = """\
-查询语法 / query syntax:
-  空格分隔的各部分须同时命中（AND）；用引号括起的部分按短语匹配，如 "风险补偿资金池"。
-  繁体字、全角字符会先规范化（風險補償 = 风险补偿）。
+查询语法 / query syntax（命令行与网页检索是同一个查询模型，见 README「查询语法」）:
+  检索词按空格和标点（中英文）分开，再切成词；同时包含全部检索词的段落排在最前，
+  其次是包含大部分检索词的段落（不会因为一个词没有出现而返回空结果）。
+  城市名、别名（光谷、东湖高新区）和省份会识别为“城市”：以该城市为主题的段落
+  （含章节继承）优先；政策工具名称或识别用词（科技保险、投贷联动）会提升带该标签的段落。
+  "引号" 内为短语，必须原样出现。繁体、全角和“首台(套)”式括注会统一（首台(套) = 首台套）。
+  查询最长 100 个字符、最多 8 个部分，超出部分会被忽略并提示。
 
 --queries FILE 每行一个 JSON：{"q": "投贷联动", "city": "武汉", "instrument": "linkage", "year": 2025}
   （过滤条件可省略；另可有 "doc": 文档编号、"limit": 条数），每行输出
@@ -104,6 +108,8 @@ def _build_parser():
 
 
 def _search_parser():
+    from kb.read import DOC_TYPES
+
     p = _Parser(
         prog="python build.py search",
         description="在已构建的 Whoosh 索引（<out>/index/）中检索段落，BM25F 排序，高亮摘要。",
@@ -113,6 +119,8 @@ def _search_parser():
     p.add_argument("--instrument", help="按政策工具过滤：如 credit、equity（见 output/data/taxonomy.json）")
     p.add_argument("--year", type=int, help="按文档年份过滤，如 2024")
     p.add_argument("--doc", help="按文档编号过滤，如 002_8e8fbbf27cdab432")
+    p.add_argument("--type", choices=DOC_TYPES,
+                   help="按文献类型过滤：policy 政策文件 / report 研究报告 / news 新闻报道 / commentary 评论")
     p.add_argument("--limit", type=_count(0), default=10, metavar="N",
                    help="最多返回条数（默认 10；0 表示返回全部匹配段落）")
     p.add_argument("--json", action="store_true", help="输出 JSON（含编号、得分、标签、摘要、链接）")
@@ -179,9 +187,27 @@ def _resolve_filters(vocab, city, instrument):
     return city, instrument
 
 
+TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
+
+
+def _documents(out_dir):
+    """{doc id: document record} from the build's documents.json (empty if unreadable)."""
+    try:
+        return {d["id"]: d for d in json.loads((Path(out_dir) / "data" / "documents.json").read_text(encoding="utf-8"))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _describe(hit, docs):
+    d = docs.get(hit["doc"], {})
+    hit["document"] = {k: d.get(k) for k in ("title", "publisher", "date", "type", "doc_number")}
+    hit["url"] = f"doc/{hit['doc']}.html#{hit['id']}"
+    return hit
+
+
 def search_main(argv):
     args = _search_parser().parse_args(argv)
-    from kb.search import Searcher, snippet
+    from kb.search.whoosh_source import Searcher
     from kb.vocab import load_vocab
 
     if not args.query and not args.queries:
@@ -192,6 +218,7 @@ def search_main(argv):
     except FileNotFoundError:
         return _fail(f"{index_dir}: 没有索引，请先运行 python build.py")
     vocab = load_vocab()
+    docs = _documents(args.out)
     with searcher:
         if args.queries:
             return _batch(searcher, vocab, Path(args.queries), args.limit, index_dir)
@@ -200,30 +227,48 @@ def search_main(argv):
             _check_doc(index_dir, args.doc)
         except ValueError as exc:
             return _fail(str(exc))
-        hits = searcher.search(args.query, city=city, instrument=instrument, year=args.year,
-                               doc=args.doc, limit=args.limit)
-    for hit in hits:
-        hit["snippet"] = snippet(hit["text"], args.query)
-        hit["url"] = f"doc/{hit['doc']}.html#{hit['id']}"
+        result = searcher.query(args.query, limit=args.limit, city=city and _slug(vocab, city),
+                                instrument=instrument, year=args.year, doc=args.doc, type=args.type)
+    hits = [_describe(h, docs) for h in result["hits"]]
+    chips = [c["text"] for c in result["plan"]["concepts"]]
     if args.json:
-        print(json.dumps({"q": args.query, "hits": hits}, ensure_ascii=False, indent=1))
+        print(json.dumps({"q": args.query, "total": result["total"], "notices": result["notices"],
+                          "concepts": [{k: c[k] for k in ("text", "kind", "cities", "instrument")}
+                                       for c in result["plan"]["concepts"]],
+                          "hits": hits}, ensure_ascii=False, indent=1))
         return 0
+    for note in result["notices"]:
+        print(f"提示: {note}")
     if not hits:
         print("没有找到匹配的段落。")
         return 0
+    recognised = [f"{'城市' if c['kind'] == 'city' else '政策工具'}：{c['text']}"
+                  for c in result["plan"]["concepts"] if c["kind"] in ("city", "instrument")]
+    print(f"共 {result['total']} 条结果（检索词：{' / '.join(chips)}"
+          + (f"；识别：{'，'.join(recognised)}" if recognised else "") + "）")
     for rank, hit in enumerate(hits, 1):
+        d = hit["document"]
         tags = "、".join(hit["cities"]) or "—"
-        print(f"{rank:>2}. [{hit['id']}] {hit['score']:.2f}  城市: {tags}  工具: {', '.join(hit['instruments']) or '—'}")
+        print(f"{rank:>2}. 《{d.get('title') or hit['doc']}》 {d.get('publisher') or ''} {d.get('date') or ''}"
+              f" [{TYPE_LABELS.get(d.get('type'), d.get('type') or '')}]")
+        print(f"    [{hit['id']}] 得分 {hit['score']:.2f}  城市: {tags}  工具: {', '.join(hit['instruments']) or '—'}")
         print(f"    {hit['section'] or '（无章节）'}")
         print(f"    {hit['snippet']}")
     return 0
 
 
-QUERY_LINE_TYPES = {"q": str, "city": str, "instrument": str, "doc": str, "year": int, "limit": int}
+def _slug(vocab, name):
+    return vocab.city_by_name[name]["slug"] if name in vocab.city_by_name else name
+
+
+QUERY_LINE_TYPES = {"q": str, "city": str, "instrument": str, "doc": str, "type": str, "year": int,
+                    "limit": int}
 
 
 def _query_line(line, vocab, index_dir, limit):
     """One --queries line -> search arguments; ValueError says what is wrong."""
+    from kb.read import DOC_TYPES
+
     try:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -238,10 +283,12 @@ def _query_line(line, vocab, index_dir, limit):
             raise ValueError(f"{key} 应为{'文本' if kind is str else '整数'}：{json.dumps(value, ensure_ascii=False)}")
     if item.get("limit") is not None and item["limit"] < 0:
         raise ValueError(f"limit 应为不小于 0 的整数（0 表示全部）：{item['limit']}")
+    if item.get("type") is not None and item["type"] not in DOC_TYPES:
+        raise ValueError(f"type 取值无效：{item['type']}（可选：{', '.join(DOC_TYPES)}）")
     city, instrument = _resolve_filters(vocab, item.get("city"), item.get("instrument"))
     _check_doc(index_dir, item.get("doc"), label="doc")
-    return dict(q=item.get("q") or "", city=city, instrument=instrument,
-                year=item.get("year"), doc=item.get("doc"),
+    return dict(q=item.get("q") or "", city=city and _slug(vocab, city), instrument=instrument,
+                year=item.get("year"), doc=item.get("doc"), type=item.get("type"),
                 limit=limit if item.get("limit") is None else item["limit"])
 
 
@@ -258,7 +305,7 @@ def _batch(searcher, vocab, path, limit, index_dir):
         except ValueError as exc:
             return _fail(f"{path}:{n}: {exc}")
         q = query.pop("q")
-        hits = searcher.search(q, **query)
+        hits = searcher.query(q, **query)["hits"]
         print(json.dumps({"q": q, "ids": [h["id"] for h in hits]}, ensure_ascii=False))
     return 0
 

@@ -39,7 +39,6 @@ import asyncio
 import datetime
 import gzip
 import json
-import os
 import shlex
 import shutil
 import statistics
@@ -54,8 +53,6 @@ if str(ROOT) not in sys.path:
 if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
 
-CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PAGE_SIZE = 20
 TIMEOUT_MS = 120_000
 
@@ -358,14 +355,11 @@ def measure(browser, root, base, path, query, search_prefix, after=None):
 
 
 def run_browser(out_dir, pf_site, queries, log):
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import serve
+    from kb.localweb import chromium, serve
 
     frag_map = pagefind_fragment_map(pf_site / "pagefind")
     res = {"ours": [], "pagefind": [], "chromium": None}
-    with serve(out_dir) as ours_base, serve(pf_site) as pf_base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with serve(out_dir) as ours_base, serve(pf_site) as pf_base, chromium() as browser:
         res["chromium"] = browser.version
 
         def ours_after(page, finished):
@@ -399,15 +393,12 @@ def run_browser(out_dir, pf_site, queries, log):
             ids = [frag_map[x] for x in pf["ids"]]
             return {"all": ids, "first": ids, "partial": False, "load_all": None, "total": pf["total"]}
 
-        try:
-            for q in queries:
-                log(f"  {q}")
-                res["ours"].append(measure(browser, out_dir, ours_base, "search/index.html", q,
-                                           "search/", ours_after))
-                res["pagefind"].append(measure(browser, pf_site, pf_base, "search.html", q,
-                                               "pagefind/", pf_after))
-        finally:
-            browser.close()
+        for q in queries:
+            log(f"  {q}")
+            res["ours"].append(measure(browser, out_dir, ours_base, "search/index.html", q,
+                                       "search/", ours_after))
+            res["pagefind"].append(measure(browser, pf_site, pf_base, "search.html", q,
+                                           "pagefind/", pf_after))
     return res
 
 
@@ -776,13 +767,10 @@ GEN_END = "<!-- pagefind_compare.py: generated up to here -->"
 
 def splice(old, generated):
     """``old`` with the text between the generated-block markers replaced (hand-written text
-    around them is kept); the whole block alone when ``old`` has no markers."""
-    block = f"{GEN_START}\n{generated.rstrip()}\n{GEN_END}\n"
-    if GEN_START in old and GEN_END in old and old.index(GEN_START) < old.index(GEN_END):
-        head, rest = old.split(GEN_START, 1)
-        tail = rest.split(GEN_END, 1)[1]
-        return head + block.rstrip("\n") + tail
-    return block
+    around them is kept)."""
+    from run import splice_block  # benchmarks/ is on sys.path
+
+    return splice_block(old, GEN_START, GEN_END, generated)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import synth  # noqa: E402
+from kb import localweb  # noqa: E402
 
 PY = sys.executable
-CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 MARK = "KB-BENCH-RESULT "
 # The code that is benchmarked: ROOT, or a snapshot of it (see snapshot_code).
 CODE = ROOT
@@ -381,48 +379,6 @@ def cli_oneshot(out_dir, queries, log_path):
 # ------------------------------------------------------------------ browser
 
 
-class _Server:
-    """tests.conftest.serve when importable, else an equivalent local HTTP server."""
-
-    def __init__(self, directory):
-        self.directory = directory
-
-    def __enter__(self):
-        try:
-            from tests.conftest import serve
-        except Exception:
-            serve = _serve
-        self._cm = serve(self.directory)
-        return self._cm.__enter__()
-
-    def __exit__(self, *exc):
-        return self._cm.__exit__(*exc)
-
-
-def _serve(directory, prefix=""):
-    import contextlib
-    import functools
-    import http.server
-
-    @contextlib.contextmanager
-    def cm():
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-        handler = functools.partial(Quiet, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/"
-        finally:
-            server.shutdown()
-            server.server_close()
-
-    return cm()
-
-
 INSTALL_PROBE = """([input, results]) => {
   const q = document.querySelector(input), r = document.querySelector(results);
   if (!q || !r) return false;
@@ -465,87 +421,81 @@ def _response_bytes(request):
 
 
 def browser_measures(out_dir, queries, input_sel, results_sel, search_path, timeout_s):
-    from playwright.sync_api import sync_playwright
-
     res = {"first_query": [], "keystroke": [], "errors": []}
-    with _Server(out_dir) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with localweb.serve(out_dir) as base, localweb.chromium() as browser:
         res["chromium"] = browser.version
-        try:
-            # 1. bytes of a first query: fresh context, cache disabled, search/index.html?q=
-            for q in queries:
-                context, page = _new_page(browser)
-                finished, failed = [], []
-                page.on("requestfinished", lambda req: finished.append(req))
-                page.on("requestfailed", lambda req: failed.append(req))
-                try:
-                    t0 = time.perf_counter()
-                    page.goto(f"{base}{search_path}?q={quote(q)}", wait_until="commit")
-                    page.wait_for_selector(f"{results_sel}[data-ready]", state="attached",
-                                           timeout=timeout_s * 1000)
-                    ready_s = time.perf_counter() - t0
-                    page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
-                    by_kind = {}
-                    for req in finished:
-                        path = req.url[len(base):].split("?")[0] if req.url.startswith(base) else req.url
-                        if path.startswith("search/") and path != search_path:
-                            # search/facets.<h>.js, search/p.<h>.js, search/f-<h>/3.js …
-                            kind = "search/" + re.split(r"[.-]", path[len("search/"):], maxsplit=1)[0]
-                            if kind == "search/kb":
-                                kind = "search/kb-*.js|css"
+        # 1. bytes of a first query: fresh context, cache disabled, search/index.html?q=
+        for q in queries:
+            context, page = _new_page(browser)
+            finished, failed = [], []
+            page.on("requestfinished", lambda req: finished.append(req))
+            page.on("requestfailed", lambda req: failed.append(req))
+            try:
+                t0 = time.perf_counter()
+                page.goto(f"{base}{search_path}?q={quote(q)}", wait_until="commit")
+                page.wait_for_selector(f"{results_sel}[data-ready]", state="attached",
+                                       timeout=timeout_s * 1000)
+                ready_s = time.perf_counter() - t0
+                page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+                by_kind = {}
+                for req in finished:
+                    path = req.url[len(base):].split("?")[0] if req.url.startswith(base) else req.url
+                    if path.startswith("search/") and path != search_path:
+                        # search/facets.<h>.js, search/p.<h>.js, search/f-<h>/3.js …
+                        kind = "search/" + re.split(r"[.-]", path[len("search/"):], maxsplit=1)[0]
+                        if kind == "search/kb":
+                            kind = "search/kb-*.js|css"
+                    else:
+                        kind = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else "other"
+                    by_kind[kind] = by_kind.get(kind, 0) + _response_bytes(req)
+                count = page.locator(f"{results_sel} > *").count()
+                res["first_query"].append({"q": q, "bytes": sum(by_kind.values()), "by_kind": by_kind,
+                                           "requests": len(finished), "failed": len(failed),
+                                           "ready_ms": round(ready_s * 1000, 1), "result_nodes": count})
+            except Exception as exc:
+                res["errors"].append(f"first query {q!r}: {str(exc).splitlines()[0]}")
+                if not res["first_query"]:
+                    res["errors"].append("search page never became ready; browser measures skipped")
+                    return res
+            finally:
+                context.close()
+        # 2. last keystroke -> results, typed into the search box of a freshly loaded page
+        #    (cold: downloads what the query needs), then the next query of the list typed
+        #    into the same page (warm: the index metadata is loaded, its shards may not be).
+        for q in queries:
+            context, page = _new_page(browser)
+            try:
+                page.goto(f"{base}{search_path}", wait_until="load")
+                page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+                if not page.evaluate(INSTALL_PROBE, [input_sel, results_sel]):
+                    res["errors"].append(f"no {input_sel} / {results_sel} on {search_path}")
+                    return res
+                row = {"q": q}
+                following = queries[(queries.index(q) + 1) % len(queries)]
+                for label, typed in (("cold_ms", q), ("warm_ms", following)):
+                    if label == "warm_ms":
+                        page.fill(input_sel, "")
+                        page.wait_for_timeout(400)
+                    page.click(input_sel)
+                    page.keyboard.type(typed, delay=40)
+                    try:
+                        page.wait_for_function("() => window.__kbBench.ready > 0",
+                                               timeout=timeout_s * 1000, polling=20)
+                        page.wait_for_timeout(150)  # let a trailing re-render land
+                        s = page.evaluate("() => window.__kbBench")
+                        row[label] = round(max(s["ready"], 0) - s["last"], 1)
+                    except Exception:
+                        s = page.evaluate("() => window.__kbBench")
+                        if s["mutation"]:
+                            row[label] = round(s["mutation"] - s["last"], 1)
+                            row["approx"] = True  # no data-ready change seen: last DOM change
                         else:
-                            kind = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else "other"
-                        by_kind[kind] = by_kind.get(kind, 0) + _response_bytes(req)
-                    count = page.locator(f"{results_sel} > *").count()
-                    res["first_query"].append({"q": q, "bytes": sum(by_kind.values()), "by_kind": by_kind,
-                                               "requests": len(finished), "failed": len(failed),
-                                               "ready_ms": round(ready_s * 1000, 1), "result_nodes": count})
-                except Exception as exc:
-                    res["errors"].append(f"first query {q!r}: {str(exc).splitlines()[0]}")
-                    if not res["first_query"]:
-                        res["errors"].append("search page never became ready; browser measures skipped")
-                        return res
-                finally:
-                    context.close()
-            # 2. last keystroke -> results, typed into the search box of a freshly loaded page
-            #    (cold: downloads what the query needs), then the next query of the list typed
-            #    into the same page (warm: the index metadata is loaded, its shards may not be).
-            for q in queries:
-                context, page = _new_page(browser)
-                try:
-                    page.goto(f"{base}{search_path}", wait_until="load")
-                    page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
-                    if not page.evaluate(INSTALL_PROBE, [input_sel, results_sel]):
-                        res["errors"].append(f"no {input_sel} / {results_sel} on {search_path}")
-                        return res
-                    row = {"q": q}
-                    following = queries[(queries.index(q) + 1) % len(queries)]
-                    for label, typed in (("cold_ms", q), ("warm_ms", following)):
-                        if label == "warm_ms":
-                            page.fill(input_sel, "")
-                            page.wait_for_timeout(400)
-                        page.click(input_sel)
-                        page.keyboard.type(typed, delay=40)
-                        try:
-                            page.wait_for_function("() => window.__kbBench.ready > 0",
-                                                   timeout=timeout_s * 1000, polling=20)
-                            page.wait_for_timeout(150)  # let a trailing re-render land
-                            s = page.evaluate("() => window.__kbBench")
-                            row[label] = round(max(s["ready"], 0) - s["last"], 1)
-                        except Exception:
-                            s = page.evaluate("() => window.__kbBench")
-                            if s["mutation"]:
-                                row[label] = round(s["mutation"] - s["last"], 1)
-                                row["approx"] = True  # no data-ready change seen: last DOM change
-                            else:
-                                raise
-                    res["keystroke"].append(row)
-                except Exception as exc:
-                    res["errors"].append(f"keystroke {q!r}: {str(exc).splitlines()[0]}")
-                finally:
-                    context.close()
-        finally:
-            browser.close()
+                            raise
+                res["keystroke"].append(row)
+            except Exception as exc:
+                res["errors"].append(f"keystroke {q!r}: {str(exc).splitlines()[0]}")
+            finally:
+                context.close()
     return res
 
 
@@ -763,6 +713,27 @@ def machine_info(chromium=None, packages=("whoosh-reloaded", "rjieba", "jieba", 
             versions[pkg] = "not installed"
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": osname,
             "python": platform.python_version(), "chromium": chromium or "not run", "packages": versions}
+
+
+def splice_block(old, start, end, text):
+    """``old`` with the text between the ``start`` and ``end`` marker lines replaced by ``text``
+    (hand-written text around them is kept); ``old`` plus the block when it has no markers."""
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in old and end in old and old.index(start) < old.index(end):
+        head, rest = old.split(start, 1)
+        return head + block + rest.split(end, 1)[1]
+    return (old.rstrip() + "\n\n" if old.strip() else "") + block + "\n"
+
+
+MARKED_BLOCK = re.compile(r"<!-- ([\w.-]+):start -->\n.*?\n<!-- \1:end -->", re.S)
+
+
+def keep_marked_blocks(old, report):
+    """``report`` followed by the blocks kept in the same file between ``<!-- name:start -->``
+    and ``<!-- name:end -->`` (by other tools such as benchmarks/relevance.py, or by hand), so
+    that rewriting BENCHMARKS.md does not drop them."""
+    blocks = [m.group(0) for m in MARKED_BLOCK.finditer(old)]
+    return report.rstrip() + "\n" + "".join("\n" + b + "\n" for b in blocks)
 
 
 def fmt(v, unit="", digits=1):
@@ -1055,7 +1026,9 @@ def main(argv=None):
     report = render_markdown(rows, targets, info, argv, started, auto_notes(rows))
     _dump(args, rows, info, targets)
     if args.write:
-        Path(args.write).write_text(report, encoding="utf-8")
+        target = Path(args.write)
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        target.write_text(keep_marked_blocks(old, report), encoding="utf-8")
         log(f"wrote {args.write}")
     else:
         print(report)

@@ -15,6 +15,11 @@ Two layers of terms are produced from the same normalised text:
 Normalisation (index and query alike) is length-preserving so character
 offsets stay valid for highlighting: full-width ASCII -> ASCII, traditional ->
 simplified (OpenCC t2s), lower case.
+
+Both layers are cut from the *folded* text (:func:`fold_variants`): a bracketed
+one- or two-character CJK insertion right after a CJK character loses its brackets,
+so 首台(套), 首批（次） and 首版(次) are indexed (and queried) as 首台套, 首批次, 首版次.
+Token offsets are mapped back to the unfolded text.
 """
 
 import functools
@@ -57,6 +62,47 @@ def normalize(text):
     return to_simplified(text.translate(_FULLWIDTH)).lower()
 
 
+# Bracketed variants: 首台(套) -> 首台套. Applied after normalize (brackets are ASCII then).
+_VARIANT_RE = re.compile(rf"(?<=[{CJK}])\(([{CJK}]{{1,2}})\)")
+
+
+def fold_variants(norm):
+    """(folded text, offsets): ``norm`` with the brackets of short CJK insertions removed;
+    ``offsets[i]`` is the index in ``norm`` of folded character ``i`` (plus one entry for
+    the end)."""
+    if "(" not in norm:
+        return norm, None
+    out, offsets, last = [], [], 0
+    for m in _VARIANT_RE.finditer(norm):
+        out.append(norm[last:m.start()])
+        offsets.extend(range(last, m.start()))
+        out.append(m.group(1))
+        offsets.extend(range(m.start(1), m.end(1)))
+        last = m.end()
+    if not out:
+        return norm, None
+    out.append(norm[last:])
+    offsets.extend(range(last, len(norm) + 1))
+    return "".join(out), offsets
+
+
+def unfold_span(norm, offsets, start, end):
+    """The span of ``norm`` under folded characters [start, end): a closing bracket that
+    folding dropped right after the span belongs to it (首台套 -> 首台(套))."""
+    if offsets is None:
+        return start, end
+    s, e = offsets[start], offsets[end - 1] + 1
+    if offsets[end] > e and norm[e:e + 1] == ")":
+        e += 1
+    return s, e
+
+
+def _unfold(tokens, norm, offsets):
+    if offsets is None:
+        return tokens
+    return [(t, p, *unfold_span(norm, offsets, s, e)) for t, p, s, e in tokens]
+
+
 # --------------------------------------------------------------------------- jieba
 
 
@@ -68,7 +114,7 @@ def read_userdict(path=USERDICT):
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        word = normalize(parts[0])
+        word = fold_variants(normalize(parts[0]))[0]
         freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
         tag = parts[2] if len(parts) > 2 else None
         entries.append((word, freq, tag))
@@ -116,7 +162,8 @@ def word_tokens(text, normalized=False):
     ``text`` is normalised first unless ``normalized`` is true; offsets refer to
     the text as given (normalisation keeps the length)."""
     jb, special = segmenter()
-    norm = text if normalized else normalize(text)
+    unfolded = text if normalized else normalize(text)
+    norm, offsets = fold_variants(unfolded)
     raw = jb.tokenize(norm, mode="search")
     raw.sort(key=lambda t: (t[1], -t[2]))
     out = []
@@ -141,12 +188,13 @@ def word_tokens(text, normalized=False):
                 if p is not None:
                     out.append((word, p, m.start(), m.end()))
     out.sort(key=lambda t: (t[2], -t[3], t[0]))
-    return out
+    return _unfold(out, unfolded, offsets)
 
 
 def gram_tokens(text, normalized=False):
     """Character layer: list of (term, position, startchar, endchar)."""
-    norm = text if normalized else normalize(text)
+    unfolded = text if normalized else normalize(text)
+    norm, offsets = fold_variants(unfolded)
     out = []
     pos = 0
     for m in _RUN_RE.finditer(norm):
@@ -160,7 +208,7 @@ def gram_tokens(text, normalized=False):
         else:
             out.append((run, pos, start, m.end()))
             pos += 1
-    return out
+    return _unfold(out, unfolded, offsets)
 
 
 def query_grams(text):

@@ -23,7 +23,7 @@ from . import analysis
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "1"  # bump when fields or analysis change incompatibly
+SCHEMA_VERSION = "2"  # bump when fields or analysis change incompatibly
 
 
 class _LayerTokenizer(Tokenizer):
@@ -80,8 +80,13 @@ class GramTokenizer(_LayerTokenizer):
 def schema():
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        doc=fields.ID(stored=True),
-        position=fields.STORED(),
+        doc=fields.ID(stored=True, sortable=True),
+        type=fields.ID(stored=True),
+        position=fields.NUMERIC(stored=True, sortable=True),
+        # exact field lengths of the two layers (Whoosh's own are one lossy byte); the query
+        # model (kb.search.rank) needs the same numbers as the static index
+        dlw=fields.NUMERIC(sortable=True),
+        dlg=fields.NUMERIC(sortable=True),
         text=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
         grams=fields.TEXT(analyzer=GramTokenizer(), phrase=True),
         section=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=False, field_boost=0.5),
@@ -92,12 +97,17 @@ def schema():
     )
 
 
-def _fields(passage):
+def _fields(passage, doc_types):
     text = passage["text"]
+    words = analysis.word_tokens(text)
+    grams = analysis.gram_tokens(text)
     return dict(
         id=passage["id"],
         doc=passage["doc"],
+        type=(doc_types or {}).get(passage["doc"]) or "",
         position=passage["position"],
+        dlw=len(words),
+        dlg=len(grams),
         text=text,
         grams=text,
         section=" › ".join(passage["section"]),
@@ -120,12 +130,12 @@ def _seeded_names(seed):
         random.setstate(state)
 
 
-def _add(writer, passages):
+def _add(writer, passages, doc_types=None):
     for passage in passages:
-        writer.add_document(**_fields(passage))
+        writer.add_document(**_fields(passage, doc_types))
 
 
-def build_index(passages, index_dir, progress=None, jobs=1):
+def build_index(passages, index_dir, progress=None, jobs=1, doc_types=None):
     """Create a fresh index in ``index_dir`` holding ``passages`` (in the given order).
 
     With ``jobs`` > 1 (and the fork start method), contiguous shards of the
@@ -143,10 +153,10 @@ def build_index(passages, index_dir, progress=None, jobs=1):
         writer = ix.writer(limitmb=256, compound=False)
         shards = _shards(passages, jobs)
         if len(shards) < 2:
-            _add(writer, passages if progress is None else progress(passages))
+            _add(writer, passages if progress is None else progress(passages), doc_types)
             writer.commit()
             return index_dir
-        segments = fork_map(_index_shard, [(ix, shard, f"{seed}|shard{k}")
+        segments = fork_map(_index_shard, [(ix, shard, f"{seed}|shard{k}", doc_types)
                                            for k, shard in enumerate(shards)], jobs)
         writer._close_segment()
         writer._commit_toc(segments)
@@ -164,17 +174,17 @@ def _shards(passages, jobs):
     return [passages[i:i + size] for i in range(0, len(passages), size)]
 
 
-def _index_shard(ix, passages, seed):
+def _index_shard(ix, passages, seed, doc_types=None):
     """Worker: index one shard into its own segment (the parent holds the lock)."""
     from whoosh.writing import SegmentWriter
 
     with _seeded_names(seed):
         writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
-        _add(writer, passages)
+        _add(writer, passages, doc_types)
         return writer._finalize_segment()
 
 
-def update_index(index_dir, passages_by_doc, removed_docs=()):
+def update_index(index_dir, passages_by_doc, removed_docs=(), doc_types=None):
     """Replace the passages of the documents in ``passages_by_doc`` and delete
     ``removed_docs``; other documents' postings are left as they are."""
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
@@ -184,7 +194,7 @@ def update_index(index_dir, passages_by_doc, removed_docs=()):
         for doc_id in sorted(set(passages_by_doc) | set(removed_docs)):
             writer.delete_by_term("doc", doc_id)
         for doc_id in sorted(passages_by_doc):
-            _add(writer, passages_by_doc[doc_id])
+            _add(writer, passages_by_doc[doc_id], doc_types)
         writer.commit()
 
 

@@ -147,6 +147,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
 def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
+    doc_types = {d["id"]: d["type"] for d in docs}
     old_manifest_path = Path(previous) / "index" / INDEX_MANIFEST if previous else None
     if old_manifest_path and old_manifest_path.exists():
         old = json.loads(old_manifest_path.read_text(encoding="utf-8"))
@@ -157,11 +158,11 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
             if not set(old_docs) - set(manifest):
                 shutil.copytree(old_manifest_path.parent, staging_index)
                 if changed:
-                    kbindex.update_index(staging_index, changed)
+                    kbindex.update_index(staging_index, changed, doc_types=doc_types)
                 _write_manifest(staging_index, manifest)
                 return f"incremental ({len(changed)} changed)"
     ordered = [p for d in docs for p in passages_by_doc[d["id"]]]
-    kbindex.build_index(ordered, staging_index,
+    kbindex.build_index(ordered, staging_index, doc_types=doc_types,
                         progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"

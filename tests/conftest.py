@@ -1,21 +1,14 @@
 """Shared fixtures: the real corpus, a built site, and Debian's Chromium through Playwright."""
 
-import contextlib
-import functools
-import http.server
-import os
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
+from kb import localweb
+from kb.localweb import serve
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 
 
 @pytest.fixture(scope="session")
@@ -32,47 +25,11 @@ def built_site(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium (Playwright's own browser download does not work here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (it installs it) "
-                    "or set KB_CHROMIUM")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    missing = localweb.chromium_missing()
+    if missing:
+        pytest.fail(missing)
+    with localweb.chromium() as browser:
         yield browser
-        browser.close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory, prefix=""):
-    """Serve ``directory`` on 127.0.0.1 at an ephemeral port; yields the base URL.
-
-    With ``prefix`` (e.g. "sub/path"), the directory is served under that sub-path,
-    to prove the site uses only relative links."""
-    directory = Path(directory)
-    root = directory
-    if prefix:
-        root = directory.parent / f".serve-{directory.name}"
-        if root.exists():
-            shutil.rmtree(root)
-        target = root / prefix
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(directory.resolve(), target_is_directory=True)
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/"
-        yield base + (prefix.strip("/") + "/" if prefix else "")
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import jinja2
 import pytest
 
 from kb import static_index as si
-from tests.conftest import serve
+from kb.localweb import serve
 from tests.test_static_index import synthetic_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

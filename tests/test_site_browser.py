@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import serve  # noqa: E402
+from kb.localweb import serve  # noqa: E402
 import test_render  # noqa: E402
 
 SCREENSHOT_DIR = Path(tempfile.gettempdir())

@@ -8,30 +8,23 @@
   var KB = global.KB = global.KB || {};
 
   /* ------------------------------------------------------------------ ranking (pure) */
-
-  KB.K1 = 1.2;
-  KB.B = 0.75;
+  /* The twin of kb/search/rank.py (the reference: read its docstring for the model). The
+     constants come from the index's rules file (C = rules.rank). */
 
   KB.idf = function (n, df) { return Math.log(1 + (n - df + 0.5) / (df + 0.5)); };
 
-  KB.impact = function (tf, dl, avgdl) {
-    return tf * (KB.K1 + 1) / (tf + KB.K1 * (1 - KB.B + KB.B * dl / avgdl));
+  KB.impact = function (tf, dl, avgdl, C) {
+    return tf * (C.k1 + 1) / (tf + C.k1 * (1 - C.b + C.b * dl / avgdl));
   };
 
-  /* Do the position lists occur at consecutive positions (list j at p + j)? */
-  KB.isPhrase = function (lists) {
+  /* Start positions p of lists[0] such that lists[j] holds p + j for every j. */
+  KB.phraseStarts = function (lists) {
     var rest = [];
     for (var j = 1; j < lists.length; j++) rest.push(new Set(lists[j]));
-    var first = lists[0];
-    for (var i = 0; i < first.length; i++) {
-      var p = first[i];
-      var ok = true;
-      for (var k = 0; k < rest.length; k++) {
-        if (!rest[k].has(p + k + 1)) { ok = false; break; }
-      }
-      if (ok) return true;
-    }
-    return false;
+    return lists[0].filter(function (p) {
+      for (var k = 0; k < rest.length; k++) if (!rest[k].has(p + k + 1)) return false;
+      return true;
+    });
   };
 
   function dfOf(map) { return map.df !== undefined ? map.df : map.size; }
@@ -63,69 +56,148 @@
     return out;
   }
 
-  /* The twin of kb.static_index.evaluate. get(layer, term) -> Map(idx -> {tf, pos, dl});
-     expand(char) -> gram terms with that prefix. Returns [{idx, tier, score}] best first. */
-  KB.evaluate = function (plan, get, expand, n, avgdl) {
-    var total = null;
-    plan.forEach(function (part) {
-      var wp = part.words.map(function (w) { return get("w", w); });
-      var sp = part.slots.map(function (slot) {
-        if (slot[0] === "e") return get("g", slot[1]);
-        return mergePrefix(expand(slot[1]).map(function (t) { return get("g", t); }));
-      });
-      var cand = new Set();
-      if (wp.length) intersectKeys(wp).forEach(function (i) { cand.add(i); });
-      if (sp.length) intersectKeys(sp).forEach(function (i) { cand.add(i); });
-      var wterms = [];
-      var wmap = new Map();
-      part.words.forEach(function (w, i) {
-        if (!wmap.has(w)) { wmap.set(w, wp[i]); wterms.push(w); }
-      });
-      var skeys = [];
-      var smap = new Map();
-      part.slots.forEach(function (slot, i) {
-        var key = slot[0] + "\u0000" + slot[1];
-        if (!smap.has(key)) { smap.set(key, sp[i]); skeys.push(key); }
-      });
-      var res = new Map();
-      cand.forEach(function (idx) {
-        var wordAll = wp.length > 0 && wp.every(function (d) { return d.has(idx); });
-        var wordPhrase = wordAll && KB.isPhrase(wp.map(function (d) { return d.get(idx).pos; }));
-        var gramPhrase = sp.length > 0 && sp.every(function (d) { return d.has(idx); }) &&
-          KB.isPhrase(sp.map(function (d) { return d.get(idx).pos; }));
-        var ok = part.phrase ? (wordPhrase || gramPhrase) : (wordAll || gramPhrase);
-        if (!ok) return;
-        var tier = wordPhrase ? 2 : gramPhrase ? 1 : 0;
-        var score = 0;
-        wterms.forEach(function (w) {
-          var d = wmap.get(w);
-          var post = d.get(idx);
-          if (post) score += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.w);
-        });
-        skeys.forEach(function (key) {
-          var d = smap.get(key);
-          var post = d.get(idx);
-          if (post) score += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.g);
-        });
-        res.set(idx, [tier, score]);
-      });
-      if (total === null) {
-        total = res;
-      } else {
-        var next = new Map();
-        total.forEach(function (ts, idx) {
-          var other = res.get(idx);
-          if (other) next.set(idx, [ts[0] + other[0], ts[1] + other[1]]);
-        });
-        total = next;
-      }
+  function unique(arr, key) {
+    var seen = new Set();
+    return arr.filter(function (x) {
+      var k = key ? key(x) : x;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
     });
+  }
+
+  function Concept(c, src) {
+    this.c = c;
+    this.words = unique(c.words);
+    this.wmaps = c.words.map(function (w) { return src.get("w", w); });
+    this.smaps = c.slots.map(function (slot) {
+      if (slot[0] === "e") return src.get("g", slot[1]);
+      return mergePrefix(src.expand(slot[1]).map(function (t) { return src.get("g", t); }));
+    });
+    var self = this;
+    this.wmap = new Map();
+    c.words.forEach(function (w, i) { if (!self.wmap.has(w)) self.wmap.set(w, self.wmaps[i]); });
+    this.smap = new Map();
+    c.slots.forEach(function (s, i) {
+      var key = s[0] + "\u0000" + s[1];
+      if (!self.smap.has(key)) self.smap.set(key, self.smaps[i]);
+    });
+    this.exact = unique(c.slots.filter(function (s) { return s[0] === "e"; }).map(function (s) {
+      return "e\u0000" + s[1];
+    }));
+    this.tagKind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
+    this.tagValues = c.cities.length ? c.cities : c.instrument ? [c.instrument] : [];
+  }
+
+  Concept.prototype.textCandidates = function () {
     var out = [];
-    if (total) total.forEach(function (ts, idx) { out.push({ idx: idx, tier: ts[0], score: ts[1] }); });
-    out.sort(function (a, b) {
-      return (b.tier - a.tier) || (b.score - a.score) || (a.idx - b.idx);
-    });
+    if (this.wmaps.length) out = out.concat(intersectKeys(this.wmaps));
+    if (this.smaps.length) out = out.concat(intersectKeys(this.smaps));
     return out;
+  };
+
+  Concept.prototype.wordPositions = function (idx) {
+    if (!this.wmaps.length || !this.wmaps.every(function (d) { return d.has(idx); })) return [];
+    return KB.phraseStarts(this.wmaps.map(function (d) { return d.get(idx).pos; }));
+  };
+
+  Concept.prototype.gramMatch = function (idx) {
+    return this.smaps.length > 0 && this.smaps.every(function (d) { return d.has(idx); }) &&
+      KB.phraseStarts(this.smaps.map(function (d) { return d.get(idx).pos; })).length > 0;
+  };
+
+  /* The twin of kb.search.rank.rank. src: {n, avgdl, get, expand, hasTag, tagCount, tagged,
+     order}. Returns {hits: [{idx, full, score}], matched: Map(idx -> [k]), absent, full}. */
+  KB.rank = function (plan, src, C) {
+    var n = src.n;
+    var avgdl = src.avgdl;
+    var concepts = plan.concepts.map(function (c) { return new Concept(c, src); });
+    var cand = new Set();
+    concepts.forEach(function (c) { c.textCandidates().forEach(function (i) { cand.add(i); }); });
+    if (concepts.length && concepts.every(function (c) { return c.tagKind === "city"; })) {
+      concepts.forEach(function (c) {
+        c.tagValues.forEach(function (v) { src.tagged("city", v).forEach(function (i) { cand.add(i); }); });
+      });
+    }
+    var per = new Map();
+    cand.forEach(function (idx) {
+      var row = [];
+      for (var k = 0; k < concepts.length; k++) {
+        var c = concepts[k];
+        var pos = c.wordPositions(idx);
+        var word = pos.length > 0;
+        var gram = word ? false : c.gramMatch(idx);
+        var tagged = !!c.tagKind && c.tagValues.some(function (v) { return src.hasTag(idx, c.tagKind, v); });
+        if (c.c.required && !(word || gram)) { row = null; break; }
+        if (!(word || gram || tagged)) continue;
+        var score = 0;
+        if (word) {
+          c.words.forEach(function (w) {
+            var d = c.wmap.get(w);
+            var post = d.get(idx);
+            score += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.w, C);
+          });
+        } else if (gram && c.exact.length) {
+          var part = 0;
+          c.exact.forEach(function (key) {
+            var d = c.smap.get(key);
+            var post = d.get(idx);
+            part += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.g, C);
+          });
+          score += C.gram * part / c.exact.length;
+        }
+        if (c.tagKind === "city") {
+          if (tagged) {
+            var count = 0;
+            c.tagValues.forEach(function (v) { count += src.tagCount("city", v); });
+            score += C.tag * KB.idf(n, count);
+          } else {
+            score *= C.mention;
+          }
+        } else if (c.tagKind === "instrument" && tagged) {
+          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", c.tagValues[0]));
+        }
+        row.push([k, score, pos]);
+      }
+      if (row && row.length) per.set(idx, row);
+    });
+    var df = concepts.map(function () { return 0; });
+    per.forEach(function (row) { row.forEach(function (r) { df[r[0]] += 1; }); });
+    var weight = df.map(function (d) { return d ? KB.idf(n, d) : 0; });
+    var present = [];
+    df.forEach(function (d, k) { if (d) present.push(k); });
+    var totalW = 0;
+    present.forEach(function (k) { totalW += weight[k]; });
+    var hits = [];
+    var fullCount = 0;
+    var matched = new Map();
+    per.forEach(function (row, idx) {
+      var full = row.length === present.length;
+      if (full) fullCount += 1;
+      var wsum = 0;
+      row.forEach(function (r) { wsum += weight[r[0]]; });
+      var coverage = totalW ? wsum / totalW : 1.0;
+      var score = 0;
+      row.forEach(function (r) { score += r[1]; });
+      for (var j = 0; j + 1 < row.length; j++) {
+        var a = row[j];
+        var b = row[j + 1];
+        if (b[0] === a[0] + 1 && a[2].length && b[2].length) {
+          var d = Infinity;
+          a[2].forEach(function (x) { b[2].forEach(function (y) { d = Math.min(d, Math.abs(x - y)); }); });
+          if (d > 0 && d <= C.proxWindow) score += C.prox * Math.min(weight[a[0]], weight[b[0]]) / d;
+        }
+      }
+      score *= Math.pow(coverage, C.coord);
+      hits.push({ idx: idx, full: full, score: score, key: Math.floor(score * C.scale + 0.5) });
+      matched.set(idx, row.map(function (r) { return r[0]; }));
+    });
+    hits.sort(function (x, y) {
+      return (y.full - x.full) || (y.key - x.key) || (src.order(x.idx) - src.order(y.idx));
+    });
+    var absent = [];
+    df.forEach(function (d, k) { if (!d) absent.push(concepts[k].c.text); });
+    return { hits: hits, matched: matched, absent: absent, full: fullCount };
   };
 
   /* ------------------------------------------------------------------ the engine */
@@ -221,35 +293,43 @@
     return m;
   };
 
-  /* Run a query: {parts, plan, ranked: [{idx, tier, score}], codes: Map(idx -> [city set, mask]),
-     partial: bool (some posting pages were not fetched), pagesPending: number}.
-     opts.full: fetch every posting page (no byte budget). */
+  Engine.prototype.rules = function () {
+    var self = this;
+    if (self.rulesData) return Promise.resolve(self.rulesData);
+    return self.file(self.meta.rules).then(function (r) { self.rulesData = r; return r; });
+  };
+
+  /* Run a query: {plan, ranked: [{idx, full, score}], matched, absent, fullCount, notices,
+     codes: Map(idx -> [city set, mask]), partial: bool (some posting pages were not fetched),
+     pagesPending}. opts.full: fetch every posting page (no byte budget). */
   Engine.prototype.run = async function (query, opts) {
     opts = opts || {};
     var self = this;
     var meta = self.meta;
-    await self.ensureT2S(query);
-    var parts = KB.parseParts(query);
-    var result = { query: query, parts: parts, plan: [], ranked: [], codes: new Map(),
+    var got = await Promise.all([self.ensureT2S(query), self.rules(), self.facets()]);
+    var rules = got[1];
+    var info = got[2];
+    var result = { query: query, plan: { concepts: [], notices: [], parts: [] }, ranked: [],
+                   matched: new Map(), absent: [], fullCount: 0, codes: new Map(),
                    partial: false, pagesPending: 0 };
-    if (!parts.length) return result;
-
+    var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
     var lexRanges = [];
-    parts.forEach(function (p) { lexRanges = lexRanges.concat(KB.lexRanges(p.text, meta.maxw)); });
+    parts.forEach(function (p) { lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw)); });
     var lexNames = await self.loadChunks("lex", lexRanges);
     var sets = lexNames.map(function (n) { return self.lexSet(n); });
     var hasWord = function (t) {
       for (var i = 0; i < sets.length; i++) if (sets[i].has(t)) return true;
       return false;
     };
-    var plan = result.plan = KB.planQuery(parts, hasWord, meta.maxw);
+    var plan = result.plan = KB.planQuery(query, hasWord, rules, meta.maxw);
+    if (!plan.concepts.length) return result;
 
     // Posting chunks of every term (and of every prefix range).
     var direct = [];
     var prefixes = [];
-    plan.forEach(function (part) {
-      part.words.forEach(function (w) { direct.push(["w", w]); });
-      part.slots.forEach(function (s) {
+    plan.concepts.forEach(function (c) {
+      c.words.forEach(function (w) { direct.push(["w", w]); });
+      c.slots.forEach(function (s) {
         if (s[0] === "e") direct.push(["g", s[1]]); else prefixes.push(s[1]);
       });
     });
@@ -257,14 +337,33 @@
     var gRanges = [];
     direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
     var prefixChunks = new Map();
-    var loaded = await Promise.all([
+    // a query of city concepts only lists the cities' passages (their facet lists)
+    var cityOnly = plan.concepts.every(function (c) { return c.cities.length && !c.instrument; });
+    var tagLists = new Map();
+    var listLoads = [];
+    if (cityOnly) {
+      plan.concepts.forEach(function (c) {
+        c.cities.forEach(function (slug) {
+          var code = info.cityCode.get(slug);
+          if (code === undefined || tagLists.has(slug)) return;
+          var name = info.raw.cities[code][3];
+          tagLists.set(slug, null);
+          listLoads.push(self.file(name).then(function (text) {
+            var key = "fl:" + name;
+            if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text));
+            tagLists.set(slug, self.decoded.get(key));
+          }));
+        });
+      });
+    }
+    await Promise.all([
       self.loadChunks("w", wRanges),
       self.loadChunks("g", gRanges),
       Promise.all(prefixes.map(function (c) {
         return self.loadChunks("g", [[c, c + "\uffff"]]).then(function (names) { prefixChunks.set(c, names); });
       })),
+      Promise.all(listLoads),
     ]);
-    void loaded;
 
     var entries = new Map(); // "layer\0term" -> {key, df, post, mandatory}
     function entryOf(layer, term, mandatory) {
@@ -343,21 +442,72 @@
       maps.set(key, m);
       return m;
     }
-    function expand(c) { return expansions.get(c) || []; }
-    result.ranked = KB.evaluate(plan, get, expand, meta.N, self.avgdl);
-    var need = new Set(result.ranked.map(function (r) { return r.idx; }));
-    maps.forEach(function (m) {
-      m.forEach(function (v, idx) {
-        if (need.has(idx) && !result.codes.has(idx)) result.codes.set(idx, [v.cs, v.im]);
+    // per-passage facet codes, from the postings (and the facet lists of a city-only query)
+    var codeOf = function (idx) {
+      if (result.codes.has(idx)) return result.codes.get(idx);
+      return null;
+    };
+    var src = {
+      n: meta.N, avgdl: self.avgdl, get: get,
+      expand: function (c) { return expansions.get(c) || []; },
+      tagged: function (_kind, slug) { return Array.from((tagLists.get(slug) || new Map()).keys()); },
+      hasTag: function (idx, kind, value) {
+        var pair = codeOf(idx);
+        if (!pair) return false;
+        var codes = self.decodeCodes(pair);
+        if (kind === "city") {
+          var cc = info.cityCode.get(value);
+          return cc !== undefined && codes.c.indexOf(cc) >= 0;
+        }
+        var ic = info.instCode.get(value);
+        return ic !== undefined && codes.i.indexOf(ic) >= 0;
+      },
+      tagCount: function (kind, value) {
+        var code = (kind === "city" ? info.cityCode : info.instCode).get(value);
+        return code === undefined ? 0 : (kind === "city" ? info.raw.cities : info.raw.instruments)[code][2];
+      },
+      order: function (idx) { return idx; },
+    };
+    // collect the codes of every passage the postings or lists mention, before ranking
+    plan.concepts.forEach(function (c) {
+      c.words.forEach(function (w) { get("w", w).forEach(function (v, idx) { if (!result.codes.has(idx)) result.codes.set(idx, [v.cs, v.im]); }); });
+      c.slots.forEach(function (s) {
+        var terms = s[0] === "e" ? [s[1]] : (expansions.get(s[1]) || []);
+        terms.forEach(function (t) {
+          get("g", t).forEach(function (v, idx) { if (!result.codes.has(idx)) result.codes.set(idx, [v.cs, v.im]); });
+        });
       });
     });
+    tagLists.forEach(function (list) {
+      if (list) list.forEach(function (pair, idx) { if (!result.codes.has(idx)) result.codes.set(idx, pair); });
+    });
+    var ranked = KB.rank(plan, src, rules.rank);
+    result.ranked = ranked.hits;
+    result.matched = ranked.matched;
+    result.absent = ranked.absent;
+    result.fullCount = ranked.full;
+    result.notices = KB.notices(plan, ranked);
     result.bytesBudgeted = spent;
     return result;
   };
 
+  /* The twin of kb.search.notices. */
+  KB.notices = function (plan, ranked) {
+    var out = plan.notices.slice();
+    var q = function (t) { return "\u201c" + t + "\u201d"; };
+    if (ranked.absent.length) out.push("没有找到：" + ranked.absent.map(q).join("、"));
+    var present = plan.concepts.map(function (c) { return c.text; })
+      .filter(function (t) { return ranked.absent.indexOf(t) < 0; });
+    if (ranked.hits.length && !ranked.full && present.length > 1) {
+      out.push("没有同时包含" + present.map(q).join("、") + "的段落，以下为部分匹配");
+    }
+    return out;
+  };
+
   /* ------------------------------------------------------------------ facets */
 
-  var FACETS = ["city", "instrument", "year", "doc"];
+  var FACETS = ["city", "instrument", "year", "type", "doc"];
+  KB.FACETS = FACETS;
 
   Engine.prototype.facets = async function () {
     if (this.facetInfo) return this.facetInfo;
@@ -366,13 +516,16 @@
     var starts = new Array(counts.length);
     var acc = 0;
     counts.forEach(function (c, i) { starts[i] = acc; acc += c; });
-    var global = { city: new Map(), instrument: new Map(), year: new Map(), doc: new Map() };
+    var global = { city: new Map(), instrument: new Map(), year: new Map(), type: new Map(), doc: new Map() };
+    f.types.forEach(function (t, i) { if (t[2]) global.type.set(i, t[2]); });
     f.cities.forEach(function (c, i) { global.city.set(i, c[2]); });
     f.instruments.forEach(function (c, i) { global.instrument.set(i, c[2]); });
     f.years.forEach(function (y, i) { global.year.set(i, y[1]); });
     counts.forEach(function (c, i) { if (c) global.doc.set(i, c); });
     this.facetInfo = {
-      raw: f, starts: starts, counts: counts, docYear: KB.decodeVarints(f.docYear), global: global,
+      raw: f, starts: starts, counts: counts, docYear: KB.decodeVarints(f.docYear),
+      docType: KB.decodeVarints(f.docType), global: global,
+      typeCode: new Map(f.types.map(function (t, i) { return [t[0], i]; })),
       citySets: decodeCitySets(f.citySets),
       cityCode: new Map(f.cities.map(function (c, i) { return [c[0], i]; })),
       instCode: new Map(f.instruments.map(function (c, i) { return [c[0], i]; })),
@@ -445,7 +598,9 @@
     var out = new Map();
     docNums.forEach(function (d) {
       var c = KB.data[docs.titles + "/" + Math.floor(d / docs.size) + ".js"];
-      out.set(d, { id: c.ids[d % docs.size], title: c.titles[d % docs.size] });
+      var k = d % docs.size;
+      out.set(d, { id: c.ids[k], title: c.titles[k], publisher: c.publishers[k], date: c.dates[k],
+                   type: c.types[k] });
     });
     return out;
   };
@@ -458,6 +613,7 @@
       city: code(info.cityCode, filters.city),
       instrument: code(info.instCode, filters.instrument),
       year: code(info.yearCode, filters.year),
+      type: code(info.typeCode, filters.type),
       doc: filters.doc ? (docNum >= 0 ? docNum : -2) : -1,
     };
   };
@@ -482,20 +638,34 @@
         lists[x[0]] = self.decoded.get(key);
       }));
     });
+    var size = self.meta.docs.size;
+    function docCodes(docNums, into) {
+      var files = new Set(docNums.map(function (d) { return Math.floor(d / size); }));
+      return Promise.all(Array.from(files).map(function (k) {
+        return self.file(self.meta.docs.codes + "/" + k + ".js").then(function (text) {
+          var nums = KB.decodeVarints(text);
+          var first = info.starts[k * size];
+          docNums.forEach(function (d) {
+            if (Math.floor(d / size) !== k) return;
+            for (var idx = info.starts[d]; idx < info.starts[d] + info.counts[d]; idx++) {
+              var j = 2 * (idx - first);
+              into.set(idx, [nums[j], nums[j + 1]]);
+            }
+          });
+        });
+      }));
+    }
     if (want.doc === -2) lists.doc = new Map();
     else if (want.doc >= 0) {
-      var size = self.meta.docs.size;
-      var k = Math.floor(want.doc / size);
-      loads.push(self.file(self.meta.docs.codes + "/" + k + ".js").then(function (text) {
-        var nums = KB.decodeVarints(text);
-        var first = info.starts[k * size];
-        var m = new Map();
-        for (var idx = info.starts[want.doc]; idx < info.starts[want.doc] + info.counts[want.doc]; idx++) {
-          var j = 2 * (idx - first);
-          m.set(idx, [nums[j], nums[j + 1]]);
-        }
-        lists.doc = m;
-      }));
+      lists.doc = new Map();
+      loads.push(docCodes([want.doc], lists.doc));
+    }
+    if (want.type === -2) lists.type = new Map();
+    else if (want.type >= 0) {
+      lists.type = new Map();
+      var ofType = [];
+      info.docType.forEach(function (t, d) { if (t === want.type && info.counts[d]) ofType.push(d); });
+      loads.push(docCodes(ofType, lists.type));
     }
     await Promise.all(loads);
     return { query: "", browse: true, lists: lists, parts: [], plan: [], ranked: [],
@@ -509,17 +679,18 @@
     var self = this;
     var info = self.facetInfo;
     var want = self.wanted(filters, docNum);
-    var counts = { city: new Map(), instrument: new Map(), year: new Map(), doc: new Map() };
+    var counts = { city: new Map(), instrument: new Map(), year: new Map(), type: new Map(), doc: new Map() };
     function describe(idx, pair) {
       var codes = self.decodeCodes(pair);
       var doc = self.docOf(idx);
-      return { idx: idx, doc: doc, year: info.docYear[doc], codes: codes };
+      return { idx: idx, doc: doc, year: info.docYear[doc], type: info.docType[doc], codes: codes };
     }
     function ok(it, facet) {
       switch (facet) {
         case "city": return want.city === -1 || it.codes.c.indexOf(want.city) >= 0;
         case "instrument": return want.instrument === -1 || it.codes.i.indexOf(want.instrument) >= 0;
         case "year": return want.year === -1 || it.year === want.year;
+        case "type": return want.type === -1 || it.type === want.type;
         default: return want.doc === -1 || it.doc === want.doc;
       }
     }
@@ -527,6 +698,7 @@
       if (facet === "city") it.codes.c.forEach(function (c) { bump(counts.city, c); });
       else if (facet === "instrument") it.codes.i.forEach(function (c) { bump(counts.instrument, c); });
       else if (facet === "year") bump(counts.year, it.year);
+      else if (facet === "type") bump(counts.type, it.type);
       else bump(counts.doc, it.doc);
     }
     var items = [];
@@ -561,7 +733,7 @@
       FACETS.forEach(function (facet) {
         if (FACETS.every(function (x) { return x === facet || pass[x]; })) count(facet, it);
       });
-      if (pass.city && pass.instrument && pass.year && pass.doc) items.push(it);
+      if (FACETS.every(function (x) { return pass[x]; })) items.push(it);
     });
     return { items: items, counts: counts, want: want };
   };

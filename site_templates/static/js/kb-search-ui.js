@@ -2,7 +2,9 @@
  *
  * Corpus text and the query are data: every string reaches the page through textContent /
  * createTextNode / setAttribute, never innerHTML. URL state:
- *   search/index.html?q=…&city=<slug>&instrument=<slug>&year=YYYY&doc=<id>&page=N
+ *   search/index.html?q=…&city=<slug>&instrument=<slug>&year=YYYY&type=<type>&doc=<id>&page=N
+ * The query model (parsing, concepts, ranking, snippets) is kb-query.js / kb-rank.js /
+ * kb-snippet.js, twins of kb/search/ (the reference).
  * #results gets data-ready when a search has finished (also with zero results or an error)
  * and loses it when a new search starts.
  */
@@ -13,71 +15,9 @@
   var doc = global.document;
   var PAGE_SIZE = 20;
   var DEBOUNCE_MS = 250;
-  var SNIPPET_CHARS = 160;
   var DOC_FACET_LIMIT = 10;
-  var FILTERS = ["city", "instrument", "year", "doc"];
-  var FACET_TITLES = { city: "城市", instrument: "政策工具", year: "年份", doc: "文档" };
-
-  /* ------------------------------------------------------------------ highlighting (pure) */
-
-  /* Needles of a plan: each part's text, and its words (longer than one character unless
-     the part is one character), like kb.search.highlight_spans. */
-  KB.needles = function (plan) {
-    var set = new Set();
-    plan.forEach(function (part) {
-      set.add(part.text);
-      part.words.forEach(function (w) {
-        if (w.length > 1 || part.text.length === 1) set.add(w);
-      });
-    });
-    return Array.from(set).filter(function (n) { return n.trim() !== ""; });
-  };
-
-  /* Merged [start, end) spans of the needles in text (matched on the normalised text). */
-  KB.highlightSpans = function (text, needles) {
-    var norm = KB.normalize(text);
-    var spans = [];
-    needles.slice().sort(function (a, b) { return b.length - a.length; }).forEach(function (n) {
-      var at = norm.indexOf(n);
-      while (at >= 0) {
-        spans.push([at, at + n.length]);
-        at = norm.indexOf(n, at + n.length);
-      }
-    });
-    spans.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
-    var merged = [];
-    spans.forEach(function (s) {
-      var last = merged[merged.length - 1];
-      if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
-      else merged.push([s[0], s[1]]);
-    });
-    return merged;
-  };
-
-  /* A DocumentFragment: a window of text around the first match, matches in <mark>. */
-  KB.snippet = function (text, needles, width) {
-    width = width || SNIPPET_CHARS;
-    text = String(text || "");
-    var spans = KB.highlightSpans(text, needles);
-    var start = spans.length ? Math.max(0, spans[0][0] - Math.floor(width / 4)) : 0;
-    var end = Math.min(text.length, start + width);
-    var frag = doc.createDocumentFragment();
-    if (start > 0) frag.appendChild(doc.createTextNode("…"));
-    var cursor = start;
-    spans.forEach(function (s) {
-      if (s[1] <= start || s[0] >= end) return;
-      var a = Math.max(s[0], start);
-      var b = Math.min(s[1], end);
-      if (a > cursor) frag.appendChild(doc.createTextNode(text.slice(cursor, a)));
-      var mark = doc.createElement("mark");
-      mark.textContent = text.slice(a, b);
-      frag.appendChild(mark);
-      cursor = b;
-    });
-    if (end > cursor) frag.appendChild(doc.createTextNode(text.slice(cursor, end)));
-    if (end < text.length) frag.appendChild(doc.createTextNode("…"));
-    return frag;
-  };
+  var FILTERS = ["city", "instrument", "year", "type", "doc"];
+  var FACET_TITLES = { city: "城市", instrument: "政策工具", year: "发布年份", type: "文献类型", doc: "文档" };
 
   /* Only relative links into the site (no scheme, no absolute path). */
   KB.safeRelative = function (url) {
@@ -96,6 +36,7 @@
       city: params.get("city") || "",
       instrument: params.get("instrument") || "",
       year: /^\d{4}$/.test(year) ? year : "",
+      type: /^[a-z]+$/.test(params.get("type") || "") ? params.get("type") : "",
       doc: params.get("doc") || "",
       page: page > 0 ? page : 1,
     };
@@ -142,6 +83,7 @@
     this.next = root.querySelector("#kb-next");
     this.pageInfo = root.querySelector("#kb-page-info");
     this.clearBtn = root.querySelector("#kb-clear");
+    this.chipsBox = root.querySelector("#kb-query-chips");
     this.seq = 0;
     this.timer = null;
     this.lastRun = null;
@@ -188,6 +130,18 @@
       self.state.page = 1;
       self.writeURL(true);
       self.search({ focus: [facet, value] });
+    });
+    if (self.chipsBox) self.chipsBox.addEventListener("click", function (ev) {
+      var b = ev.target.closest("button[data-concept]");
+      if (!b) return;
+      // remove the recognised word from the query (the chip's concept)
+      var text = b.getAttribute("data-concept");
+      var q = KB.foldVariants(KB.normalize(self.state.q)).text;
+      self.state.q = q.split(text).join(" ").replace(/\s+/g, " ").trim();
+      self.input.value = self.state.q;
+      self.state.page = 1;
+      self.writeURL(true);
+      self.search();
     });
     self.clearBtn.addEventListener("click", function () {
       FILTERS.forEach(function (f) { self.state[f] = ""; });
@@ -270,10 +224,13 @@
       var frags = await self.engine.fragments(shown.map(function (it) { return it.idx; }));
       var docNums = new Set();
       topEntries(refined.counts.doc, DOC_FACET_LIMIT).forEach(function (kv) { docNums.add(kv[0]); });
+      shown.forEach(function (it) { docNums.add(it.doc); });
+      var rules = q ? await self.engine.rules() : null;
       if (docNum >= 0) docNums.add(docNum);
       var titles = await self.engine.docTitles(Array.from(docNums));
       if (my !== self.seq) return;
-      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages }, docNum, opts);
+      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages, rules: rules },
+                  docNum, opts);
     } catch (err) {
       if (my !== self.seq) return;
       self.render(null, null, null, null, opts);
@@ -303,6 +260,7 @@
     doc.title = st.q.trim() ? st.q.trim() + " · " + self.baseTitle : self.baseTitle;
     clear(self.results);
     clear(self.facetsBox);
+    if (self.chipsBox) clear(self.chipsBox);
     self.more.hidden = true;
     self.note.textContent = "";
     var hasFilter = FILTERS.some(function (f) { return st[f]; });
@@ -323,17 +281,41 @@
     } else {
       self.setStatus("共 " + n + " 条结果");
     }
+    var notes = (run.notices || []).slice();
     if (run.partial) {
-      self.note.textContent = "常见词的索引较大，目前只下载了每个词排名靠前的部分，结果数与筛选计数可能偏少。";
+      notes.push("常见词的索引较大，目前只下载了每个词排名靠前的部分，结果数与筛选计数可能偏少。");
       self.more.hidden = false;
+    }
+    self.note.textContent = notes.join("；");
+    var f = self.engine.facetInfo.raw;
+    if (self.chipsBox) {
+      (run.plan.concepts || []).forEach(function (c) {
+        if (c.kind !== "city" && c.kind !== "instrument") return;
+        var label;
+        if (c.kind === "city") {
+          var names = c.cities.map(function (slug) {
+            var code = self.engine.facetInfo.cityCode.get(slug);
+            return code === undefined ? slug : f.cities[code][1];
+          });
+          label = "城市：" + (names.length === 1 ? names[0] : c.text + "（" + names.length + " 个城市）");
+        } else {
+          var ic = self.engine.facetInfo.instCode.get(c.instrument);
+          label = "政策工具：" + (ic === undefined ? c.text : f.instruments[ic][1]);
+        }
+        var li = el("li", { "class": "kb-query-chip", "data-kind": c.kind });
+        li.appendChild(el("span", null, label));
+        li.appendChild(el("button", { type: "button", "data-concept": c.text,
+                                       "aria-label": "从检索词中移除 " + label }, "×"));
+        self.chipsBox.appendChild(li);
+      });
     }
 
     // facets
-    var f = self.engine.facetInfo.raw;
     var labels = {
       city: function (code) { return f.cities[code]; },
       instrument: function (code) { return f.instruments[code]; },
       year: function (code) { return [String(f.years[code][0]), String(f.years[code][0])]; },
+      type: function (code) { return f.types[code] ? [f.types[code][0], f.types[code][1]] : null; },
       doc: function (code) {
         var t = view.titles.get(code);
         return t ? [t.id, t.title] : null;
@@ -380,10 +362,14 @@
     });
 
     // results
-    var needles = KB.needles(run.plan);
+    var plan = run.plan || { concepts: [] };
+    var gaz = view.rules ? view.rules.ent : {};
+    var width = view.rules ? view.rules.snip : 120;
+    var typeLabel = new Map(f.types.map(function (t) { return [t[0], t[1]]; }));
     self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
     view.shown.forEach(function (it) {
       var rec = view.frags.get(it.idx);
+      var d = view.titles.get(it.doc) || {};
       var li = el("li", { "class": "kb-result", "data-passage-id": rec.id });
       var url = KB.safeRelative(rec.url);
       var h = el("h3", { "class": "kb-result-title" });
@@ -391,11 +377,18 @@
       var a = el("a", docUrl ? { href: self.siteRoot + docUrl } : {}, rec.title || rec.id);
       h.appendChild(a);
       li.appendChild(h);
+      var metaLine = [d.publisher, d.date, typeLabel.get(d.type) || d.type].filter(Boolean).join(" · ");
+      if (metaLine) li.appendChild(el("p", { "class": "kb-docmeta muted" }, metaLine));
       if (rec.section && rec.section.length) {
         li.appendChild(el("p", { "class": "kb-trail" }, rec.section.join(" › ")));
       }
       var p = el("p", { "class": "kb-snippet" });
-      p.appendChild(KB.snippet(rec.text, needles));
+      var segs = plan.concepts.length ? KB.snippet(rec.text, plan, gaz, width)
+        : [[String(rec.text).slice(0, width) + (rec.text.length > width ? "…" : ""), false]];
+      segs.forEach(function (sg) {
+        if (sg[1]) p.appendChild(el("mark", null, sg[0]));
+        else p.appendChild(doc.createTextNode(sg[0]));
+      });
       li.appendChild(p);
       var chips = el("ul", { "class": "chips kb-chips" });
       it.codes.c.forEach(function (c) {
@@ -409,7 +402,7 @@
         chips.appendChild(x);
       });
       var yr = el("li");
-      yr.appendChild(el("span", { "class": "chip" }, String(f.years[it.year][0])));
+      yr.appendChild(el("span", { "class": "chip", title: "发布年份" }, "发布年份 " + String(f.years[it.year][0])));
       chips.appendChild(yr);
       li.appendChild(chips);
       if (url) {

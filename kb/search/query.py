@@ -1,0 +1,224 @@
+"""The query model, part 1: from what the user typed to a plan of *concepts*.
+
+This module is the reference; the browser (``site_templates/static/js/kb-query.js``) is its
+twin and tests hold it to these functions on the relevance query set. The rules:
+
+1. **Normalise** like the indexed text (:func:`kb.analysis.normalize`: traditional →
+   simplified, full-width → ASCII, lower case) and fold bracketed variants
+   (:func:`kb.analysis.fold_variants`: 首台(套) = 首台套, 首批(次) = 首批次).
+2. **Cap**: at most ``MAX_QUERY_CHARS`` characters and ``MAX_PARTS`` parts; anything cut is
+   reported in a notice.
+3. **Parts**: ``"quoted"`` or ``“quoted”`` text is a phrase; everything else is split on
+   whitespace and on any punctuation (Chinese or ASCII), so 科技,金融 = 科技 金融.
+4. **Entities**: inside an unquoted part, at each position the longest surface form of the
+   gazetteer (:mod:`kb.search.entities`) wins: a city, alias or province becomes a city
+   concept, an instrument's label or cue an instrument concept.
+5. **Words**: the rest of a part is cut by longest match against the index's word
+   vocabulary (at most ``MAX_WORD_CHARS`` characters); each word is a concept, a run of
+   characters no vocabulary word covers is one substring concept, and function words
+   (``kb/data/query.yaml``) are dropped unless nothing else is left.
+
+A concept: ``{"text", "kind": "term"|"phrase"|"city"|"instrument", "words": [word-layer
+terms matched as a phrase, or [] when the word layer cannot match], "slots": gram-layer slots
+matched as a phrase (see :func:`gram_slots`), "cities": [city slugs] (city concepts),
+"instrument": slug or None, "required": bool (quoted phrases)}``.
+"""
+
+import functools
+import re
+
+import yaml
+
+from .. import analysis
+
+MAX_QUERY_CHARS = 100
+MAX_PARTS = 8
+MAX_WORD_CHARS = 16
+QUERY_RULES = analysis.DATA_DIR / "query.yaml"
+
+_CJK = analysis.CJK
+_WORDCHAR_RE = re.compile(rf"[{_CJK}a-z0-9]")
+_RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.%][a-z0-9]+)*")
+_QUOTE_RE = re.compile(r'"([^"]*)"?|“([^”]*)”?')
+_SEP_RE = re.compile(rf"[^{_CJK}a-z0-9.%]+")
+
+
+@functools.lru_cache(maxsize=4)
+def load_rules(path=QUERY_RULES):
+    """The query rules of ``kb/data/query.yaml``: {"function_words": [...]}."""
+    data = yaml.safe_load(open(path, encoding="utf-8")) or {}
+    words = sorted({analysis.normalize(str(w)) for w in data.get("function_words") or ()})
+    return {"function_words": words}
+
+
+def prepare(query):
+    """(normalised and folded query text, notices) with the length cap applied."""
+    notices = []
+    query = query or ""
+    if len(query) > MAX_QUERY_CHARS:
+        notices.append(f"查询过长，只使用了前 {MAX_QUERY_CHARS} 个字符")
+        query = query[:MAX_QUERY_CHARS]
+    return analysis.fold_variants(analysis.normalize(query))[0], notices
+
+
+def split_parts(text):
+    """[(text, is_phrase)]: quoted phrases, and the rest split on whitespace/punctuation."""
+    parts = []
+    last = 0
+
+    def plain(chunk):
+        for piece in _SEP_RE.split(chunk):
+            piece = piece.strip(".%")
+            if piece and _WORDCHAR_RE.search(piece):
+                parts.append((piece, False))
+
+    for m in _QUOTE_RE.finditer(text):
+        plain(text[last:m.start()])
+        phrase = m.group(1) if m.group(1) is not None else m.group(2)
+        phrase = " ".join(_SEP_RE.sub(" ", phrase).split()).strip(".%")
+        if phrase and _WORDCHAR_RE.search(phrase):
+            parts.append((phrase, True))
+        last = m.end()
+    plain(text[last:])
+    return parts
+
+
+def segment_words(text, has_word, max_chars=MAX_WORD_CHARS):
+    """Longest match of ``text`` against a vocabulary: [(word or None, start, end)];
+    None marks a character no vocabulary word covers."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        for length in range(min(max_chars, n - i), 0, -1):
+            if has_word(text[i:i + length]):
+                out.append((text[i:i + length], i, i + length))
+                i += length
+                break
+        else:
+            out.append((None, i, i + 1))
+            i += 1
+    return out
+
+
+def gram_slots(text):
+    """Gram-layer slots of a text: [("e", term) exact | ("p", char) prefix], as a phrase:
+    bigrams of each CJK run, the run's last character between runs, ASCII runs whole, and
+    a trailing one-character CJK run as a prefix (a one-character query finds every word
+    starting with it)."""
+    runs = [m.group() for m in _RUN_RE.finditer(text)]
+    slots = []
+    for r, run in enumerate(runs):
+        last = r == len(runs) - 1
+        if "\u3400" <= run[0]:
+            slots.extend(("e", run[i:i + 2]) for i in range(len(run) - 1))
+            if not last:
+                slots.append(("e", run[-1]))
+            elif len(run) == 1:
+                slots.append(("p", run))
+        else:
+            slots.append(("e", run))
+    return slots
+
+
+def _words_of(text, has_word, max_chars):
+    """Word-layer terms of a text when every word character is covered, else []."""
+    words = []
+    for word, start, _end in segment_words(text, has_word, max_chars):
+        if word is None:
+            if _WORDCHAR_RE.match(text[start]):
+                return []
+            continue
+        words.append(word)
+    return words
+
+
+def _concept(text, kind, has_word, max_chars, entity=None, required=False):
+    words = _words_of(text, has_word, max_chars)
+    return {"text": text, "kind": kind, "words": words, "slots": gram_slots(text),
+            "cities": list(entity[1:]) if entity and entity[0] in ("c", "p") else [],
+            "instrument": entity[1] if entity and entity[0] == "i" else None,
+            "required": required}
+
+
+def _entity_spans(text, gazetteer, max_len):
+    """Longest gazetteer surface at each position: [(start, end, entity or None)]."""
+    out = []
+    i, plain_start, n = 0, 0, len(text)
+    while i < n:
+        hit = None
+        for length in range(min(max_len, n - i), 1, -1):
+            ent = gazetteer.get(text[i:i + length])
+            if ent is not None:
+                hit = (i, i + length, ent)
+                break
+        if hit is None:
+            i += 1
+            continue
+        if plain_start < i:
+            out.append((plain_start, i, None))
+        out.append(hit)
+        i = plain_start = hit[1]
+    if plain_start < n:
+        out.append((plain_start, n, None))
+    return out
+
+
+def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_CHARS):
+    """{"concepts": [...], "notices": [...], "parts": [(text, phrase)]} for a query.
+
+    ``has_word(term)``: is ``term`` in the index's word vocabulary; ``gazetteer``:
+    :func:`kb.search.entities.gazetteer` (None: no entity recognition)."""
+    rules = rules or load_rules()
+    gazetteer = gazetteer or {}
+    max_len = max((len(s) for s in gazetteer), default=0)
+    function_words = set(rules["function_words"])
+    text, notices = prepare(query)
+    parts = split_parts(text)
+    if len(parts) > MAX_PARTS:
+        notices.append(f"查询词过多，只使用了前 {MAX_PARTS} 个")
+        parts = parts[:MAX_PARTS]
+    concepts, dropped = [], []
+    for part, phrase in parts:
+        if phrase:
+            concepts.append(_concept(part, "phrase", has_word, max_chars, required=True))
+            continue
+        for start, end, ent in _entity_spans(part, gazetteer, max_len):
+            piece = part[start:end]
+            if ent is not None and ent[0] != "x":
+                kind = "instrument" if ent[0] == "i" else "city"
+                concepts.append(_concept(piece, kind, has_word, max_chars, entity=ent))
+                continue
+            def push_run(text):
+                if text in function_words:
+                    dropped.append(text)
+                else:
+                    concepts.append(_concept(text, "term", has_word, max_chars))
+
+            run_start = None
+            for word, s, _e in segment_words(piece, has_word, max_chars) + [(True, len(piece), len(piece))]:
+                if word is None:
+                    wordchar = bool(_WORDCHAR_RE.match(piece[s]))
+                    if wordchar and run_start is None:
+                        run_start = s
+                    elif not wordchar and run_start is not None:
+                        push_run(piece[run_start:s])
+                        run_start = None
+                    continue
+                if run_start is not None:
+                    push_run(piece[run_start:s])
+                    run_start = None
+                if word is True:
+                    break
+                if word in function_words:
+                    dropped.append(word)
+                    continue
+                concepts.append(_concept(word, "term", has_word, max_chars))
+    if not concepts and dropped:
+        concepts = [_concept(w, "term", has_word, max_chars) for w in dropped]
+    unique, seen = [], set()
+    for c in concepts:
+        key = (c["kind"], c["text"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return {"concepts": unique, "notices": notices, "parts": parts}

@@ -1,0 +1,208 @@
+"""The query model, part 2: ranking passages for a plan of concepts.
+
+One definition, executed three ways: over the Whoosh index (command line,
+:mod:`kb.search.whoosh_source`), over the static index files (:class:`kb.static_index.StaticIndex`,
+the browser's Python twin) and over analysis tokens directly (:class:`kb.search.reference.Reference`).
+The browser's ``kb-rank.js`` implements the same arithmetic in the same order; the constants
+reach it through the static index (``rules`` file), so they are defined here only.
+
+A concept **matches** a passage when
+
+* its words occur at consecutive positions of the word layer (a whole-word match), or its
+  gram slots occur as a phrase of the character-bigram layer (an exact substring: text that
+  jieba cut differently); a quoted phrase must match this way or the passage is dropped;
+* for a city concept: also when the passage's subject city (its tag, section inheritance
+  included) is one of the concept's cities;
+* for an instrument concept: also when the passage is tagged with that instrument.
+
+Candidates are the passages where some concept matches through the text; when the query has
+no concept but city concepts, the passages tagged with those cities join them.
+
+Score of a passage, from the concepts it matches (BM25, k1 = 1.2, b = 0.75, idf =
+ln(1 + (N − df + 0.5)/(df + 0.5))):
+
+* text: a whole-word match adds Σ idf·impact over the concept's distinct words; a substring
+  match only adds ``GRAM_FACTOR`` × the mean idf·impact of its distinct bigrams;
+* city concept: a subject adds ``TAG_WEIGHT`` × idf(passages with that subject) and its text
+  score in full; a mere mention adds ``MENTION_FACTOR`` × its text score;
+* instrument concept: the text score plus ``TAG_WEIGHT`` × ``INSTRUMENT_FACTOR`` × idf(tagged)
+  when tagged;
+* proximity: for two neighbouring concepts that both match as words, ``PROX_WEIGHT`` ×
+  min(weights) / distance when their nearest positions are at most ``PROX_WINDOW`` words apart;
+* coordination: the sum is multiplied by ``coverage ** COORD_POWER``, where coverage is the
+  weight of the matched concepts over the weight of every concept that occurs in the
+  candidates (a concept's weight is idf of the number of candidates it matches).
+
+Order: passages matching **every** concept that occurs come first, then the rest (partial
+matches); inside each group by score (rounded to 1e-6), then by index order (document id,
+position). Concepts that match nothing are reported.
+"""
+
+import math
+
+K1 = 1.2
+B = 0.75
+GRAM_FACTOR = 0.5
+TAG_WEIGHT = 2.0
+MENTION_FACTOR = 0.3
+INSTRUMENT_FACTOR = 0.5
+PROX_WINDOW = 5
+PROX_WEIGHT = 0.5
+COORD_POWER = 2
+SCORE_SCALE = 1_000_000
+
+
+def constants():
+    """The ranking constants, as the browser receives them."""
+    return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "tag": TAG_WEIGHT, "mention": MENTION_FACTOR,
+            "inst": INSTRUMENT_FACTOR, "proxWindow": PROX_WINDOW, "prox": PROX_WEIGHT,
+            "coord": COORD_POWER, "scale": SCORE_SCALE}
+
+
+def idf(n, df):
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def impact(tf, dl, avgdl):
+    return tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl))
+
+
+def phrase_starts(position_lists):
+    """Start positions where list j holds p + j for every j."""
+    first, rest = position_lists[0], [set(p) for p in position_lists[1:]]
+    return [p for p in first if all(p + j + 1 in s for j, s in enumerate(rest))]
+
+
+def _unique(seq):
+    seen = set()
+    return [x for x in seq if not (x in seen or seen.add(x))]
+
+
+class _Concept:
+    """A concept's postings, fetched once per query."""
+
+    def __init__(self, c, source):
+        self.c = c
+        self.words = _unique(c["words"])
+        self.wmaps = [source.get("w", w) for w in c["words"]]
+        self.smaps = []
+        for kind, term in c["slots"]:
+            if kind == "e":
+                self.smaps.append(source.get("g", term))
+            else:
+                merged = {}
+                for t in source.expand(term):
+                    for idx, post in source.get("g", t).items():
+                        old = merged.get(idx)
+                        if old is None:
+                            merged[idx] = (post[0], tuple(post[1]), post[2])
+                        else:
+                            merged[idx] = (old[0] + post[0], tuple(sorted(old[1] + tuple(post[1]))), old[2])
+                self.smaps.append(merged)
+        self.wmap = dict(zip(c["words"], self.wmaps))
+        slot_keys = [tuple(s) for s in c["slots"]]
+        self.exact = _unique([k for k in slot_keys if k[0] == "e"])
+        self.smap = dict(zip(slot_keys, self.smaps))
+        self.tag_kind = "city" if c["cities"] else "instrument" if c["instrument"] else None
+        self.tag_values = c["cities"] if c["cities"] else [c["instrument"]] if c["instrument"] else []
+
+    def text_candidates(self):
+        out = set()
+        if self.wmaps:
+            out |= set(min(self.wmaps, key=len)).intersection(*self.wmaps)
+        if self.smaps:
+            out |= set(min(self.smaps, key=len)).intersection(*self.smaps)
+        return out
+
+    def word_positions(self, idx):
+        """Phrase start positions of the words in passage ``idx`` ([] if no word match)."""
+        if not self.wmaps or not all(idx in d for d in self.wmaps):
+            return []
+        return phrase_starts([d[idx][1] for d in self.wmaps])
+
+    def gram_match(self, idx):
+        return bool(self.smaps) and all(idx in d for d in self.smaps) and bool(
+            phrase_starts([d[idx][1] for d in self.smaps]))
+
+
+def rank(plan, source):
+    """Rank passages for ``plan`` (:func:`kb.search.query.plan_query`) over ``source``.
+
+    ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``get(layer, term)`` → {idx: (tf,
+    positions, field length)}; ``expand(char)`` → gram terms starting with ``char``;
+    ``has_tag(idx, kind, value)``; ``tag_count(kind, value)``; ``tagged(kind, value)`` → set
+    of idx; ``order(idx)`` → tie-break key.
+
+    Returns {"hits": [(idx, full, score)], "matched": {idx: [concept indexes]}, "absent":
+    [concept texts], "full": number of passages matching every present concept}."""
+    n, avgdl = source.n, source.avgdl
+    concepts = [_Concept(c, source) for c in plan["concepts"]]
+    text_cand = [c.text_candidates() for c in concepts]
+    candidates = set().union(*text_cand) if text_cand else set()
+    if concepts and all(c.tag_kind == "city" for c in concepts):
+        for c in concepts:
+            for v in c.tag_values:
+                candidates |= source.tagged("city", v)
+    # per candidate: which concepts match, with their scores and word positions
+    per = {}
+    for idx in candidates:
+        row = []
+        for k, c in enumerate(concepts):
+            pos = c.word_positions(idx)
+            word = bool(pos)
+            gram = False if word else c.gram_match(idx)
+            tagged = bool(c.tag_kind) and any(source.has_tag(idx, c.tag_kind, v) for v in c.tag_values)
+            if c.c["required"] and not (word or gram):
+                row = None
+                break
+            if not (word or gram or tagged):
+                continue
+            score = 0.0
+            if word:
+                for w in c.words:
+                    tf, _p, dl = c.wmap[w][idx][:3]
+                    score += idf(n, len(c.wmap[w])) * impact(tf, dl, avgdl["w"])
+            elif gram and c.exact:
+                part = 0.0
+                for key in c.exact:
+                    d = c.smap[key]
+                    tf, _p, dl = d[idx][:3]
+                    part += idf(n, len(d)) * impact(tf, dl, avgdl["g"])
+                score += GRAM_FACTOR * part / len(c.exact)
+            if c.tag_kind == "city":
+                if tagged:
+                    count = sum(source.tag_count("city", v) for v in c.tag_values)
+                    score += TAG_WEIGHT * idf(n, count)
+                else:
+                    score *= MENTION_FACTOR
+            elif c.tag_kind == "instrument" and tagged:
+                score += TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", c.tag_values[0]))
+            row.append((k, score, pos))
+        if row:
+            per[idx] = row
+    df = [0] * len(concepts)
+    for row in per.values():
+        for k, _s, _p in row:
+            df[k] += 1
+    weight = [idf(n, d) if d else 0.0 for d in df]
+    present = [k for k in range(len(concepts)) if df[k]]
+    total_w = sum(weight[k] for k in present)
+    hits = []
+    full_count = 0
+    for idx, row in per.items():
+        ks = [k for k, _s, _p in row]
+        full = len(ks) == len(present)
+        full_count += full
+        coverage = sum(weight[k] for k in ks) / total_w if total_w else 1.0
+        score = sum(s for _k, s, _p in row)
+        for (k1, _s1, p1), (k2, _s2, p2) in zip(row, row[1:]):
+            if k2 == k1 + 1 and p1 and p2:
+                d = min(abs(a - b) for a in p1 for b in p2)
+                if 0 < d <= PROX_WINDOW:
+                    score += PROX_WEIGHT * min(weight[k1], weight[k2]) / d
+        score *= coverage ** COORD_POWER
+        hits.append((idx, full, score))
+    hits.sort(key=lambda h: (not h[1], -math.floor(h[2] * SCORE_SCALE + 0.5), source.order(h[0])))
+    return {"hits": hits, "matched": {idx: [k for k, _s, _p in row] for idx, row in per.items()},
+            "absent": [concepts[k].c["text"] for k in range(len(concepts)) if not df[k]],
+            "full": full_count}

@@ -1,0 +1,146 @@
+"""The command line's execution of the query model: postings, positions and exact field lengths
+read from the Whoosh index (``output/index/``), ranked by :func:`kb.search.rank.rank`."""
+
+from whoosh.scoring import BM25F
+
+from ..index import open_index
+from ..vocab import load_vocab
+from . import run
+from .entities import city_names, gazetteer
+from .query import load_rules
+from .snippet import snippet
+
+
+class WhooshSource:
+    """The source interface of :func:`kb.search.rank.rank` over an open Whoosh reader."""
+
+    def __init__(self, reader, vocab):
+        self.reader = reader
+        self.n = reader.doc_count()
+        self.live = list(reader.all_doc_ids())
+        dlw, dlg = reader.column_reader("dlw"), reader.column_reader("dlg")
+        self._dl = {"w": dlw, "g": dlg}
+        n = max(1, len(self.live))
+        self.avgdl = {"w": sum(dlw[d] for d in self.live) / n if self.live else 1.0,
+                      "g": sum(dlg[d] for d in self.live) / n if self.live else 1.0}
+        self._doc = reader.column_reader("doc")
+        self._pos = reader.column_reader("position")
+        self._slug_name = city_names(vocab)
+        self._cache = {}
+        self._tags = {}
+
+    def has_word(self, term):
+        return ("text", term) in self.reader
+
+    def get(self, layer, term):
+        key = (layer, term)
+        if key not in self._cache:
+            field = "text" if layer == "w" else "grams"
+            out = {}
+            if (field, term) in self.reader:
+                dl = self._dl[layer]
+                for docnum, positions in self.reader.postings(field, term).items_as("positions"):
+                    out[docnum] = (len(positions), tuple(positions), dl[docnum])
+            self._cache[key] = out
+        return self._cache[key]
+
+    def expand(self, char):
+        return [t if isinstance(t, str) else t.decode("utf-8")
+                for t in self.reader.expand_prefix("grams", char)]
+
+    def _field_set(self, field, value):
+        key = (field, value)
+        if key not in self._tags:
+            ids = set()
+            if value and (field, value) in self.reader:
+                ids = set(self.reader.postings(field, value).all_ids())
+            self._tags[key] = ids
+        return self._tags[key]
+
+    def tagged(self, kind, value):
+        if kind == "city":
+            return self._field_set("cities", self._slug_name.get(value, value))
+        return self._field_set("instruments", value)
+
+    def has_tag(self, idx, kind, value):
+        return idx in self.tagged(kind, value)
+
+    def tag_count(self, kind, value):
+        return len(self.tagged(kind, value))
+
+    def order(self, idx):
+        return (self._doc[idx], self._pos[idx])
+
+    def passes(self, idx, filters):
+        for key, field in (("city", "cities"), ("instrument", "instruments"), ("year", "year"),
+                           ("doc", "doc"), ("type", "type")):
+            value = filters.get(key)
+            if not value:
+                continue
+            if key == "city":
+                value = self._slug_name.get(value, value)
+            if idx not in self._field_set(field, str(value)):
+                return False
+        return True
+
+    def browse(self, filters):
+        return sorted((i for i in self.live if self.passes(i, filters)), key=self.order)
+
+
+class Searcher:
+    """An open index with the query model, reusable across queries (keep it warm)."""
+
+    def __init__(self, index_dir, vocab=None):
+        self.ix = open_index(index_dir)
+        if self.ix is None:
+            raise FileNotFoundError(index_dir)
+        self.vocab = vocab or load_vocab()
+        self.searcher = self.ix.searcher(weighting=BM25F())
+        self.gazetteer = gazetteer(self.vocab)
+        self.rules = load_rules()
+        self.city_names = city_names(self.vocab)
+        self.instrument_labels = {i["slug"]: i["label"] for i in self.vocab.instruments}
+
+    def close(self):
+        self.searcher.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def query(self, qstring, limit=10, **filters):
+        """The whole answer: {"hits": [...], "total", "notices", "plan"}; ``limit`` 0 = all."""
+        source = WhooshSource(self.searcher.reader(), self.vocab)
+        result = run(qstring, source, self.gazetteer, self.rules, filters)
+        scores = {h[0]: h[2] for h in result["ranked"]["hits"]}
+        matched = result["ranked"]["matched"]
+        idxs = result["idxs"][:limit] if limit else result["idxs"]
+        hits = []
+        for idx in idxs:
+            stored = self.searcher.stored_fields(idx)
+            text = stored["text"]
+            hits.append({
+                "id": stored["id"],
+                "doc": stored["doc"],
+                "type": stored.get("type", ""),
+                "score": round(scores.get(idx, 0.0), 4),
+                "concepts": [result["plan"]["concepts"][k]["text"] for k in matched.get(idx, [])],
+                "section": stored.get("section", ""),
+                "cities": [c for c in stored.get("cities", "").split(",") if c],
+                "instruments": [c for c in stored.get("instruments", "").split(",") if c],
+                "year": int(stored["year"]),
+                "text": text,
+                "snippet": snippet(text, result["plan"], self.gazetteer),
+            })
+        return {"hits": hits, "total": len(result["idxs"]), "notices": result["notices"],
+                "plan": result["plan"]}
+
+    def search(self, qstring, city=None, instrument=None, year=None, doc=None, type=None, limit=10):
+        """Ranked hits (dicts: id, doc, type, score, concepts, section, cities, instruments,
+        year, text, snippet). ``city`` is a slug or a name."""
+        if city and city not in self.city_names:
+            city = {v: k for k, v in self.city_names.items()}.get(city, city)
+        return self.query(qstring, limit=limit, city=city, instrument=instrument, year=year,
+                          doc=doc, type=type)["hits"]

@@ -1,0 +1,69 @@
+"""Stage — static search index: tagged passages -> ``out_dir/search/`` for the in-browser search.
+
+The browser search (``site_templates/static/js/kb-*.js``) needs no server: every index file
+is a classic script ``KB.register("<name>", <JSON>);`` loaded by inserting a ``<script src>``
+tag, which works from ``file://`` as well as over HTTP, with relative URLs only.
+
+Layout (all names relative to ``search/``; ``<h>`` = the first 12 hex digits of the SHA-256 of
+the file's JSON payload, so two builds of the same data are byte-identical and caches are safe;
+``<kind>-<h>/<k>.js`` are numbered files whose folder is named by the hash of all of them, so
+their names need no list anywhere)::
+
+    meta.<h>.js       loaded with the page (< 2 KB): N, avgdl per layer, k1/b, the directory
+                      files of each chunk list ([first term, last term, file]), other names
+    lexd/wd/gd.<h>.js directories: [first, last, chunk file] of DIR_ENTRIES chunks each
+    lex.<h>.js        word vocabulary only (sorted terms), for longest-match query segmentation
+    w.<h>.js          word-layer posting chunks (~CHUNK_BYTES): {"t": [terms], "e": [entries]}
+    g.<h>.js          gram-layer posting chunks (same shape)
+    p.<h>.js          one page of a long posting list (a string)
+    facets.<h>.js     facet values [slug, label, count, facet-list file], the city-set table,
+                      passages per document, document years and types (varints)
+    rules.<h>.js      the query model's rules for the browser (see below)
+    fl.<h>.js         facet list: every passage having one city / instrument / year, with its
+                      codes (browsing without a query, e.g. ?city=wuhan from a city page)
+    t2s.<h>.js        traditional -> simplified character map ("TSTS…")
+    f-<h>/<k>.js      passages k*FRAG_SIZE …: [id, url, document number, section trail, text,
+                      document title], loaded only for the results shown
+    dt-<h>/<k>.js     ids, titles, publishers, dates and types of documents k*DOC_CHUNK …
+    dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
+    kb-*.<h>.js/css   the browser scripts (comment lines and indentation dropped) and stylesheet
+
+Terms of both layers come from :mod:`kb.analysis` (``word_tokens``/``gram_tokens`` of each
+passage text) — never another segmentation. Terms are sorted by UTF-16 code units (the
+browser's string order) and cut into chunks of about CHUNK_BYTES by their entry sizes (any term
+boundary can be a cut, so no single prefix collapses the chunking).
+
+An entry is ``[df, "<postings>"]`` (inline) or ``[df, [[file, count, bytes], …]]`` (paged):
+a posting list longer than INLINE_MAX bytes is ordered by BM25 impact (the tf/length part of
+the score) and cut into pages of PAGE0, 2·PAGE0, 4·PAGE0 … postings, so a query fetches the
+most relevant part of a very common term first. Inside a page, postings are in passage order.
+
+In the browser a query fetches: the lexicon chunks for its segmentation, one directory and one
+chunk per term, the first page of each paged term, then further pages best-first while the
+extra pages fit in ``BUDGET`` bytes (the result is then marked partial: "至少 N 条结果" and a
+button loads everything); facets, t2s and the fragments of the 20 results shown. A query with a
+facet filter fetches every page (filters apply to the whole result set).
+
+Postings are one string of base-32 variable-length integers (``TERM`` digits end a number,
+``CONT`` digits continue it, most significant first); per posting: passage-number gap − 1,
+city-set code, instrument bit mask, field length of the layer, tf − 1, then tf positions
+(first absolute, then gaps ≥ 0). The facet codes and field length are inlined in every posting
+so the browser can rank and count facets for the postings it fetched without a per-passage
+table (which would be megabytes at 300,000 passages); passage → document comes from the
+per-document passage counts (passages are numbered in document order).
+
+Query semantics are not defined here: :mod:`kb.search` is the one query model (parse, concepts,
+ranking, snippets); its rules file (``rules.<h>.js``: gazetteer, function words, ranking
+constants, caps) is written into the index, and the browser (``kb-query.js``, ``kb-rank.js``,
+``kb-snippet.js``) executes the same model. :class:`StaticIndex` (``reader.py``) serves these
+files to :func:`kb.search.rank.rank` the way the browser reads them.
+
+Modules: ``codec`` (varints, posting strings), ``writer`` (the layout above), ``reader``
+(:class:`StaticIndex`), ``t2s`` (the traditional → simplified map).
+"""
+
+from .codec import (decode_city_sets, decode_facet_list, decode_postings, decode_varints,  # noqa: F401
+                    utf16_key, varint)
+from .reader import StaticIndex, read_register  # noqa: F401
+from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_SIZE, INLINE_MAX,  # noqa: F401
+                     JS_DIR, JS_FILES, PAGE0, compact_js, write_static_index)

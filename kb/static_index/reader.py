@@ -1,0 +1,146 @@
+"""Reads ``out_dir/search/`` back (every page) and serves it to the query model exactly as the
+browser's engine (``kb-rank.js``) does: the Python twin used by tests and benchmarks."""
+
+import bisect
+import json
+from pathlib import Path
+
+from .codec import decode_city_sets, decode_facet_list, decode_postings, decode_varints, utf16_key
+
+def read_register(path):
+    """(name, payload) of an index file ``KB.register("<name>",<json>);``."""
+    text = Path(path).read_text(encoding="utf-8").strip()
+    if not (text.startswith("KB.register(") and text.endswith(");")):
+        raise ValueError(f"{path}: not an index file")
+    name, payload = json.loads("[" + text[len("KB.register("):-2] + "]")
+    return name, payload
+
+
+class StaticIndex:
+    """Reads ``out_dir/search/`` back (all pages) and answers queries like the browser."""
+
+    def __init__(self, out_dir):
+        self.dir = Path(out_dir) / "search"
+        metas = sorted(self.dir.glob("meta.*.js"))
+        if len(metas) != 1:
+            raise FileNotFoundError(f"{self.dir}: expected one meta file, found {len(metas)}")
+        self.meta = read_register(metas[0])[1]
+        self._cache = {}
+        self.facets = self.load(self.meta["facets"])
+        self.city_sets = decode_city_sets(self.facets["citySets"])
+        self.avgdl = {"w": self.meta["avgdl"][0], "g": self.meta["avgdl"][1]}
+        self.n = self.meta["N"]
+        counts = decode_varints(self.facets["docCount"])
+        self.doc_starts = [sum(counts[:i]) for i in range(len(counts))]
+        self.doc_year = decode_varints(self.facets["docYear"])
+        self.doc_type = decode_varints(self.facets["docType"])
+        self.rules = self.load(self.meta["rules"])
+        self.maxw = self.meta["maxw"]
+
+    def load(self, name):
+        if name not in self._cache:
+            got, payload = read_register(self.dir / name)
+            if got != name:
+                raise ValueError(f"{name} registers itself as {got}")
+            self._cache[name] = payload
+        return self._cache[name]
+
+    def chunks(self, layer, lo, hi):
+        """Names of the chunks of ``layer`` ("lex", "w", "g") overlapping [lo, hi]."""
+        lo_k, hi_k = utf16_key(lo), utf16_key(hi)
+        out = []
+        for first, last, dir_name in self.meta[layer]:
+            if utf16_key(first) <= hi_k and utf16_key(last) >= lo_k:
+                out.extend(c[2] for c in self.load(dir_name)
+                           if utf16_key(c[0]) <= hi_k and utf16_key(c[1]) >= lo_k)
+        return out
+
+    def has_word(self, term):
+        return any(term in self.load(name) for name in self.chunks("lex", term, term))
+
+    def entry(self, layer, term):
+        for name in self.chunks(layer, term, term):
+            chunk = self.load(name)
+            if term in chunk["t"]:
+                return chunk["e"][chunk["t"].index(term)]
+        return None
+
+    def get(self, layer, term):
+        e = self.entry(layer, term)
+        if e is None:
+            return {}
+        df, post = e
+        if isinstance(post, str):
+            out = decode_postings(post)
+        else:
+            out = {}
+            for name, _count, _bytes in post:
+                out.update(decode_postings(self.load(name)))
+        assert len(out) == df
+        return out
+
+    def expand(self, char):
+        terms = []
+        for name in self.chunks("g", char, char + "\uffff"):
+            terms.extend(t for t in self.load(name)["t"] if t.startswith(char))
+        return terms
+
+    # ---- the source interface of kb.search.rank (like the browser's engine)
+    def _facet_entry(self, kind, value):
+        entries = self.facets["cities" if kind == "city" else "instruments"]
+        return next((e for e in entries if e[0] == value), None)
+
+    def tagged(self, kind, value):
+        key = ("tag", kind, value)
+        if key not in self._cache:
+            e = self._facet_entry(kind, value)
+            self._cache[key] = set(decode_facet_list(self.load(e[3]))) if e else set()
+        return self._cache[key]
+
+    def has_tag(self, idx, kind, value):
+        return idx in self.tagged(kind, value)
+
+    def tag_count(self, kind, value):
+        e = self._facet_entry(kind, value)
+        return e[2] if e else 0
+
+    def order(self, idx):
+        return idx
+
+    def doc_of(self, idx):
+        """Document number of passage ``idx``."""
+        return bisect.bisect_right(self.doc_starts, idx) - 1
+
+    def passes(self, idx, filters):
+        f = self.facets
+        doc = self.doc_of(idx)
+        if filters.get("city") and idx not in self.tagged("city", filters["city"]):
+            return False
+        if filters.get("instrument") and idx not in self.tagged("instrument", filters["instrument"]):
+            return False
+        if filters.get("year") and str(f["years"][self.doc_year[doc]][0]) != str(filters["year"]):
+            return False
+        if filters.get("type") and f["types"][self.doc_type[doc]][0] != filters["type"]:
+            return False
+        return not filters.get("doc") or self.document(doc)[0] == filters["doc"]
+
+    def browse(self, filters):
+        return [i for i in range(self.n) if self.passes(i, filters)]
+
+    def passage(self, idx):
+        """[id, url, document number, section trail, text, document title]."""
+        frag = self.meta["frag"]
+        data = self.load(f"{frag['dir']}/{idx // frag['size']}.js")
+        return data[idx % frag["size"]]
+
+    def document(self, num):
+        """(id, title, publisher, date, type) of document number ``num``."""
+        docs = self.meta["docs"]
+        data = self.load(f"{docs['titles']}/{num // docs['size']}.js")
+        k = num % docs["size"]
+        return (data["ids"][k], data["titles"][k], data["publishers"][k], data["dates"][k],
+                data["types"][k])
+
+    def passage_id(self, idx):
+        return self.passage(idx)[0]
+

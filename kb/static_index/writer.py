@@ -1,0 +1,530 @@
+"""Writes the static search index (layout: see :mod:`kb.static_index`)."""
+
+import hashlib
+import json
+import math
+import re
+import shutil
+from array import array
+from collections import Counter
+from pathlib import Path
+
+from .. import analysis
+from ..parallel import fork_map
+from ..search import entities
+from ..search import query as squery
+from ..search.rank import B, K1, constants as rank_constants
+from ..search.snippet import SNIPPET_CHARS
+from ..search.reference import city_slugs as _city_slugs, ordered as _ordered, utf16_key
+from .codec import HASH_LEN, _SMALL, _big, _hash, _json, _vb
+from .t2s import t2s_map
+
+PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
+INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their chunk
+CHUNK_BYTES = 6_000  # target posting-chunk size (bytes of entries)
+LEX_BYTES = 3_000  # target lexicon-chunk size
+DIR_ENTRIES = 64  # chunk references per directory file
+FRAG_SIZE = 2  # passages per fragment file
+DOC_CHUNK = 16  # documents per title / code file
+BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
+MAX_WORD_CHARS = squery.MAX_WORD_CHARS
+# labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
+DOC_TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
+
+JS_DIR = Path(__file__).resolve().parent.parent.parent / "site_templates" / "static" / "js"
+# Load order matters: core defines the KB namespace the others (and the index files) use.
+JS_FILES = ("kb-core.js", "kb-normalize.js", "kb-query.js", "kb-rank.js", "kb-snippet.js",
+            "kb-search-ui.js")
+CSS_FILE = "kb-search.css"
+
+_OWN_FILE_RE = re.compile(
+    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
+_OWN_DIR_RE = re.compile(r"^(?:f|dt|dc)-[0-9a-f]{12}$")
+
+def _get(obj, name, default=None):
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+class _Files:
+    """Writes files under search/ and remembers their sizes."""
+
+    def __init__(self, root):
+        self.root = root
+        self.sizes = {}
+        self.dirs = set()
+
+    def write(self, name, data):
+        path = self.root / name
+        if name in self.sizes:
+            if path.read_bytes() != data:
+                raise RuntimeError(f"hash collision on {name}")
+            return name
+        if "/" in name:
+            parent = name.rsplit("/", 1)[0]
+            if parent not in self.dirs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.dirs.add(parent)
+        try:
+            unchanged = path.stat().st_size == len(data) and path.read_bytes() == data
+        except FileNotFoundError:
+            unchanged = False
+        if not unchanged:
+            path.write_bytes(data)
+        self.sizes[name] = len(data)
+        return name
+
+    def register(self, kind, payload):
+        """A content-hashed index file ``<kind>.<sha256[:12]>.js``; returns its name."""
+        body = _json(payload)
+        name = f"{kind}.{_hash(body.encode('utf-8'))}.js"
+        return self.write(name, f'KB.register("{name}",{body});\n'.encode("utf-8"))
+
+    def register_set(self, kind, bodies):
+        """Numbered files ``<kind>-<h>/<k>.js`` whose directory is named by the hash of all of
+        them (so their names need no list anywhere); returns the directory name."""
+        bodies = [_json(b) for b in bodies]
+        digest = hashlib.sha256()
+        for body in bodies:
+            digest.update(body.encode("utf-8"))
+            digest.update(b"\n")
+        folder = f"{kind}-{digest.hexdigest()[:HASH_LEN]}"
+        for k, body in enumerate(bodies):
+            name = f"{folder}/{k}.js"
+            self.write(name, f'KB.register("{name}",{body});\n'.encode("utf-8"))
+        return folder
+
+
+class _Term:
+    __slots__ = ("idx", "tf", "pos", "off")
+
+    def __init__(self):
+        self.idx = array("I")
+        self.tf = array("I")
+        self.pos = bytearray()  # encoded positions of all postings
+        self.off = array("I")  # where each posting's positions start in pos
+
+
+def _collect(passages, fn):
+    """Posting data of one layer: ({term: _Term}, field lengths array)."""
+    terms = {}
+    lengths = array("I")
+    small = _SMALL
+    for idx, p in enumerate(passages):
+        toks = fn(p["text"])
+        lengths.append(len(toks))
+        per = {}
+        for tok in toks:
+            lst = per.get(tok[0])
+            if lst is None:
+                per[tok[0]] = [tok[1]]
+            else:
+                lst.append(tok[1])
+        for term, pos in per.items():
+            t = terms.get(term)
+            if t is None:
+                t = terms[term] = _Term()
+            t.idx.append(idx)
+            t.tf.append(len(pos))
+            t.off.append(len(t.pos))
+            if len(pos) == 1:
+                v = pos[0]
+                t.pos += small[v] if v < 4096 else _big(v)
+            else:
+                pos.sort()
+                prev = 0
+                for q in pos:
+                    d = q - prev
+                    t.pos += small[d] if d < 4096 else _big(d)
+                    prev = q
+    return terms, lengths
+
+
+def _encode(t, order, heads):
+    """Posting string of the postings ``order`` (indexes into t, in passage order).
+    ``heads[idx]`` = varints of the passage's city set, instrument mask, field length."""
+    parts = []
+    ap = parts.append
+    small = _SMALL
+    prev = -1
+    tidx, ttf, tpos, toff = t.idx, t.tf, t.pos, t.off
+    last = len(tidx) - 1
+    for k in order:
+        idx = tidx[k]
+        d = idx - prev - 1
+        prev = idx
+        ap(small[d] if d < 4096 else _big(d))
+        ap(heads[idx])
+        f = ttf[k] - 1
+        ap(small[f] if f < 4096 else _big(f))
+        ap(tpos[toff[k]:toff[k + 1]] if k < last else tpos[toff[k]:])
+    return b"".join(parts).decode("ascii")
+
+
+def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
+    """Sorted [(term, entry, approximate JSON bytes)] of one layer; long posting lists go to
+    page files ordered by impact."""
+    out = []
+    pages_written = 0
+    for term in sorted(terms, key=utf16_key):
+        t = terms[term]
+        df = len(t.idx)
+        size = len(term.encode("utf-8")) + 12
+        full = _encode(t, range(df), heads) if df * 6 <= inline_max else None
+        if full is not None and len(full) <= inline_max:
+            out.append((term, [df, full], size + len(full)))
+            continue
+        tf, idxs = t.tf, t.idx
+        norm = [K1 * (1 - B + B * lengths[i] / avgdl) for i in idxs]
+        order = sorted(range(df), key=lambda k: (-(tf[k] * (K1 + 1) / (tf[k] + norm[k])), idxs[k]))
+        refs = []
+        start, size_p = 0, page0
+        while start < df:
+            page = sorted(order[start:start + size_p])
+            name = files.register("p", _encode(t, page, heads))
+            refs.append([name, len(page), files.sizes[name]])
+            pages_written += 1
+            start += size_p
+            size_p *= 2
+        out.append((term, [df, refs], size + 40 * len(refs)))
+    return out, pages_written
+
+
+def _cut(items, target, size_of):
+    """Cut a sorted list into consecutive chunks of about ``target`` bytes (any boundary)."""
+    chunks, cur, cur_bytes = [], [], 0
+    for item in items:
+        size = size_of(item)
+        if cur and cur_bytes + size > target:
+            chunks.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(item)
+        cur_bytes += size
+    if cur:
+        chunks.append(cur)
+    return chunks
+
+
+def _directories(files, kind, chunks):
+    """Group chunk references [first, last, file] into directory files of DIR_ENTRIES;
+    returns the meta entries [first, last, directory file]."""
+    out = []
+    for k in range(0, len(chunks), DIR_ENTRIES):
+        group = chunks[k:k + DIR_ENTRIES]
+        name = files.register(kind, group)
+        out.append([group[0][0], group[-1][1], name])
+    return out
+
+
+def _canonical_names(vocab):
+    return {(_get(c, "name") if not isinstance(c, str) else c) for c in _get(vocab, "cities", []) or []}
+
+
+def _inst_labels(vocab):
+    out = {}
+    for i in _get(vocab, "instruments", []) or []:
+        if isinstance(i, str):
+            out[i] = i
+        else:
+            out[_get(i, "slug")] = _get(i, "label") or _get(i, "slug")
+    return out
+
+
+def _write_layer(root, layer, ordered, args):
+    """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
+    the meta file and the statistics need (runs in a worker process when jobs > 1)."""
+    files = _Files(root)
+    fn = analysis.word_tokens if layer == "w" else analysis.gram_tokens
+    terms, lengths = _collect(ordered, fn)
+    n = len(ordered)
+    avg = (sum(lengths) / n) if n else 1.0
+    csets, masks = args["csets"], args["masks"]
+    heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
+    entries, pages = _entries(files, terms, heads, lengths, avg, args["page0"], args["inline_max"])
+    refs, chunk_sizes = [], []
+    for chunk in _cut(entries, args["chunk_bytes"], lambda e: e[2]):
+        name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
+        refs.append([chunk[0][0], chunk[-1][0], name])
+        chunk_sizes.append(files.sizes[name])
+    chars = set()
+    for t in terms:
+        chars.update(t)
+    return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
+            "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
+            "sizes": files.sizes, "chars": chars,
+            "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
+
+
+def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
+                       chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
+                       budget=BUDGET, jobs=1):
+    """Write the static search index under ``out_dir/search/``.
+
+    ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
+    url); ``documents``: document dicts (id, title, year); ``vocab``: kb.vocab.Vocab (or
+    anything with ``cities`` [{name, slug, aliases}] and ``instruments`` [{slug, label}]; plain
+    lists of names/slugs work too). ``jobs``: with 2 or more, the word and gram layers
+    are built in parallel (forked) processes. The other keyword arguments tune the layout
+    (tests use tiny pages to exercise paging).
+
+    Returns ``{"scripts": [site-relative script paths to load at start, in order],
+    "styles": [site-relative stylesheet paths], "stats": {…}}``."""
+    out_dir = Path(out_dir)
+    root = out_dir / "search"
+    root.mkdir(parents=True, exist_ok=True)
+    files = _Files(root)
+    documents = list(documents or [])
+    ordered = _ordered(passages, documents)
+    n = len(ordered)
+
+    # ---- facets: labels, per-passage codes, documents
+    city_slug = _city_slugs(vocab)
+    inst_label = _inst_labels(vocab)
+    doc_by_id = {d["id"]: d for d in documents}
+    doc_ids = sorted(set(doc_by_id) | {p["doc"] for p in ordered})
+    doc_rank = {d: i for i, d in enumerate(doc_ids)}
+
+    def slug_of(name):
+        return city_slug.get(name, name)
+
+    cities = sorted({slug_of(c) for p in ordered for c in p.get("cities") or ()})
+    canonical = _canonical_names(vocab)
+    city_name = {slug: name for name, slug in city_slug.items() if name in canonical}
+    for p in ordered:
+        for c in p.get("cities") or ():
+            city_name.setdefault(slug_of(c), c)
+    insts = sorted({s for p in ordered for s in p.get("instruments") or ()})
+    if len(insts) > 53:
+        raise ValueError("the browser decodes instrument bit masks as doubles: at most 53 instruments")
+    city_code = {s: i for i, s in enumerate(cities)}
+    inst_code = {s: i for i, s in enumerate(insts)}
+
+    # Per passage: a city-set code (sets sorted by frequency, so common ones take one digit)
+    # and an instrument bit mask.
+    set_keys = [tuple(sorted({city_code[slug_of(c)] for c in p.get("cities") or ()})) for p in ordered]
+    freq = Counter(set_keys)
+    city_sets = sorted(freq, key=lambda k: (-freq[k], k))
+    set_code = {k: i for i, k in enumerate(city_sets)}
+    csets = array("I", (set_code[k] for k in set_keys))
+    masks = [sum(1 << inst_code[s] for s in set(p.get("instruments") or ())) for p in ordered]
+    del set_keys
+    sets_buf = bytearray()
+    for cs in city_sets:
+        sets_buf += _vb(len(cs))
+        for c in cs:
+            sets_buf += _vb(c)
+
+    doc_years = {}
+    for d in doc_ids:
+        y = _get(doc_by_id.get(d), "year")
+        if y is None:
+            ys = Counter(p.get("year") for p in ordered if p["doc"] == d and p.get("year"))
+            y = ys.most_common(1)[0][0] if ys else 0
+        doc_years[d] = int(y or 0)
+    years = sorted(set(doc_years.values()))
+    year_code = {y: i for i, y in enumerate(years)}
+    counts = Counter(p["doc"] for p in ordered)
+    doc_types = {d: str(_get(doc_by_id.get(d), "type") or "") for d in doc_ids}
+    types = sorted(set(doc_types.values()),
+                   key=lambda t: (list(DOC_TYPE_LABELS).index(t) if t in DOC_TYPE_LABELS else 99, t))
+    type_code = {t: i for i, t in enumerate(types)}
+    doc_counts, doc_year_codes, doc_type_codes = bytearray(), bytearray(), bytearray()
+    type_counts = Counter()
+    for d in doc_ids:
+        doc_counts += _vb(counts.get(d, 0))
+        doc_year_codes += _vb(year_code[doc_years[d]])
+        doc_type_codes += _vb(type_code[doc_types[d]])
+        type_counts[doc_types[d]] += counts.get(d, 0)
+
+    # Facet lists for browsing without a query (?city=… from the city pages): per value,
+    # the passages that have it, with their codes.
+    codes = [_vb(csets[i]) + _vb(masks[i]) for i in range(n)]
+
+    def facet_list(indexes):
+        parts = []
+        prev = -1
+        for idx in indexes:
+            parts.append(_vb(idx - prev - 1))
+            parts.append(codes[idx])
+            prev = idx
+        return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
+
+    by_city = [[] for _ in cities]
+    by_inst = [[] for _ in insts]
+    by_year = [[] for _ in years]
+    for idx, p in enumerate(ordered):
+        for c in city_sets[csets[idx]]:
+            by_city[c].append(idx)
+        m, i = masks[idx], 0
+        while m:
+            if m & 1:
+                by_inst[i].append(idx)
+            m >>= 1
+            i += 1
+        by_year[year_code[doc_years[p["doc"]]]].append(idx)
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(cities, by_city)]
+    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(insts, by_inst)]
+    year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
+    del by_city, by_inst, by_year
+
+    # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
+    # document), DOC_CHUNK documents per numbered file.
+    title_bodies, code_bodies = [], []
+    start = 0
+    for k in range(0, len(doc_ids), DOC_CHUNK):
+        ids = doc_ids[k:k + DOC_CHUNK]
+        title_bodies.append({
+            "ids": ids, "titles": [str(_get(doc_by_id.get(d), "title") or d) for d in ids],
+            "publishers": [str(_get(doc_by_id.get(d), "publisher") or "") for d in ids],
+            "dates": [str(_get(doc_by_id.get(d), "date") or "") for d in ids],
+            "types": [doc_types[d] for d in ids]})
+        end = start + sum(counts.get(d, 0) for d in ids)
+        code_bodies.append(b"".join(codes[start:end]).decode("ascii"))
+        start = end
+    titles_dir = files.register_set("dt", title_bodies)
+    codes_dir = files.register_set("dc", code_bodies)
+    del title_bodies, code_bodies
+
+    facets_name = files.register("facets", {
+        "cities": city_entries,
+        "instruments": inst_entries,
+        "years": year_entries,
+        "citySets": sets_buf.decode("ascii"),
+        "docCount": doc_counts.decode("ascii"),
+        "docYear": doc_year_codes.decode("ascii"),
+        "types": [[t, DOC_TYPE_LABELS.get(t, t), type_counts[t]] for t in types],
+        "docType": doc_type_codes.decode("ascii"),
+    })
+
+    # ---- the query model's rules for the browser (kb.search is the reference)
+    rules_name = files.register("rules", {
+        "ent": entities.gazetteer(vocab) if hasattr(vocab, "instruments") else {},
+        "fw": squery.load_rules()["function_words"],
+        "rank": rank_constants(),
+        "maxq": squery.MAX_QUERY_CHARS, "maxp": squery.MAX_PARTS,
+        "snip": SNIPPET_CHARS,
+    })
+
+    # ---- postings: the word and gram layers are independent (one process each)
+    layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
+                      chunk_bytes=chunk_bytes)
+    built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
+                     jobs)
+    layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
+    charset = set()
+    for layer, res in zip(("w", "g"), built):
+        files.sizes.update(res["sizes"])
+        layer_dirs[layer] = res["dir"]
+        page_files += res["pages"]
+        chunk_sizes += res["chunk_sizes"]
+        n_chunks[layer] = res["n_chunks"]
+        n_terms[layer] = res["n_terms"]
+        avgdl.append(res["avgdl"])
+        charset |= res["chars"]
+    words_sorted = built[0]["terms"]
+    del built
+
+    lex = []
+    for chunk in _cut(words_sorted, LEX_BYTES, lambda t: len(t.encode("utf-8")) + 3):
+        name = files.register("lex", chunk)
+        lex.append([chunk[0], chunk[-1], name])
+    n_chunks["lex"] = len(lex)
+    lex_dirs = _directories(files, "lexd", lex)
+    maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
+    t2s_name = files.register("t2s", t2s_map(charset))
+
+    # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
+    groups = []
+    for g in range(0, n, frag_size):
+        groups.append([[p["id"], p.get("url") or f"doc/{p['doc']}.html#{p['id']}", doc_rank[p["doc"]],
+                        list(p.get("section") or []), p["text"],
+                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"])]
+                       for p in ordered[g:g + frag_size]])
+    frag_dir = files.register_set("f", groups)
+    n_groups = len(groups)
+    del groups
+
+    # ---- browser scripts and stylesheet (content-hashed copies)
+    script_names = []
+    for fname in JS_FILES:
+        data = compact_js((JS_DIR / fname).read_text(encoding="utf-8")).encode("utf-8")
+        script_names.append(files.write(f"{fname[:-3]}.{_hash(data)}.js", data))
+    css = (JS_DIR / CSS_FILE).read_bytes()
+    css_name = files.write(f"{CSS_FILE[:-4]}.{_hash(css)}.css", css)
+
+    meta_name = files.register("meta", {
+        "v": 3, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
+        "page0": page0, "budget": budget,
+        "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
+        "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
+        "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},
+        "docs": {"titles": titles_dir, "codes": codes_dir, "size": DOC_CHUNK,
+                 "count": -(-len(doc_ids) // DOC_CHUNK)},
+    })
+
+    _remove_stale(root, set(files.sizes))
+    sizes = sorted(chunk_sizes)
+    stats = {
+        "passages": n, "documents": len(doc_ids), "terms": n_terms,
+        "files": len(files.sizes),
+        "bytes": sum(files.sizes.values()),
+        "meta_bytes": files.sizes[meta_name],
+        "facets_bytes": files.sizes[facets_name],
+        "t2s_bytes": files.sizes[t2s_name],
+        "chunks": n_chunks,
+        "directories": {"lex": len(lex_dirs), "w": len(layer_dirs["w"]), "g": len(layer_dirs["g"])},
+        "chunk_bytes_max": sizes[-1] if sizes else 0,
+        "chunk_bytes_median": sizes[len(sizes) // 2] if sizes else 0,
+        "page_files": page_files,
+        "fragment_files": n_groups,
+        "doc_files": 2 * (-(-len(doc_ids) // DOC_CHUNK)),
+        "city_sets": len(city_sets),
+    }
+    # meta registers into KB (defined by kb-core) and must be there before kb-search-ui starts
+    scripts = script_names[:-1] + [meta_name, script_names[-1]]
+    return {"scripts": [f"search/{s}" for s in scripts],
+            "styles": [f"search/{css_name}"], "stats": stats}
+
+
+def compact_js(text):
+    """Drop comment-only lines and indentation from our own scripts (their comments are
+    block comments at line starts or whole-line // comments; statements keep their lines,
+    so automatic semicolon insertion is unaffected)."""
+    out = []
+    in_comment = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if in_comment:
+            if "*/" in stripped:
+                in_comment = False
+                rest = stripped.split("*/", 1)[1].strip()
+                if rest:
+                    out.append(rest)
+            continue
+        if stripped.startswith("/*"):
+            if "*/" not in stripped:
+                in_comment = True
+                continue
+            rest = stripped.split("*/", 1)[1].strip()
+            if rest:
+                out.append(rest)
+            continue
+        if not stripped or stripped.startswith("//"):
+            continue
+        out.append(stripped)
+    return "\n".join(out) + "\n"
+
+
+def _remove_stale(root, keep):
+    """Delete index files of an earlier build (only names this module writes)."""
+    keep_dirs = {k.split("/", 1)[0] for k in keep if "/" in k}
+    for path in root.iterdir():
+        rel = path.name
+        if path.is_dir() and _OWN_DIR_RE.match(rel):
+            if rel not in keep_dirs:
+                shutil.rmtree(path)
+        elif path.is_file() and _OWN_FILE_RE.match(rel) and rel not in keep:
+            path.unlink()

@@ -1,0 +1,225 @@
+/* kb-query.js — the query model, part 1 (twin of kb/search/query.py, the reference):
+ * normalise + fold bracketed variants, cap, split into parts (quotes; whitespace and any
+ * punctuation), recognise cities / provinces / instruments (longest gazetteer surface), cut the
+ * rest by longest match against the index vocabulary, drop function words. The rules (gazetteer,
+ * function words, caps) come from the static index's rules file, written from kb/search.
+ */
+(function (global) {
+  "use strict";
+
+  var KB = global.KB = global.KB || {};
+  var CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff";
+  var WORDCHAR = new RegExp("[" + CJK + "a-z0-9]");
+  var RUN = new RegExp("[" + CJK + "]+|[a-z0-9]+(?:[.%][a-z0-9]+)*", "g");
+  var QUOTE = /"([^"]*)"?|\u201c([^\u201d]*)\u201d?/g;
+  var SEP = new RegExp("[^" + CJK + "a-z0-9.%]+");
+  var SEP_G = new RegExp("[^" + CJK + "a-z0-9.%]+", "g");
+
+  function stripEnds(s) { return s.replace(/^[.%]+|[.%]+$/g, ""); }
+
+  /* {text, offsets}: brackets of short CJK insertions removed (首台(套) -> 首台套);
+     offsets[i] = index in `norm` of folded character i (plus the end), or null. */
+  KB.foldVariants = function (norm) {
+    if (norm.indexOf("(") < 0) return { text: norm, offsets: null };
+    var out = [];
+    var offsets = [];
+    var last = 0;
+    var m;
+    var re = new RegExp("(?<=[" + CJK + "])\\(([" + CJK + "]{1,2})\\)", "g");
+    while ((m = re.exec(norm)) !== null) {
+      out.push(norm.slice(last, m.index));
+      for (var i = last; i < m.index; i++) offsets.push(i);
+      out.push(m[1]);
+      for (var j = 0; j < m[1].length; j++) offsets.push(m.index + 1 + j);
+      last = m.index + m[0].length;
+    }
+    if (!out.length) return { text: norm, offsets: null };
+    out.push(norm.slice(last));
+    for (var k = last; k <= norm.length; k++) offsets.push(k);
+    return { text: out.join(""), offsets: offsets };
+  };
+
+  KB.prepareQuery = function (query, rules) {
+    var notices = [];
+    query = String(query == null ? "" : query);
+    if (query.length > rules.maxq) {
+      notices.push("查询过长，只使用了前 " + rules.maxq + " 个字符");
+      query = query.slice(0, rules.maxq);
+    }
+    return { text: KB.foldVariants(KB.normalize(query)).text, notices: notices };
+  };
+
+  /* [[text, isPhrase]] */
+  KB.splitParts = function (text) {
+    var parts = [];
+    var last = 0;
+    function plain(chunk) {
+      chunk.split(SEP).forEach(function (piece) {
+        piece = stripEnds(piece);
+        if (piece && WORDCHAR.test(piece)) parts.push([piece, false]);
+      });
+    }
+    var m;
+    QUOTE.lastIndex = 0;
+    while ((m = QUOTE.exec(text)) !== null) {
+      if (m[0] === "") { QUOTE.lastIndex++; continue; }
+      plain(text.slice(last, m.index));
+      var phrase = m[1] !== undefined ? m[1] : m[2];
+      phrase = stripEnds(phrase.replace(SEP_G, " ").trim().split(/\s+/).join(" "));
+      if (phrase && WORDCHAR.test(phrase)) parts.push([phrase, true]);
+      last = m.index + m[0].length;
+    }
+    plain(text.slice(last));
+    return parts;
+  };
+
+  /* Longest match: [[word or null, start, end]] */
+  KB.segmentWords = function (text, hasWord, maxChars) {
+    var out = [];
+    var i = 0;
+    var n = text.length;
+    while (i < n) {
+      var found = 0;
+      for (var len = Math.min(maxChars, n - i); len > 0; len--) {
+        if (hasWord(text.substr(i, len))) { found = len; break; }
+      }
+      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; }
+      else { out.push([null, i, i + 1]); i += 1; }
+    }
+    return out;
+  };
+
+  KB.gramSlots = function (text) {
+    var runs = text.match(RUN) || [];
+    var slots = [];
+    runs.forEach(function (run, r) {
+      var last = r === runs.length - 1;
+      if (run.charCodeAt(0) >= 0x3400) {
+        for (var i = 0; i + 1 < run.length; i++) slots.push(["e", run.substr(i, 2)]);
+        if (!last) slots.push(["e", run.charAt(run.length - 1)]);
+        else if (run.length === 1) slots.push(["p", run]);
+      } else {
+        slots.push(["e", run]);
+      }
+    });
+    return slots;
+  };
+
+  /* Candidate ranges of the lexicon needed to segment `text`: [[lo, hi], …]. */
+  KB.lexRanges = function (text, maxChars) {
+    var out = [];
+    for (var i = 0; i < text.length; i++) {
+      if (!WORDCHAR.test(text.charAt(i)) && text.charAt(i).trim() === "") continue;
+      out.push([text.charAt(i), text.substr(i, maxChars)]);
+    }
+    return out;
+  };
+
+  function wordsOf(text, hasWord, maxChars) {
+    var words = [];
+    var seg = KB.segmentWords(text, hasWord, maxChars);
+    for (var i = 0; i < seg.length; i++) {
+      if (seg[i][0] === null) {
+        if (WORDCHAR.test(text.charAt(seg[i][1]))) return [];
+        continue;
+      }
+      words.push(seg[i][0]);
+    }
+    return words;
+  }
+
+  function concept(text, kind, hasWord, maxChars, ent, required) {
+    return { text: text, kind: kind, words: wordsOf(text, hasWord, maxChars),
+             slots: KB.gramSlots(text),
+             cities: ent && (ent[0] === "c" || ent[0] === "p") ? ent.slice(1) : [],
+             instrument: ent && ent[0] === "i" ? ent[1] : null, required: !!required };
+  }
+
+  function entitySpans(text, gaz, maxLen) {
+    var out = [];
+    var i = 0;
+    var plainStart = 0;
+    var n = text.length;
+    while (i < n) {
+      var hit = null;
+      for (var len = Math.min(maxLen, n - i); len > 1; len--) {
+        var ent = gaz[text.substr(i, len)];
+        if (ent !== undefined && Object.prototype.hasOwnProperty.call(gaz, text.substr(i, len))) {
+          hit = [i, i + len, ent];
+          break;
+        }
+      }
+      if (!hit) { i += 1; continue; }
+      if (plainStart < i) out.push([plainStart, i, null]);
+      out.push(hit);
+      i = plainStart = hit[1];
+    }
+    if (plainStart < n) out.push([plainStart, n, null]);
+    return out;
+  }
+
+  /* {concepts, notices, parts}: the twin of kb.search.query.plan_query. */
+  KB.planQuery = function (query, hasWord, rules, maxChars) {
+    var gaz = rules.ent || {};
+    if (rules.maxLen === undefined) {
+      rules.maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
+      rules.fwSet = new Set(rules.fw || []);
+    }
+    var prep = KB.prepareQuery(query, rules);
+    var notices = prep.notices;
+    var parts = KB.splitParts(prep.text);
+    if (parts.length > rules.maxp) {
+      notices.push("查询词过多，只使用了前 " + rules.maxp + " 个");
+      parts = parts.slice(0, rules.maxp);
+    }
+    var concepts = [];
+    var dropped = [];
+    parts.forEach(function (pt) {
+      var part = pt[0];
+      if (pt[1]) { concepts.push(concept(part, "phrase", hasWord, maxChars, null, true)); return; }
+      entitySpans(part, gaz, rules.maxLen).forEach(function (sp) {
+        var piece = part.slice(sp[0], sp[1]);
+        var ent = sp[2];
+        if (ent && ent[0] !== "x") {
+          concepts.push(concept(piece, ent[0] === "i" ? "instrument" : "city", hasWord, maxChars, ent));
+          return;
+        }
+        var runStart = null;
+        var seg = KB.segmentWords(piece, hasWord, maxChars);
+        seg.push([true, piece.length, piece.length]);
+        for (var k = 0; k < seg.length; k++) {
+          var word = seg[k][0];
+          var s = seg[k][1];
+          if (word === null) {
+            var wc = WORDCHAR.test(piece.charAt(s));
+            if (wc && runStart === null) runStart = s;
+            else if (!wc && runStart !== null) {
+              pushRun(piece.slice(runStart, s));
+              runStart = null;
+            }
+            continue;
+          }
+          if (runStart !== null) { pushRun(piece.slice(runStart, s)); runStart = null; }
+          if (word === true) break;
+          if (rules.fwSet.has(word)) { dropped.push(word); continue; }
+          concepts.push(concept(word, "term", hasWord, maxChars));
+        }
+      });
+    });
+    function pushRun(text) {
+      if (rules.fwSet.has(text)) { dropped.push(text); return; }
+      concepts.push(concept(text, "term", hasWord, maxChars));
+    }
+    if (!concepts.length && dropped.length) {
+      concepts = dropped.map(function (w) { return concept(w, "term", hasWord, maxChars); });
+    }
+    var seen = new Set();
+    var unique = concepts.filter(function (c) {
+      var key = c.kind + "\u0000" + c.text;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { concepts: unique, notices: notices, parts: parts };
+  };
+})(typeof window !== "undefined" ? window : this);
