@@ -6,7 +6,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test bench bench-smoke bench-pagefind bench-relevance chromium serve clean
+.PHONY: site test bench bench-smoke bench-pagefind bench-large bench-relevance chromium serve clean
 
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
@@ -32,6 +32,10 @@ bench-pagefind: $(VENV)/.test chromium
 bench-relevance: site $(VENV)/.test chromium
 	$(VPY) -m pip install -q -r requirements-bench.txt
 	$(VPY) benchmarks/relevance.py --out output --write BENCHMARKS.md
+
+# One 30 MB document built cold: time per stage and memory (writes the large-document block).
+bench-large: $(VENV)/.test
+	$(VPY) benchmarks/large_doc.py --mb 30 --write BENCHMARKS.md
 
 # Preview on this machine only; HOST=0.0.0.0 (or an address) to serve others, PORT= to move it.
 HOST ?= 127.0.0.1
