@@ -7,8 +7,8 @@
 The document is the text of synthetic reports (benchmarks/synth.py, seed 0) joined
 with blank lines until it reaches ``--mb`` MB, with one sidecar: a 30 MB text as a
 user might drop in (a yearbook, a scraped archive). It is built cold in a fresh
-process exactly as ``run.py`` builds (stage rows, wall and CPU time, peak memory of
-the process tree). ``--write`` puts the result in the ``large-document`` block of
+process from a snapshot of the code, exactly as ``run.py`` builds (stage rows, wall and
+CPU time, peak memory of the process tree). ``--write`` puts the result in the ``large-document`` block of
 BENCHMARKS.md.
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, build, machine_info, splice_block, stage_table  # noqa: E402
+import run  # noqa: E402
+from run import ROOT, build, machine_info, snapshot_code, splice_block, stage_table  # noqa: E402
 from synth import generate  # noqa: E402
 
 START, END = "<!-- large-document:start -->", "<!-- large-document:end -->"
@@ -79,8 +80,9 @@ def main(argv=None):
     corpus, size = make_corpus(workdir, args.mb)
     for d in ("out", "cache"):
         shutil.rmtree(workdir / d, ignore_errors=True)
-    run = build(corpus, workdir / "out", workdir / "cache", workdir / "build.log", args.jobs)
-    text = report(run, size, args.mb)
+    run.CODE, version = snapshot_code(workdir)  # the code measured, even if the tree is edited
+    result = build(corpus, workdir / "out", workdir / "cache", workdir / "build.log", args.jobs)
+    text = report(result, size, args.mb) + f"\nCode: {version}.\n"
     info = machine_info(packages=("whoosh-reloaded", "rjieba"))
     text += f"\nMachine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}.\n"
     print(text)
@@ -88,7 +90,7 @@ def main(argv=None):
         target = Path(args.write)
         old = target.read_text(encoding="utf-8") if target.exists() else ""
         target.write_text(splice_block(old, START, END, text), encoding="utf-8")
-    return 0 if run["ok"] else 1
+    return 0 if result["ok"] else 1
 
 
 if __name__ == "__main__":
