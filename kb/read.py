@@ -181,14 +181,17 @@ def _valid_date(match):
 
 
 def _read_regular(path, limit=None):
-    """Bytes of a regular file (links followed); one clear error otherwise."""
+    """Bytes of a regular file (links followed); one clear error otherwise. Opening
+    does not block (a named pipe is refused, not waited on)."""
     try:
-        with open(path, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise InputError(path, "不是普通文件 (not a regular file)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise InputError(path, "是目录，不是文件 (a directory, not a file)" if stat.S_ISDIR(mode)
+                             else "不是普通文件 (not a regular file)")
+        with open(fd, "rb") as fh:
             data = fh.read(limit + 1 if limit else -1)
-    except IsADirectoryError:
-        raise InputError(path, "是目录，不是文件 (a directory, not a file)") from None
     except OSError as exc:
         raise InputError(path, f"无法读取 (unreadable): {exc.strerror}") from None
     if limit and len(data) > limit:
