@@ -109,6 +109,14 @@ def test_swap_is_one_exchange_and_a_killed_builds_staging_is_cleared(work, monke
     assert (work / "out" / "index").is_dir() and (work / "out" / "data" / "passages.jsonl").exists()
 
 
+def test_swap_falls_back_to_two_renames_where_exchange_is_refused(work, monkeypatch):
+    monkeypatch.setattr(pipeline, "_exchange", lambda a, b: False)
+    (work / "out" / "stale.txt").write_text("from an older build", encoding="utf-8")
+    pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
+    assert not (work / "out" / "stale.txt").exists() and (work / "out" / "index").is_dir()
+    assert not (work / ".out.old").exists() and not list(work.glob(".out.building*"))
+
+
 # ------------------------------------------------------------------ the corpus boundary
 
 
