@@ -327,7 +327,7 @@ def _missing_runtime():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     missing = _missing_runtime()
-    if missing and not {"-h", "--help"} & set(argv):
+    if missing:
         return _fail(f"缺少 Python 包 {missing}：请先运行 make site，再用 .venv/bin/python build.py …"
                      f"（当前解释器 {sys.executable}）")
     try:
