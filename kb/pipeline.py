@@ -260,7 +260,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     paths = corpus.documents
     docs = [read_document(p, vocab.city_names, corpus.sidecars.get(p.stem))
             for p in _progress(progress, "读取", len(paths))(paths)]
-    stages.done("read", documents=len(docs))
+    stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
