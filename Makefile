@@ -6,7 +6,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test bench bench-smoke bench-pagefind bench-large bench-relevance chromium serve clean
+.PHONY: site test bench bench-smoke bench-fixtures bench-pagefind bench-large bench-relevance chromium serve clean
 
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
@@ -19,6 +19,11 @@ bench: $(VENV)/.test chromium
 
 bench-smoke: $(VENV)/.test chromium
 	$(VPY) benchmarks/run.py --sizes 100
+
+# Tagging quality (city, instruments, key figures) on the fixture corpus of real source
+# shapes (tests/fixtures/realistic): writes its section of BENCHMARKS.md.
+bench-fixtures: $(VENV)/.runtime
+	$(VPY) benchmarks/fixtures_eval.py --write BENCHMARKS.md
 
 # Our in-browser search against Pagefind's extended build over the same passages
 # (needs a built output/; writes benchmarks/PAGEFIND.md).

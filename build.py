@@ -5,9 +5,10 @@
     python build.py search QUERY [--city 广州] [--instrument credit] [--year 2024]
                                [--doc ID] [--limit N] [--json] [--out DIR]
     python build.py search --queries FILE [--out DIR]
+    python build.py add FILE [--url URL] [--id ID] [--yes] [--title …] [--date …] …
 
-This file only parses arguments and calls the pipeline (kb.pipeline) or the
-searcher (kb.search).
+This file only parses arguments and calls the pipeline (kb.pipeline), the
+searcher (kb.search) or the sidecar drafter (kb.draft).
 """
 
 import argparse
@@ -24,10 +25,12 @@ BUILD_EPILOG = """\
   python build.py                              语料 corpus/ → 输出 output/
   python build.py --corpus my_corpus --out site --base-url https://example.org/kb/
   python build.py search 投贷联动 --city 武汉     在已建好的索引中检索（见 search --help）
+  python build.py add 通知.pdf --url URL         加入一份文档并起草元数据（见 add --help）
 
-出错时（元数据缺失或格式错误、未知取值、无法解码、二进制文件、空文件、编号重复、
-链接指向语料目录之外）打印一行“错误: 文件: 问题”并以非零状态退出；原有 output/ 保持不变。
-语料目录中未读取的条目（其他扩展名、子目录、隐藏文件）逐个提示“已忽略”及原因。
+出错时（元数据缺失或格式错误、未知取值、无法解码、二进制文件、空文件、加密或扫描版 PDF、
+没有正文的网页、编号重复、链接指向语料目录之外）打印一行“错误: 文件: 问题”并以非零状态
+退出；原有 output/ 保持不变。语料目录中未读取的条目（其他扩展名、子目录、隐藏文件）
+逐个提示“已忽略”及原因。
 
 同一输出目录同时只能有一个构建：后启动的构建提示并等待前一个完成（最多 --wait 秒，
 默认 600），超时则报错退出。新输出整体替换旧输出（Linux 上为原子交换），不会出现
@@ -91,7 +94,7 @@ def _build_parser():
                     "检索请用子命令 search。",
         epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=str(ROOT / "corpus"), metavar="DIR",
-                   help="语料目录：<编号>.txt|.md + <编号>.yaml（默认 corpus/）")
+                   help="语料目录：<编号>.txt|.md|.html|.pdf|.docx + <编号>.yaml（默认 corpus/）")
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
                    help="输出目录（默认 output/）；构建成功后才替换")
     p.add_argument("--base-url", default=None, metavar="URL",
@@ -128,6 +131,78 @@ def _search_parser():
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
                    help="构建输出目录（默认 output/）")
     return p
+
+
+ADD_EPILOG = """\
+支持的格式 / formats: .txt .md（UTF-8 或 GB18030）、.html/.htm（保存的网页，自动提取正文）、
+.pdf（需有文字层；扫描件请先做文字识别）、.docx（Word）。
+
+add 从文件中推断元数据并逐项说明依据：标题（网页标题、公文标题或首个标题行）、发布机构
+（落款、“来源：”或报头）、日期（落款日期、发布时间、印发日期、版面日期）、发文字号、
+类型（policy | report | news | commentary）和所属城市。推断不出的必填项会报错并指明字段，
+可用对应参数补上；任何一项都可以用参数改写。确认后把文件复制到语料目录，写入 <编号>.yaml。
+
+示例 / examples:
+  python build.py add ~/下载/通知.pdf --url https://example.gov.cn/zcwj/1.html
+  python build.py add page.html --id sz_2024_kjrz --yes
+  python build.py add 方案.docx --date 2024-02-20 --publisher 陕西省地方金融管理局 --yes
+"""
+
+
+def _add_parser():
+    p = _Parser(
+        prog="python build.py add",
+        description="把一份文档（网页、PDF、Word 或文本）加入语料：复制到语料目录，"
+                    "并根据正文起草元数据文件 <编号>.yaml，逐项显示推断依据，确认后写入。",
+        epilog=ADD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", metavar="FILE", help="要加入的文件")
+    p.add_argument("--url", help="原文网址（http:// 或 https://），显示在文档页并用于引用")
+    p.add_argument("--id", dest="doc_id", metavar="ID",
+                   help="文档编号（字母、数字、_ . -）；默认用文件名，文件名不合格时用 <序号>_<哈希>")
+    p.add_argument("--corpus", default=str(ROOT / "corpus"), metavar="DIR", help="语料目录（默认 corpus/）")
+    p.add_argument("--yes", "-y", action="store_true", help="不询问，直接写入草稿（非交互使用时必需）")
+    for name, what in (("title", "标题"), ("publisher", "发布机构"), ("date", "日期 YYYY、YYYY-MM 或 YYYY-MM-DD"),
+                       ("type", "类型 policy | report | news | commentary"), ("home-city", "所属城市（我市指谁）"),
+                       ("doc-number", "发文字号"), ("date-note", "日期说明")):
+        p.add_argument(f"--{name}", metavar="VALUE", help=f"指定{what}，覆盖推断结果")
+    return p
+
+
+def add_main(argv):
+    args = _add_parser().parse_args(argv)
+    from kb import draft
+    from kb.errors import InputError
+    from kb.vocab import load_vocab
+
+    overrides = {"title": args.title, "publisher": args.publisher, "date": args.date, "type": args.type,
+                 "home_city": args.home_city, "doc_number": args.doc_number, "date_note": args.date_note}
+    vocab = load_vocab()
+    try:
+        doc_id, fields, missing = draft.prepare(args.file, args.corpus, vocab, url=args.url,
+                                                doc_id=args.doc_id, overrides=overrides)
+    except InputError as exc:
+        return _fail(str(exc))
+    print(f"元数据草稿 {Path(args.corpus) / (doc_id + '.yaml')}（依据见每行注释）：")
+    print(draft.sidecar_yaml(fields), end="")
+    if missing:
+        flags = "、".join(f"--{k.replace('_', '-')}" for k in missing)
+        return _fail(f"{args.file}: 无法推断 {', '.join(missing)}，请用 {flags} 指定（未写入任何文件）")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _fail(f"{args.file}: 未确认：请检查草稿后加 --yes 写入（未写入任何文件）")
+        try:
+            answer = input("写入以上元数据并复制文件？[y/N] ").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer not in ("y", "yes", "是"):
+            print("已取消，未写入任何文件。")
+            return 1
+    try:
+        target, sidecar = draft.write(args.file, args.corpus, doc_id, fields, vocab.city_names)
+    except InputError as exc:
+        return _fail(str(exc))
+    print(f"已加入：{target}\n      {sidecar}\n运行 python build.py 重新构建。")
+    return 0
 
 
 def _fail(message, code=2):
@@ -333,6 +408,8 @@ def main(argv=None):
     try:
         if argv and argv[0] == "search":
             code = search_main(argv[1:])
+        elif argv and argv[0] == "add":
+            code = add_main(argv[1:])
         else:
             code = build_main(argv[1:] if argv and argv[0] == "build" else argv)
         sys.stdout.flush()

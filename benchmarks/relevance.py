@@ -31,7 +31,8 @@ It also reports the mean top-10 overlap between cli and browser (|A∩B| / max(|
 when both are empty) and, per system, the queries that returned nothing. ``--write FILE``
 replaces the block between ``<!-- relevance:start -->`` and ``<!-- relevance:end -->`` in FILE
 (appends it when absent); ``--json FILE`` writes every query's ids and scores.
-Exit status 0 after a report; 2 with one ``错误: …`` line for bad input.
+Exit status 0 after a report; 2 with one ``错误: …`` line for bad input; 1 with one such
+line when a system fails (the CLI exits non-zero, the search page shows an error).
 """
 
 import argparse
@@ -196,55 +197,67 @@ def run_cli(out_dir, queries, k=K):
     return [row["ids"][:k] for row in lines]
 
 
+# The page catches its own exceptions and shows them in the status line (kb-search-ui.js):
+# such a search must not pass for an empty result.
+PAGE_ERROR = "() => { const s = document.querySelector('#kb-status'); " \
+             "return s && s.textContent.includes('检索出错') ? s.textContent.trim() : ''; }"
 RESULT_IDS = ("() => Array.from(document.querySelectorAll('#results > [data-passage-id]'))"
               ".map(e => e.getAttribute('data-passage-id'))")
 
 
-def run_browser(out_dir, queries, k=K, progress=None):
-    """Top-k ids per query from the search page opened from file:// in headless Chromium;
-    returns (ranked ids, Chromium version)."""
+def run_browser(out_dir, queries, k=K, progress=None, browser=None):
+    """Top-k ids per query from the search page opened from file:// in headless Chromium
+    (``browser``: an open Playwright browser to reuse, else one is launched); returns (ranked
+    ids, Chromium version)."""
     from kb.localweb import chromium
 
-    page_url = (Path(out_dir).resolve() / "search" / "index.html").as_uri()
     if not (Path(out_dir) / "search" / "index.html").exists():
         raise InputError(f"{out_dir}/search/index.html: 没有检索页，请先运行 python build.py")
+    if browser is None:
+        with chromium() as launched:
+            return run_browser(out_dir, queries, k, progress, launched)
+    page_url = (Path(out_dir).resolve() / "search" / "index.html").as_uri()
     ranked = []
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         for query in queries:
             page.goto(f"{page_url}?q={quote(query['q'])}")
             page.wait_for_selector("#results[data-ready]", state="attached", timeout=BROWSER_TIMEOUT_MS)
-            if errors:
-                raise RuntimeError(f"search page, query {query['q']!r}: {errors[0]}")
+            shown = page.evaluate(PAGE_ERROR)
+            if errors or shown:
+                raise RuntimeError(f"search page, query {query['q']!r}: {(errors or [shown])[0]}")
             ranked.append(page.evaluate(RESULT_IDS)[:k])
             if progress:
                 progress()
+    finally:
         context.close()
-        return ranked, browser.version
+    return ranked, browser.version
 
 
-def baseline_searcher(passages):
-    """The stock jieba + Whoosh OR-grouped search over ``passages``: a function q → top-k ids."""
+def baseline_searcher(passages, directory):
+    """The stock jieba + Whoosh OR-grouped search over ``passages``, its index written to the
+    empty ``directory`` (not RamStorage: its writer pools in a shared /tmp/MAIN.tmp that
+    parallel runs delete under each other); a function q → top-k ids."""
     import logging
 
     import jieba
     from jieba.analyse import ChineseAnalyzer
+    from whoosh import index
     from whoosh.fields import ID, TEXT, Schema
-    from whoosh.filedb.filestore import RamStorage
     from whoosh.qparser import OrGroup, QueryParser
 
     jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are not our progress
     schema = Schema(id=ID(stored=True, unique=True), text=TEXT(analyzer=ChineseAnalyzer()))
-    index = RamStorage().create_index(schema)
-    writer = index.writer()
+    ix = index.create_in(str(directory), schema)
+    writer = ix.writer()
     for p in passages:
         writer.add_document(id=p["id"], text=p["text"])
     writer.commit()
     parser = QueryParser("text", schema, group=OrGroup.factory(0.9))
-    searcher = index.searcher()
+    searcher = ix.searcher()
 
     def search(q, k=K):
         return [hit["id"] for hit in searcher.search(parser.parse(q), limit=k)]
@@ -253,8 +266,9 @@ def baseline_searcher(passages):
 
 
 def run_baseline(out_dir, queries, k=K):
-    search = baseline_searcher(read_passages(out_dir))
-    return [search(q["q"], k) for q in queries]
+    with tempfile.TemporaryDirectory(prefix="kb-baseline-") as tmp:
+        search = baseline_searcher(read_passages(out_dir), tmp)
+        return [search(q["q"], k) for q in queries]
 
 
 # ------------------------------------------------------------------------------ report
@@ -318,6 +332,9 @@ def main(argv=None):
     except InputError as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a system failed (CLI exit status, an error on the search page)
+        print(f"错误: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(args, argv):

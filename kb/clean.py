@@ -6,12 +6,18 @@ outermost headings (newspaper articles, see kb/data/furniture.yaml) are emitted 
 
 Steps, all linear in the text:
 
+0. **Inline residue** (furniture.yaml ``inline``) is deleted first: the pinyin a
+   converter left after characters of reposted traditional text (創(chuàng)新).
 1. **Furniture** (patterns in kb/data/furniture.yaml, algorithms here) is dropped line
    by line before anything is joined, so a footer inside a sentence does not cut it:
    page numbers ("—5—"), running headers/footers, the newspaper date line, the red
    header and number of an official document, the 抄送/印发 block, the issuer and date
    signature, every line (or run of up to 5 lines) that spells the document title,
-   and short lines repeated 3+ times (running headers of other sources).
+   and short lines repeated 3+ times (running headers of other sources); web-page
+   furniture too (navigation, 今天是…, 发布时间/来源/责任编辑 lines, mastheads,
+   share/print buttons, 上一篇/下一篇, copyright footers). Patterns are matched on the
+   line converted to simplified Chinese. ``clean(..., furniture=[])`` collects the
+   dropped lines.
 2. **Spaces** that extraction put between CJK and digits/Latin letters ("2020年 GDP",
    "42 所"), after full-width punctuation ("。 政府") or inside brackets are removed;
    spaces between two CJK characters are kept (headlines such as "向“新”而行 以“质”
@@ -24,8 +30,13 @@ Steps, all linear in the text:
    blank lines separate paragraphs in this document (they do unless they follow
    nearly every line) and one follows; the next line is a heading, starts with a
    numbering pattern (一、 （一） (一) 1. （1）) or, after a full stop, with "二是…".
-   Documents whose lines are far wider than any print column are not wrapped: each
-   closed line is a paragraph.
+   Documents whose lines are far wider than any print column, or that have no column
+   at all (fewer than COLUMN_MIN_LINES lines of the same width: text copied from a
+   web page), are not wrapped: each closed line is a paragraph. Blank lines after
+   nearly every line mean nothing, unless the lines before them end with a full stop
+   (whole paragraphs spaced out). Web pages and Word files mark their paragraphs
+   (``doc["lines_are_paragraphs"]``, set by kb/formats): every line is a paragraph or
+   a heading and none is joined to the next.
    Headings: a short numbered line without sentence or clause punctuation, or a
    headline — an unnumbered line clearly narrower than the column, at most 30
    characters, with no comma, colon or sentence punctuation; where blank lines
@@ -37,11 +48,13 @@ Steps, all linear in the text:
    narrower than 60 % of the document's column width, ending a sentence, is a photo
    caption. **Summary boxes**: a paragraph whose character 4-grams are at least 80 %
    contained in one other, longer paragraph is a near-duplicate and dropped.
-5. **Lead-ins and notices**: a short paragraph ending with a colon ("内容摘要：",
+5. **Glued items**: "一、…（一）…。（二）…。" on one line is cut into its items
+   (:func:`split_glued_items`).
+6. **Lead-ins and notices**: a short paragraph ending with a colon ("内容摘要：",
    "各区人民政府,市人民政府各部门:") is joined to the next one; a notice title
    ("…关于印发…的通知") followed by its addressee is kept with the notice text as one
    passage rather than heading the whole document.
-6. **Curated corrections** per document id (furniture.yaml ``documents``): article
+7. **Curated corrections** per document id (furniture.yaml ``documents``): article
    headings to insert, displaced headlines and captions to drop.
 """
 
@@ -51,9 +64,10 @@ from collections import Counter, defaultdict
 from itertools import chain
 from pathlib import Path
 
+import cn2an
 import yaml
 
-from .analysis import CJK as _CJK
+from .analysis import CJK as _CJK, to_simplified
 from .split import CLOSERS, HEADLINE_MAX, LONG_HEADLINE_MAX, ends_sentence, numbered_level
 
 DATA_FILE = Path(__file__).parent / "data" / "furniture.yaml"
@@ -62,7 +76,10 @@ WINDOW = 5                # neighbours on each side for the local wrap width
 SLACK_MIN = 6             # display columns a full line may fall short of the widest
 SLACK_FRACTION = 0.1
 UNWRAPPED_WIDTH = 200     # 90th-percentile line width above this: lines are paragraphs
-BLANK_EVERYWHERE = 0.6    # share of lines after a blank line above which blanks mean nothing
+COLUMN_MIN_LINES = 2      # a wrapped text has at least this many lines at its column width…
+COLUMN_SHARE = 0.25       # …and at least this share of its lines
+BLANK_EVERYWHERE = 0.6    # share of lines after a blank line above which blanks mean nothing…
+CLOSED_PARAGRAPHS = 0.9   # …unless this share of the lines before them are closed paragraphs
 CAPTION_FRACTION = 0.6    # caption blocks are narrower than this share of the column
 HEADLINE_LINE_MAX = 30    # characters in one headline line
 HEADLINE_FRACTION = 0.85  # a headline line is at most this share of the column
@@ -88,7 +105,9 @@ _SPACE_RULES = [
     (re.compile(rf"(?<=\(){_SPACE}+|{_SPACE}+(?=\))"), ""),
     (re.compile(rf"{_SPACE}{{2,}}"), " "),
 ]
+_PARAGRAPH_END = "。！？!?：:"  # a full stop (not ；) or a lead-in colon closes a paragraph
 _NO_HEADLINE = re.compile("[，,。；;！？!?：:]")
+_NO_NUMBERED_HEADING = re.compile("[，,。；;！？!?]|[：:]$")
 _ENUMERATION = re.compile("^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、])")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _COLON = re.compile("[：:]")
@@ -99,13 +118,15 @@ _SAMPLED_GRAM = re.compile("(?=([%s].{%d}))" % (
 
 
 class Line:
-    __slots__ = ("text", "blank", "width", "key", "level")
+    __slots__ = ("text", "blank", "width", "key", "simple", "level")
 
-    def __init__(self, text, blank, width):
+    def __init__(self, text, blank, width, simple=None):
         self.text = text    # stripped, spaces tidied
         self.blank = blank  # a blank line (or dropped furniture after one) precedes it
         self.width = width  # display width as printed (before tidying)
-        self.key = _norm(text)
+        # furniture patterns are written in simplified Chinese
+        self.simple = simple if simple is not None else to_simplified(text)
+        self.key = _norm(self.simple)
         self.level = numbered_level(text)  # numbering pattern level, or None
 
 
@@ -120,6 +141,7 @@ def rules():
     raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
     return {
         "lines": _combine(raw.get("lines")),
+        "inline": _combine(raw.get("inline")),
         "head": _combine(raw.get("head")),
         "head_lines": raw.get("head_lines", 0),
         "blocks": [(re.compile(b["start"]), re.compile(b["end"]), b["max_lines"])
@@ -130,15 +152,21 @@ def rules():
     }
 
 
-def clean(text, doc):
-    """Logical paragraphs of ``text`` in reading order (see module docstring)."""
+def clean(text, doc, furniture=None):
+    """Logical paragraphs of ``text`` in reading order (see module docstring).
+
+    If ``furniture`` is a list, the dropped furniture lines are appended to it."""
     r = rules()
     news = doc.get("type") == "news"
-    lines = _drop_furniture(_read_lines(text), doc, r)
+    if r["inline"]:
+        text = r["inline"].sub("", text)
+    lines = _drop_furniture(_read_lines(text), doc, r, furniture)
     blank_breaks = _blank_lines_break(lines)
     if blank_breaks:
-        lines = _drop_captions(lines)
-    paragraphs = join_lines(lines, blank_breaks, " " if news else "")
+        lines = _drop_captions(lines, furniture)
+    paragraphs = join_lines(lines, blank_breaks, " " if news else "",
+                            complete=bool(doc.get("lines_are_paragraphs")))
+    paragraphs = split_glued_items(paragraphs)
     paragraphs = _merge_leadins(paragraphs, r["notice_title"])
     paragraphs = drop_near_duplicates(paragraphs)
     return _curate(paragraphs, r["documents"].get(doc.get("id")) or {})
@@ -151,10 +179,12 @@ def _read_lines(text):
     """Non-blank lines, spaces tidied; widths are measured on the printed line.
     Tidying never crosses a newline, so raw and tidied lines correspond."""
     lines, blank = [], False
-    for raw, tidy in zip(text.split("\n"), tidy_spaces(text).split("\n")):
+    tidied = tidy_spaces(text)
+    simple = to_simplified(tidied).split("\n")  # one conversion (length-preserving)
+    for raw, tidy, simp in zip(text.split("\n"), tidied.split("\n"), simple):
         stripped = tidy.strip()
         if stripped:
-            lines.append(Line(stripped, blank, display_width(raw.strip())))
+            lines.append(Line(stripped, blank, display_width(raw.strip()), simp.strip()))
             blank = False
         else:
             blank = True
@@ -166,15 +196,15 @@ def _norm(text):
     return "".join(text.split()).replace("（", "(").replace("）", ")")
 
 
-def _drop_furniture(lines, doc, r):
+def _drop_furniture(lines, doc, r, furniture=None):
     drop = [False] * len(lines)
     for i, line in enumerate(lines):
-        if (r["lines"] and r["lines"].search(line.text)) or (
-                r["head"] and i < r["head_lines"] and r["head"].search(line.text)):
+        if (r["lines"] and r["lines"].search(line.simple)) or (
+                r["head"] and i < r["head_lines"] and r["head"].search(line.simple)):
             drop[i] = True
     _mark_blocks(lines, drop, r["blocks"])
-    _mark_title(lines, drop, _norm(doc.get("title") or ""))
-    publisher = _norm(doc.get("publisher") or "")
+    _mark_title(lines, drop, _norm(to_simplified(doc.get("title") or "")))
+    publisher = _norm(to_simplified(doc.get("publisher") or ""))
     counts = Counter(line.key for line in lines if _repeatable(line))
     for i, line in enumerate(lines):
         if (len(publisher) >= 4 and line.key == publisher) or counts.get(line.key, 0) >= REPEAT_MIN:
@@ -183,6 +213,8 @@ def _drop_furniture(lines, doc, r):
     for line, dropped in zip(lines, drop):
         if dropped:
             carry = carry or line.blank
+            if furniture is not None:
+                furniture.append(line.text)
             continue
         line.blank = line.blank or carry
         kept.append(line)
@@ -199,10 +231,10 @@ def _repeatable(line):
 def _mark_blocks(lines, drop, blocks):
     for start, end, max_lines in blocks:
         for i, line in enumerate(lines):
-            if drop[i] or not start.search(line.text):
+            if drop[i] or not start.search(line.simple):
                 continue
             for j in range(i, min(len(lines), i + max_lines)):
-                if end.search(lines[j].text):
+                if end.search(lines[j].simple):
                     drop[i:j + 1] = [True] * (j + 1 - i)
                     break
 
@@ -241,7 +273,16 @@ def _blank_lines_break(lines):
     if len(lines) < 2:
         return True
     blanks = sum(1 for line in lines[1:] if line.blank)
-    return blanks <= BLANK_EVERYWHERE * (len(lines) - 1)
+    if blanks <= BLANK_EVERYWHERE * (len(lines) - 1):
+        return True
+    # a blank after (nearly) every line: wrapped lines spaced out by extraction,
+    # unless the lines before the blanks are whole paragraphs — they end with a
+    # full stop or a colon (or are short unpunctuated headings), as in text copied from a web page
+    before = [prev for prev, line in zip(lines, lines[1:]) if line.blank]
+    closed = sum(1 for prev in before
+                 if prev.text.rstrip(CLOSERS)[-1:] in _PARAGRAPH_END
+                 or (len(prev.text) <= HEADLINE_LINE_MAX and not _NO_NUMBERED_HEADING.search(prev.text)))
+    return closed >= CLOSED_PARAGRAPHS * len(before)
 
 
 def _percentile(values, q):
@@ -249,7 +290,7 @@ def _percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
 
 
-def _drop_captions(lines):
+def _drop_captions(lines, furniture=None):
     """Drop blocks of 2+ narrow lines ending a sentence (photo captions)."""
     widths = [line.width for line in lines]
     limit = CAPTION_FRACTION * _percentile(widths, 0.75)
@@ -265,20 +306,31 @@ def _drop_captions(lines):
             for k in block:
                 drop[k] = True
         start = end
-    kept = [k for k in range(len(lines)) if not drop[k]]
-    return [lines[k] for k in kept]
+    if furniture is not None:
+        furniture.extend(lines[k].text for k in range(len(lines)) if drop[k])
+    return [lines[k] for k in range(len(lines)) if not drop[k]]
 
 
 # ---------------------------------------------------------------- joining wrapped lines
 
 
-def _line_shape(widths):
+def _has_column(widths):
+    """Hard-wrapped text has a column: several lines filled to the same width (within
+    SLACK_MIN display columns: a digit or Latin letter is narrower than a character).
+    Text copied from a web page, one paragraph per line, has no such column."""
+    top = _percentile(widths, 0.9)
+    full = sum(1 for w in widths if top - SLACK_MIN <= w <= top + SLACK_MIN)
+    return full >= max(COLUMN_MIN_LINES, COLUMN_SHARE * len(widths))
+
+
+def _line_shape(widths, complete=False):
     """Per line, against the local wrap width (widest of its neighbours):
     ``short`` — it ends before the column does, even as a paragraph's first line
     given back the FIRST_INDENT columns extraction dropped (``short_first``);
     ``narrow`` — clearly narrower than the column (HEADLINE_FRACTION), as headlines are."""
     n = len(widths)
-    if not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH:
+    if (complete or not widths or _percentile(widths, 0.9) > UNWRAPPED_WIDTH
+            or not _has_column(widths)):
         return [True] * n, [True] * n, [True] * n  # not wrapped: lines are complete
     short, short_first, narrow = [], [], []
     for i, width in enumerate(widths):
@@ -313,9 +365,10 @@ def _headline_runs(lines, narrow, blank_breaks):
 
 def _heading_lines(lines, short, headline):
     """Per line: is it a heading on its own (when it follows a closed sentence)?
-    Numbered: short, no sentence or clause punctuation. Unnumbered: a headline."""
+    Numbered: short, no sentence or clause punctuation (a colon inside is allowed:
+    "（一）上海：突出资本市场功能"). Unnumbered: a headline."""
     return [(short[i] and len(line.text) <= HEADLINE_MAX
-             and not _NO_HEADLINE.search(line.text, 1)) if line.level is not None else headline[i]
+             and not _NO_NUMBERED_HEADING.search(line.text, 1)) if line.level is not None else headline[i]
             for i, line in enumerate(lines)]
 
 
@@ -325,9 +378,10 @@ def _append(buf, text):
     return buf + text
 
 
-def join_lines(lines, blank_breaks, heading_sep=""):
-    """Rejoin hard-wrapped lines into ``[(kind, text)]``, kind "heading" or "text"."""
-    short, short_first, narrow = _line_shape([line.width for line in lines])
+def join_lines(lines, blank_breaks, heading_sep="", complete=False):
+    """Rejoin hard-wrapped lines into ``[(kind, text)]``, kind "heading" or "text".
+    ``complete``: the format marks paragraphs (web page, Word), no line is a wrap."""
+    short, short_first, narrow = _line_shape([line.width for line in lines], complete)
     headline = _headline_runs(lines, narrow, blank_breaks)
     heading = _heading_lines(lines, short, headline)
     paragraphs = []
@@ -339,8 +393,8 @@ def join_lines(lines, blank_breaks, heading_sep=""):
                     and not (blank_breaks and line.blank)):
                 buf += heading_sep + text
                 continue
-        elif kind == "text" and not _paragraph_ends(buf, line, i, lines, short, short_first,
-                                                     heading, first_line, blank_breaks):
+        elif kind == "text" and not complete and not _paragraph_ends(
+                buf, line, i, lines, short, short_first, heading, first_line, blank_breaks):
             buf = _append(buf, text)
             first_line = False
             continue
@@ -374,6 +428,68 @@ def _paragraph_ends(buf, line, i, lines, short, short_first, heading, first_line
 
 
 # ---------------------------------------------------------------- paragraph passes
+
+
+def split_glued_items(paragraphs):
+    """Cut a text paragraph where a numbered item glued to the previous one starts.
+
+    Extraction sometimes puts "一、强化信贷支持（一）……。（二）……。" on one line. A
+    numbering pattern is an item of its own when it follows a sentence end and the
+    item numbered one less, of the same pattern, opens the paragraph or was itself
+    cut off — or when it is item 1 (（一）, 1.) right after a sentence end, or right
+    after a numbered heading that opens the paragraph and has no punctuation
+    ("一、强化信贷支持"). A lone "。（三）" quoting an item elsewhere does not cut."""
+    out = []
+    for kind, text in paragraphs:
+        if kind != "text":
+            out.append((kind, text))
+            continue
+        cuts, last = [], {}
+        first = _GLUED_ITEM.match(text)
+        if first:
+            last[_item_key(first)] = _item_number(first)
+        for m in _GLUED_ITEM.finditer(text, 1):
+            key, number = _item_key(m), _item_number(m)
+            if number is None or key in ("ard", "cnd") and not first:
+                continue
+            segment = text[cuts[-1] if cuts else 0:m.start()]
+            after_stop = text[m.start() - 1] in _GLUE_AFTER
+            after_heading = (first is not None and not cuts and len(segment) <= HEADLINE_MAX
+                             and not _NO_HEADLINE.search(segment))
+            if ((after_stop and last.get(key) == number - 1)
+                    or (number == 1 and key not in last and first is not None
+                        and (after_stop or after_heading))):
+                cuts.append(m.start())
+                last[key] = number
+        if not cuts:
+            out.append((kind, text))
+            continue
+        bounds = [0, *cuts, len(text)]
+        out.extend(("text", text[a:b]) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip())
+    return out
+
+
+_GLUE_AFTER = "。；;！？!?"
+_GLUED_ITEM = re.compile(
+    r"(?P<cnp>[（(])(?P<cn>[一二三四五六七八九十]{1,3})[）)]"
+    r"|(?P<cnd>[一二三四五六七八九十]{1,3})、"
+    r"|(?P<arp>[（(])(?P<ar>\d{1,2})[）)]"
+    r"|(?P<ard>\d{1,2})[.．、](?![\d.．])")
+
+
+def _item_key(m):
+    return next(k for k in ("cn", "cnd", "ar", "ard") if m.group(k))
+
+
+def _item_number(m):
+    value = m.group(_item_key(m))
+    if value.isdigit():
+        return int(value)
+    try:
+        return int(cn2an.cn2an(value, "strict"))
+    except ValueError:
+        return None
+
 
 
 def _merge_leadins(paragraphs, notice_title):

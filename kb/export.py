@@ -15,7 +15,7 @@ from .fsutil import write_text
 PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "city_basis", "mentions",
                   "province", "instruments", "cues", "year", "years", "url")
 DOCUMENT_FIELDS = ("id", "source", "title", "publisher", "date", "year", "type", "home_city",
-                   "doc_number", "date_note", "encoding", "sha", "passages", "url")
+                   "doc_number", "date_note", "source_url", "encoding", "sha", "passages", "url")
 FIGURE_FIELDS = ("city", "province", "metric", "label", "value", "value_max", "from_value", "unit",
                  "printed", "norm_value", "norm_unit", "as_of", "doc_year", "kind", "cumulative",
                  "qualifier", "scope", "instrument", "passage", "doc", "quote", "url")
@@ -28,6 +28,7 @@ def passage_record(p):
 
 def document_record(doc, n_passages):
     rec = {k: doc.get(k) for k in DOCUMENT_FIELDS}
+    rec["source_url"] = doc.get("url")  # the sidecar's url: where the source was published
     rec["passages"] = n_passages
     rec["url"] = f"doc/{doc['id']}.html"
     return rec

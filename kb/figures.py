@@ -21,7 +21,9 @@
   nearest before the number, else one later in the same clause), else from one of the
   two sentences before it in the passage (not when the sentence says 目前/至今); never
   from a later sentence. Comparison dates ("较2019年末") and "since" dates
-  ("2022年以来", "自2022年") are not as-of dates.
+  ("2022年以来", "自2022年") are not as-of dates, except a since-date of the document's
+  own year (今年以来 → that year). A date printed without a year ("截至9月末",
+  "上半年") takes the document's year.
 * **kind** is ``target`` for "到2027年…" (a year not before the document's), future
   dates, 力争/争取/预计/冲刺/确保/目标/拟/将达到…, the 目标 section of a plan and the
   tasks of a policy document (one with 责任单位 lines); else ``actual``.
@@ -29,9 +31,14 @@
   nearest before the number in the same sentence; else None. **scope** is
   ``institution`` when the sentence is about one bank/fund ("该行…", "…，汉口银行…").
 
+Amounts in Chinese numerals (五亿元, 两千万元, 一百家, 十余家, 百分之二十) are read with cn2an.
+
 Not figures: years, dates, counts of times (次), ordinals (第一), document numbers (67号),
 programme names in quotes ("965"产业集群, “3200上市后备企业培育”), numbers without a unit,
-and vague Chinese numerals (一批, 两大, 数百亿).
+vague Chinese numerals (一批, 两大, 数百亿, 一家银行), and what the ``not_figures`` rules of
+metrics.yaml describe: eligibility thresholds (对年营业收入不超过2亿元的企业) and size
+classes (单户授信1000万元以下科技贷款). A metric cue may carry ``unless`` (挂牌 on a
+regional equity market's board is not a stock-exchange listing).
 
 ``coverage(figures)`` and ``coverage_report(figures)`` tell a curator how many figures
 found a metric and show the quotes of those that did not.
@@ -40,6 +47,7 @@ found a metric and show the quotes of those that did not.
 import re
 from pathlib import Path
 
+import cn2an
 import yaml
 
 from .analysis import normalize
@@ -78,13 +86,17 @@ _ARABIC_RE = re.compile(
 )
 # A bare multiplier ("100万至2000万不等") is money when followed by one of these.
 _BARE_MULT_OK = set("不的至到以左上等、和及或-—~")
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
-_CN_COUNT_RE = re.compile(
-    r"(?<![零一二两三四五六七八九十百千万亿第每唯首同任某哪这那另数几单逐])"
-    r"(?P<num>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
-    r"(?P<unit>支|只|家|项|款|单|笔|户)"
+# Amounts and counts in Chinese numerals (五亿元, 两千万元, 一百家, 十余家, 百分之二十):
+# the numeral is converted by cn2an. A numeral needs a digit word (一…九, 两, 零) or a
+# leading 十: 百亿 / 千亿 alone are _CN_MONEY_RE's, 百家 / 千家 are vague.
+_CN_NUMERAL = "零一二两三四五六七八九十百千"
+_CN_AMOUNT_RE = re.compile(
+    rf"(?<![{_CN_NUMERAL}万亿第每唯首同任某哪这那另数几单逐周星礼])"
+    r"(?P<num>(?=[零一二两三四五六七八九十])[零一二两三四五六七八九十百千]+)"
+    r"(?P<yu1>余|多)?(?P<mult>万亿|亿|万)?(?P<yu2>余|多)?"
+    r"(?P<unit>元|支|只|家|项|款|单|笔|户)"
 )
+_CN_PERCENT_RE = re.compile(r"百分之(?P<num>[零一二两三四五六七八九十百]+)")
 _CN_ONE_OK = set("支只")
 # "超万亿元", "近千亿元", "百亿规模": a multiplier with no digits.
 _CN_MONEY_RE = re.compile(
@@ -126,6 +138,16 @@ _DATE_RE = re.compile(
     r"第四季度|四季度|初))?"
     r"(?P<post>以来|以后|之前|起)?"
 )
+# A date printed without its year ("截至9月末", "上半年"): the document's year.
+# (the pattern starts at the month or season so the scan is fast; the 截至/至 before it
+# and the 以来 after it are looked at separately)
+YEARLESS_DATE_RE = re.compile(
+    r"(?<![0-9年每])(?P<m>1[0-2]|[1-9])\s*月(?:\s*[0-3]?\d\s*日)?\s*(?P<ms>底|末|初|中旬|上旬|下旬|份)?"
+    r"|(?<![0-9年每今去明])(?P<ys>上半年|下半年|前三季度|第一季度|一季度|第二季度|二季度|第三季度|三季度|"
+    r"第四季度|四季度)"
+)
+_YEARLESS_PRE_RE = re.compile(r"(?:截至到|截止到|截至|截止|至|到)\s*$")
+_YEARLESS_POST_RE = re.compile(r"以来|以后|之前|起")
 _SEASON_MONTH = {"上半年": 6, "下半年": 12, "前三季度": 9, "一季度": 3, "第一季度": 3, "二季度": 6,
                  "第二季度": 6, "三季度": 9, "第三季度": 9, "四季度": 12, "第四季度": 12,
                  "年末": 12, "年底": 12, "末": 12, "底": 12, "初": 1}
@@ -199,11 +221,12 @@ class Metric:
                 before = (re.compile(rf"(?s).*(?:{cue['before']})(?P<gap>[^{_CUE_GAP_MARKS}]{{0,{gap}}})$")
                           if cue.get("before") else None)
                 after = re.compile(cue["after"]) if cue.get("after") else None
+                unless = re.compile(cue["unless"]) if cue.get("unless") else None
             except re.error as exc:
                 raise InputError(source, f"指标 {self.slug}: 正则表达式有误 (bad pattern): {exc}") from None
             if not before and not after:
                 raise InputError(source, f"指标 {self.slug}: 提示词为空 (empty cue)")
-            self.cues.append((before, after, gap, int(cue.get("gap_after", 12))))
+            self.cues.append((before, after, gap, int(cue.get("gap_after", 12)), unless))
         if not self.cues:
             raise InputError(source, f"指标 {self.slug}: 没有提示词 (no cues)")
 
@@ -217,6 +240,52 @@ class Metric:
     def as_dict(self):
         return {"slug": self.slug, "label": self.label, "family": self.family, "unit": self.unit,
                 "counters": list(self.counters), "instrument": self.instrument}
+
+
+def load_not_figures(path=METRICS_FILE):
+    """Compiled ``not_figures`` rules of the metrics file: [(why, before, after, family)]."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return []  # (load_metrics reports an unreadable file)
+    rules = data.get("not_figures") if isinstance(data, dict) else None
+    out = []
+    for i, rule in enumerate(rules or []):
+        if not isinstance(rule, dict) or not (rule.get("before") or rule.get("after")):
+            raise InputError(path, f"not_figures 第 {i + 1} 条需要 before 或 after (rule needs before/after)")
+        try:
+            out.append((str(rule.get("why") or ""),
+                        re.compile(rule["before"] + "$") if rule.get("before") else None,
+                        re.compile(rule["after"]) if rule.get("after") else None,
+                        rule.get("family")))
+        except re.error as exc:
+            raise InputError(path, f"not_figures 第 {i + 1} 条正则表达式有误 (bad pattern): {exc}") from None
+    return out
+
+
+_NOT_FIGURES_CACHE = {}
+
+
+def not_figures_for(vocab=None):
+    """The not_figures rules of the vocabulary's metrics file (or the default one)."""
+    data_dir = getattr(vocab, "data_dir", None) or DATA_DIR
+    path = Path(data_dir) / "metrics.yaml"
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else None)
+    if key not in _NOT_FIGURES_CACHE:
+        _NOT_FIGURES_CACHE[key] = load_not_figures(path)
+    return _NOT_FIGURES_CACHE[key]
+
+
+def _not_a_figure(rules, norm, clause, s, e, family):
+    """The ``why`` of the first not_figures rule matching the number's clause, else None."""
+    before, after = norm[clause[0]:s], norm[e:clause[1]]
+    for why, before_rx, after_rx, only in rules:
+        if only and only != family:
+            continue
+        if (before_rx is None or before_rx.search(before)) and (after_rx is None or after_rx.match(after)):
+            return why or "not a figure"
+    return None
 
 
 def compile_metrics(raw_metrics, source=METRICS_FILE):
@@ -324,11 +393,11 @@ def _num(text):
 
 
 def _cn_number(s):
-    """Chinese numeral up to 99: 三 → 3, 十二 → 12, 二十 → 20."""
-    if "十" in s:
-        tens, _, ones = s.partition("十")
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    return _CN_DIGITS[s]
+    """A Chinese numeral's value (cn2an: 两千 → 2000, 一百零五 → 105), None if not one."""
+    try:
+        return _round(cn2an.cn2an(s, "normal"))
+    except ValueError:
+        return None
 
 
 # ============================================================================= text layout
@@ -419,15 +488,23 @@ def _raw_numbers(norm):
             unit_out = mult_norm + unit
         toks.append({"start": start, "end": end, "value": _round(value * scale) if scale != 1 else value,
                      "unit": unit_out, "yu": bool(yu)})
-    for m in _CN_COUNT_RE.finditer(norm):
+    for m in _CN_AMOUNT_RE.finditer(norm):
         start = m.start()
         prev = norm[start - 1] if start else ""
         if prev in _QUOTE_OPEN:
             continue
-        s, unit = m.group("num"), m.group("unit")
-        if s == "一" and unit not in _CN_ONE_OK:
+        num, mult, unit = m.group("num"), m.group("mult") or "", m.group("unit")
+        if num == "一" and not mult and unit not in _CN_ONE_OK:
+            continue  # 一家银行: one bank, not a figure
+        value = _cn_number(num)
+        if value is None:
             continue
-        toks.append({"start": start, "end": m.end(), "value": _cn_number(s), "unit": unit, "yu": False})
+        toks.append({"start": start, "end": m.end(), "value": value, "unit": mult + unit,
+                     "yu": bool(m.group("yu1") or m.group("yu2"))})
+    for m in _CN_PERCENT_RE.finditer(norm):
+        value = _cn_number(m.group("num"))
+        if value is not None:
+            toks.append({"start": m.start(), "end": m.end(), "value": value, "unit": "%", "yu": False})
     for m in _CN_MONEY_RE.finditer(norm):
         start = m.start()
         before = norm[max(0, start - 3):start].rstrip()
@@ -522,22 +599,43 @@ def _dates(norm, doc_year):
             month = int(m.group("m"))
         elif m.group("ys"):
             month = _SEASON_MONTH[m.group("ys")]
-        pre, post = m.group("pre"), m.group("post")
-        start = m.start("pre") if pre else y_start
-        if _COMPARE_BEFORE_RE.search(norm[max(0, start - 4):start]):
-            form = "compare"
-        elif post in ("以来", "起") or pre in ("自", "从"):
-            form = "since"
-        elif pre in ("截至", "截止", "截至到", "截止到"):
-            form = "at"
-        elif pre in ("至", "到"):
-            form = "at" if month else "to"
-        elif re.search(r"(?:19|20)\d{2}\s*[—\-~至到]\s*$", norm[max(0, y_start - 8):y_start]):
+        start = m.start("pre") if m.group("pre") else y_start
+        form = _date_form(norm, m, start, month)
+        if form == "since" and doc_year and year == doc_year and not month:
+            form = "plain"  # 今年以来: the figure is as of the document's year
+        if form is None and re.search(r"(?:19|20)\d{2}\s*[—\-~至到]\s*$", norm[max(0, y_start - 8):y_start]):
             form = "to"  # the end of a period "2025—2027年"
-        else:
-            form = "plain"
-        out.append({"start": start, "end": m.end(), "year": year, "month": month, "form": form})
+        out.append({"start": start, "end": m.end(), "year": year, "month": month,
+                    "form": form or "plain"})
+    if doc_year:
+        for m in YEARLESS_DATE_RE.finditer(norm):
+            month = int(m.group("m")) if m.group("m") else _SEASON_MONTH[m.group("ys")]
+            pre = _YEARLESS_PRE_RE.search(norm, max(0, m.start() - 6), m.start())
+            post = _YEARLESS_POST_RE.match(norm, m.end())
+            start = pre.start() if pre else m.start()
+            form = _form(norm, start, pre.group().strip() if pre else None,
+                         post.group() if post else None, month)
+            out.append({"start": start, "end": post.end() if post else m.end(), "year": doc_year,
+                        "month": month, "form": form or "plain"})
+        out.sort(key=lambda d: d["start"])
     return out
+
+
+def _date_form(norm, m, start, month):
+    """How a date is used: compare (较…), since (…以来), at (截至…), to (到…), plain."""
+    return _form(norm, start, m.group("pre"), m.group("post"), month)
+
+
+def _form(norm, start, pre, post, month):
+    if _COMPARE_BEFORE_RE.search(norm[max(0, start - 4):start]):
+        return "compare"
+    if post in ("以来", "起") or pre in ("自", "从"):
+        return "since"
+    if pre in ("截至", "截止", "截至到", "截止到"):
+        return "at"
+    if pre in ("至", "到"):
+        return "at" if month else "to"
+    return None
 
 
 def _as_of_str(d):
@@ -583,7 +681,9 @@ def _match_metric(metrics, fig, norm, sent, clause):
     for metric in metrics:
         if not metric.accepts(fig):
             continue
-        for before_rx, after_rx, gap, gap_after in metric.cues:
+        for before_rx, after_rx, gap, gap_after, unless_rx in metric.cues:
+            if unless_rx is not None and unless_rx.search(norm, clause[0], clause[1]):
+                continue
             dist = 0
             if before_rx is not None:
                 m = before_rx.match(prefix)
@@ -606,13 +706,21 @@ def _match_metric(metrics, fig, norm, sent, clause):
 # ============================================================================= extraction
 
 
+_CITY_NAMES_CACHE = {}
+
+
 def _city_names(vocab):
     """{city name: [normalised name and aliases]} from the vocabulary (if any)."""
+    key = getattr(vocab, "version", None)
+    if key is not None and key in _CITY_NAMES_CACHE:
+        return _CITY_NAMES_CACHE[key]
     names = {}
     for c in getattr(vocab, "cities", None) or []:
         if isinstance(c, dict) and c.get("name"):
             forms = [c["name"], *(c.get("aliases") or [])]
             names[c["name"]] = sorted({normalize(f) for f in forms if f}, key=len, reverse=True)
+    if key is not None:
+        _CITY_NAMES_CACHE[key] = names
     return names
 
 
@@ -693,7 +801,7 @@ def _kind(fig_date, norm, clause, span_s, doc_year, plan, section):
     return "actual"
 
 
-def extract_passage(passage, metrics, city_forms=None, plan=False):
+def extract_passage(passage, metrics, city_forms=None, plan=False, not_figures=()):
     """Figures of one tagged passage (see the module docstring)."""
     text = passage.get("text") or ""
     if not text:
@@ -711,6 +819,8 @@ def extract_passage(passage, metrics, city_forms=None, plan=False):
         sent = next((sp for sp in sentences if sp[0] <= s < sp[1]), (0, len(norm)))
         clause = _clause_bounds(norm, s, sent[0], sent[1])
         clause = (clause[0], _clause_bounds(norm, max(s, e - 1), sent[0], sent[1])[1])
+        if not_figures and _not_a_figure(not_figures, norm, clause, s, e, unit_family(fig["unit"])):
+            continue
         unit = fig["unit"]
         family = unit_family(unit)
         # (the qualifier of a change is the one before the new value)
@@ -760,6 +870,7 @@ def extract_passage(passage, metrics, city_forms=None, plan=False):
 def extract(passages, vocab=None):
     """Figures of all passages, in passage order then text order."""
     metrics = metrics_for(vocab)
+    not_figures = not_figures_for(vocab)
     city_forms = _city_names(vocab)
     by_doc = {}
     for p in passages:
@@ -767,7 +878,7 @@ def extract(passages, vocab=None):
     plan_docs = {doc for doc, ps in by_doc.items() if _is_plan_doc(ps)}
     out = []
     for p in passages:
-        out.extend(extract_passage(p, metrics, city_forms, p.get("doc") in plan_docs))
+        out.extend(extract_passage(p, metrics, city_forms, p.get("doc") in plan_docs, not_figures))
     return out
 
 

@@ -23,7 +23,7 @@ from . import analysis
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "2"  # bump when fields or analysis change incompatibly
+SCHEMA_VERSION = "3"  # bump when fields or analysis change incompatibly
 
 
 class _LayerTokenizer(Tokenizer):
@@ -87,6 +87,9 @@ def schema():
         # model (kb.search.rank) needs the same numbers as the static index
         dlw=fields.NUMERIC(sortable=True),
         dlg=fields.NUMERIC(sortable=True),
+        # how many subject cities / instruments the passage has (kb.search.rank weighs tags by them)
+        ncities=fields.NUMERIC(sortable=True),
+        ninst=fields.NUMERIC(sortable=True),
         text=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
         grams=fields.TEXT(analyzer=GramTokenizer(), phrase=True),
         section=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=False, field_boost=0.5),
@@ -108,6 +111,8 @@ def _fields(passage, doc_types):
         position=passage["position"],
         dlw=len(words),
         dlg=len(grams),
+        ncities=len(passage["cities"]),
+        ninst=len(passage["instruments"]),
         text=text,
         grams=text,
         section=" › ".join(passage["section"]),

@@ -1,7 +1,8 @@
 """Runs the stages: read → clean → split → tag → figures → index → export → render.
 
 * Cleaning, splitting, tagging and segmentation of each document are cached by a
-  content hash (document bytes + sidecar + vocabulary data + stage code), and
+  content hash (document bytes + sidecar + vocabulary data + stage code, including
+  the format extractors of kb/formats and their libraries' versions), and
   run in worker processes for the documents that miss the cache.
 * One build at a time per output: a lock file beside ``out_dir``
   (``.<out>.lock``, held through the whole build) makes a second build wait,
@@ -33,7 +34,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, index as kbindex
+from . import analysis, export, formats, index as kbindex
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract
@@ -60,6 +61,7 @@ def code_version():
     h = hashlib.sha256()
     for name in _STAGE_MODULES:
         h.update((here / f"{name}.py").read_bytes())
+    h.update(formats.fingerprint().encode())  # the extractors and their libraries' versions
     for path in sorted(analysis.DATA_DIR.rglob("*")):  # vocabularies, furniture patterns, userdict
         if path.is_file():
             h.update(str(path.relative_to(analysis.DATA_DIR)).encode() + b"\0" + path.read_bytes())
@@ -258,7 +260,8 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
             notify(f"注意 {path}: 文件很大（{size / 2**20:.1f} MB，超过 "
                    f"{LARGE_TEXT_BYTES // 2**20} MB），构建会较慢")
     paths = corpus.documents
-    docs = [read_document(p, vocab.city_names, corpus.sidecars.get(p.stem))
+    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract",
+                          sidecar=corpus.sidecars.get(p.stem))
             for p in _progress(progress, "读取", len(paths))(paths)]
     stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 

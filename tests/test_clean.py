@@ -358,3 +358,118 @@ def test_curated_sections_for_a_document_id():
     text = "推动设立百亿规模科技基金的消息今天发布。\n\n聚力建支点 夺取开门红\n"
     assert mini(text, type_="news", doc_id="001_05ab9e2092abd6e3") == [
         "# 武汉投控集团", "推动设立百亿规模科技基金的消息今天发布。"]
+
+
+# ---------------------------------------------------------------- web pages, reposts, glued items
+
+WEB_PAGE = """首页 > 政务公开 > 政策文件
+今天是2024年5月6日 星期一
+首页 机构概况 政务公开 办事服务 互动交流
+关于进一步支持科技金融发展的若干措施
+发布时间：2024-05-06 10:20 来源：市地方金融管理局 【字体：大 中 小】
+浏览次数：1234
+为加快科技金融发展，制定以下措施。
+一、设立科技支行，给予每家科技支行开办补助。
+（图为科技支行揭牌现场）
+本报记者 张三 李四
+【打印】【关闭】
+分享到：
+上一篇：关于开展2024年度评审工作的通知
+下一篇：市金融局召开工作会议
+版权所有：某市人民政府 ICP备12345678号
+"""
+
+
+def test_web_page_furniture_is_dropped_and_recorded():
+    dropped = []
+    paragraphs = clean(WEB_PAGE, {"id": "web", "type": "policy",
+                                  "title": "关于进一步支持科技金融发展的若干措施"}, furniture=dropped)
+    assert paragraphs == ["为加快科技金融发展，制定以下措施。",
+                          "一、设立科技支行，给予每家科技支行开办补助。"]
+    for line in ("首页 > 政务公开 > 政策文件", "浏览次数：1234", "【打印】【关闭】",
+                 "上一篇：关于开展2024年度评审工作的通知", "本报记者 张三 李四"):
+        assert line in dropped
+
+
+@pytest.mark.parametrize("line", [
+    "记者：请问今年的科技信贷投放有什么新举措？",     # an interview question is text
+    "来源广泛的社会资本参与设立基金。",
+    "分享经验做法，推广典型案例。",
+    "首批科技支行挂牌。",
+])
+def test_web_patterns_leave_ordinary_sentences_alone(line):
+    assert clean(line + "\n", {"id": "x"}) == [line]
+
+
+def test_transcoding_residue_is_removed_before_cues_are_matched():
+    text = "推動科技創(chuàng)新與融資擔(dān)保體系建設，發(fā)展綠(lǜ)色金融（PPP）。\n"
+    assert clean(text, {"id": "tw"}) == ["推動科技創新與融資擔保體系建設，發展綠色金融（PPP）。"]
+
+
+def test_numbered_items_glued_on_one_line_become_paragraphs():
+    text = ("（一）加大信贷投放。银行扩大科技贷款。（二）发展创业投资。设立天使母基金；"
+            "（三）完善融资担保。详见第（五）项。\n")
+    assert clean(text, {"id": "g"}) == ["（一）加大信贷投放。银行扩大科技贷款。",
+                                        "（二）发展创业投资。设立天使母基金；",
+                                        "（三）完善融资担保。详见第（五）项。"]
+
+
+def test_a_quoted_item_number_does_not_cut_a_paragraph():
+    text = "按照本措施执行。（三）项所列补助由市财政承担。\n"
+    assert clean(text, {"id": "q"}) == ["按照本措施执行。（三）项所列补助由市财政承担。"]
+
+
+def test_copied_web_text_keeps_one_paragraph_per_line():
+    # every paragraph is one long line and a blank line follows every line
+    text = ("今年以来，全市持续深化科技金融改革，推动金融资源向科技型企业集聚，成效明显。\n\n"
+            "在融资担保方面，政府性融资担保机构的担保费率降至1%以下。\n\n"
+            "（一）上海：突出资本市场功能\n\n"
+            "上海依托科创板，建立上市后备企业梯度培育机制。\n")
+    assert mini(text) == ["今年以来，全市持续深化科技金融改革，推动金融资源向科技型企业集聚，成效明显。",
+                          "在融资担保方面，政府性融资担保机构的担保费率降至1%以下。",
+                          "（一）上海：突出资本市场功能",
+                          "上海依托科创板，建立上市后备企业梯度培育机制。"]
+
+
+def test_traditional_furniture_and_newspaper_masthead_are_dropped():
+    text = ("山城日报数字报\n通版阅读　上一版　下一版\n第004版：经济\n"
+            "2023-08-16 09:12　來源：西安日報　作者：記者 陳默\n"
+            "記者　何川　攝\n"
+            "全市科技型企業貸款余額達到3250億元。\n"
+            "責任編輯：王一\n免責聲明：本網轉載內容僅供參考。\n")
+    assert mini(text) == ["全市科技型企業貸款余額達到3250億元。"]
+
+
+def test_numbered_heading_glued_to_its_first_item_is_cut():
+    text = ("一、强化信贷支持（一）鼓励银行机构单列信贷计划，推广“人才贷”。（二）对首贷给予奖励。\n"
+            "二、发展股权投资（一）市母基金重点投资早期项目。\n")
+    assert clean(text, {"id": "h"}) == ["一、强化信贷支持", "（一）鼓励银行机构单列信贷计划，推广“人才贷”。",
+                                        "（二）对首贷给予奖励。", "二、发展股权投资", "（一）市母基金重点投资早期项目。"]
+
+
+def test_text_without_a_column_keeps_one_paragraph_per_line():
+    # copied from a web page: one paragraph per line, no blank lines, no common width
+    text = ("截至10月末，全市科技型企业贷款余额突破二千三百亿元，较年初增长19%。两个区设立的区级风险补偿资金池合计规模达三亿元。\n"
+            "江阴市推出“科创积分贷”，已为八十余家企业授信。\n"
+            "与苏州、常州相比，我市知识产权质押融资规模仍有差距，下一步将加大力度。\n")
+    assert mini(text) == [line for line in text.splitlines()]
+
+
+def test_hard_wrapped_text_with_a_column_is_still_rejoined():
+    text = ("这是一段排版后被硬换行的文字，每一行都排满了版心的宽度。\n"
+            "第二行同样排满了整个版心的宽度，句子在这里还没结束呀\n"
+            "第三行也排满了整个版心的宽度，直到这里句子才结束了。\n"
+            "短的末行。\n")
+    assert mini(text) == ["这是一段排版后被硬换行的文字，每一行都排满了版心的宽度。第二行同样排满了整个版心的宽度，"
+                          "句子在这里还没结束呀第三行也排满了整个版心的宽度，直到这里句子才结束了。短的末行。"]
+
+
+def test_lines_of_unequal_widths_are_not_a_column():
+    # a saved web page: paragraphs of 40–76 characters, one per line, none wrapped
+    lines = ["十一月十九日，南山区举办科技金融政策宣讲会暨银企对接会，区工业和信息化局、区财政局及辖区二十余家银行、创投机构与近百家科技型企业参加。",
+             "会上发布了若干措施。措施提出，区级天使母基金规模将扩大至五十亿元，重点投向人工智能、生物医药等领域的早期项目。",
+             "截至十月末，全区科技型企业贷款余额达到两千八百亿元，占全区企业贷款的六成以上，同比明显增长。",
+             "对首次获得银行贷款的科技型企业，区财政按贷款利息的一半给予贴息；对知识产权质押贷款给予全额贴息。",
+             "与其他城区相比，南山区在创业投资集聚方面具有优势，但仍有提升空间。",
+             "下一步，南山区将举办企业上市培训，帮助更多科技型企业登陆资本市场。"]
+    assert mini("\n".join(lines) + "\n") == lines

@@ -524,3 +524,78 @@ def test_corpus_coverage(corpus_figures):
         assert len(f["quote"]) <= 120
         assert f["kind"] in ("actual", "target")
         assert f["qualifier"] in (None, "approx", "over", "under", "at-least", "at-most")
+
+
+# ----------------------------------------------------------------------------- documents from elsewhere
+
+
+@pytest.mark.parametrize("text, value, unit, qualifier", [
+    ("设立规模五亿元的天使投资基金。", 5, "亿元", None),
+    ("对认定的项目给予两千万元资助。", 2000, "万元", None),
+    ("首批服务一百家科技型企业。", 100, "家", None),
+    ("已有十余家银行设立科技支行。", 10, "家", "over"),
+    ("累计支持三千余家企业获得贷款。", 3000, "家", "over"),
+    ("风险补偿比例为百分之二十。", 20, "%", None),
+])
+def test_amounts_in_chinese_numerals(text, value, unit, qualifier):
+    f = one(figs(text, cities=["杭州"]), value=value)
+    assert (f["unit"], f["qualifier"]) == (unit, qualifier)
+
+
+@pytest.mark.parametrize("text", [
+    "这是一家银行的创新做法。",          # 一家: one bank, not a figure
+    "打造两大平台，培育一批企业。",
+    "落实“十四五”规划部署。",
+])
+def test_vague_chinese_numerals_are_not_figures(text):
+    assert figs(text, cities=["杭州"]) == []
+
+
+def test_dates_without_a_year_take_the_document_year():
+    fs = figs("截至9月末，全市科技贷款余额2100亿元。上半年新增首贷户500户。", cities=["杭州"], year=2024)
+    assert one(fs, value=2100)["as_of"] == "2024-09"
+    assert one(fs, value=500)["as_of"] == "2024-06"
+
+
+def test_an_eligibility_threshold_is_not_an_amount():
+    fs = figs("对年营业收入不超过2亿元的科技型中小企业，按贷款金额的1%给予贴息，最高100万元。",
+              cities=["杭州"])
+    assert [f["value"] for f in fs] == [1, 100]
+    fs = figs("支持注册资本5000万元以上的公司发行科创债。", cities=["杭州"])
+    assert fs == []
+    # an amount given to firms is still a figure
+    assert one(figs("给予每家企业50万元的奖励。", cities=["杭州"]), value=50)["unit"] == "万元"
+
+
+def test_a_regional_equity_board_listing_is_not_a_stock_exchange_listing():
+    fs = figs("全市上市公司达到120家，在区域性股权市场科创专板挂牌企业300家。", cities=["杭州"])
+    assert one(fs, value=120)["metric"] == "listed-companies"
+    assert one(fs, value=300)["metric"] != "listed-companies"
+    fs = figs("推动45家企业在股权交易中心挂牌。", cities=["杭州"])
+    assert one(fs, value=45)["metric"] != "listed-companies"
+
+
+def test_a_figure_since_the_start_of_the_document_year_is_as_of_that_year():
+    fs = figs("今年以来，引导银行机构新设十余家科技特色支行。", cities=["杭州"], year=2024)
+    f = one(fs, value=10)
+    assert (f["metric"], f["as_of"]) == ("specialised-institutions", "2024")
+    # an earlier year's "since" date stays a period, not an as-of date
+    assert one(figs("2020年以来，新设十余家科技支行。", cities=["杭州"], year=2024), value=10)["as_of"] is None
+
+
+@pytest.mark.parametrize("text, value, metric", [
+    ("对合作银行发放的“科创贷”本金损失分担40%。", 40, "risk-compensation-ratio"),
+    ("对不良贷款本金给予最高50%的补偿。", 50, "risk-compensation-ratio"),
+    ("设立科技企业贷款风险补偿资金池，规模达到5亿元。", 5, "risk-pool-size"),
+    ("上半年新增担保额超过80亿元。", 80, "guarantee-scale"),
+    ("融资担保公司为科技型企业提供担保三十六亿元。", 36, "guarantee-scale"),
+    ("力争全市科技保险服务企业超过3000家。", 3000, "insured-firms"),
+    ("政府投资基金对科技型企业的投资规模累计达到300亿元。", 300, "equity-invested"),
+])
+def test_metric_wording_variants(text, value, metric):
+    assert one(figs(text, cities=["杭州"]), value=value)["metric"] == metric
+
+
+def test_a_loan_size_class_is_not_an_amount():
+    fs = figs("对银行机构发放的单户授信1000万元以下科技贷款，按新增额的1%给予奖励。", cities=["成都"])
+    assert [(f["value"], f["unit"]) for f in fs] == [(1, "%")]

@@ -103,3 +103,28 @@ def test_scan_accounts_for_every_entry(tmp_path):
     assert [(p.name, "unknown extension" in r or "subdirectory" in r) for p, r in corpus.ignored] == [
         ("notes.docx.bak", True), ("sub", True)]
     assert read_document(corpus.documents[0], sidecar=corpus.sidecars["a"])["source"] == "a.TXT"
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://www.example.gov.cn/zcwj/2024/0301.html", True),
+    ("http://example.org/a?id=3#p2", True),
+    ("javascript:alert(1)", False),
+    ("ftp://example.org/a.pdf", False),
+    ("www.example.org/a.html", False),
+    ("https://", False),
+])
+def test_sidecar_url_must_be_a_web_address(tmp_path, url, ok):
+    path = make_doc(tmp_path, sidecar=SIDECAR + f"url: '{url}'\n")
+    if ok:
+        assert read_document(path)["url"] == url
+    else:
+        with pytest.raises(InputError, match="bad url"):
+            read_document(path)
+
+
+def test_a_document_is_found_in_every_supported_format(tmp_path):
+    for suffix in (".html", ".pdf", ".docx"):
+        (tmp_path / f"d{suffix}").write_bytes(b"x")
+        (tmp_path / f"d{suffix}").with_suffix(".yaml").write_text(SIDECAR, encoding="utf-8")
+        assert [p.name for p in list_documents(tmp_path)] == [f"d{suffix}"]
+        (tmp_path / f"d{suffix}").unlink()

@@ -2,11 +2,16 @@
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from benchmarks import relevance as rel
 from benchmarks.run import keep_marked_blocks
+
+ROOT = Path(__file__).resolve().parent.parent
 
 J = {"a": 3, "b": 2, "c": 1}
 
@@ -95,9 +100,9 @@ def test_missing_output_and_unknown_system_are_refused(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ systems
 
-def test_baseline_finds_judged_passages(built_site):
+def test_baseline_finds_judged_passages(built_site, tmp_path):
     passages = passages_of(built_site)
-    search = rel.baseline_searcher(passages)
+    search = rel.baseline_searcher(passages, tmp_path)
     ids = search("投贷联动")
     assert 0 < len(ids) <= 10 and set(ids) <= {p["id"] for p in passages}
     judged = next(q for q in rel.load_queries(rel.DEFAULT_QUERIES) if q["id"] == "single-linkage")
@@ -126,3 +131,30 @@ def test_write_replaces_only_the_relevance_block(tmp_path, built_site):
     kept = keep_marked_blocks(text, "# New scale report\n")
     assert kept.startswith("# New scale report\n") and "| 基线 jieba+Whoosh OR |" in kept
     assert "Hand-written notes." not in kept
+
+
+def test_browser_system_reads_the_result_ids(built_site, browser):
+    queries = [q for q in rel.load_queries(rel.DEFAULT_QUERIES) if q["kind"] == "single"][:2]
+    ranked, version = rel.run_browser(built_site, queries, browser=browser)
+    ids = {p["id"] for p in passages_of(built_site)}
+    assert version and len(ranked) == 2 and all(r and len(r) <= 10 and set(r) <= ids for r in ranked)
+
+
+def test_an_error_on_the_search_page_is_not_an_empty_result(tmp_path):
+    out = tmp_path / "output"
+    (out / "search").mkdir(parents=True)
+    (out / "data").mkdir()
+    (out / "data" / "passages.jsonl").write_text('{"id": "d-00000000", "text": "投贷联动"}\n', encoding="utf-8")
+    (out / "search" / "index.html").write_text(
+        '<meta charset="utf-8"><p id="kb-status">检索出错：索引无法读取</p><ol id="results" data-ready></ol>',
+        encoding="utf-8")
+    queries = tmp_path / "q.yaml"
+    queries.write_text("queries:\n  - {id: a, q: 投贷联动, kind: single, judgments: {d-00000000: 3}}\n",
+                       encoding="utf-8")
+    # as a user runs it (its own Chromium, in its own process)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "relevance.py"), "--out", str(out),
+                           "--queries", str(queries), "--systems", "browser", "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    err = proc.stderr.strip().splitlines()
+    assert err == ["错误: search page, query '投贷联动': 检索出错：索引无法读取"]

@@ -1,5 +1,6 @@
-"""The static search index (kb/static_index.py): round trip against the Python reference,
-balanced chunks, content-hashed names, deterministic output, data stays data."""
+"""The static search index (kb/static_index/): the query model over its files ranks exactly like
+the reference over analysis tokens; balanced chunks, content-hashed names, deterministic output,
+data stays data."""
 
 import functools
 import hashlib
@@ -10,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from kb.search.rank import impact
+
 from kb import analysis
 from kb import static_index as si
+from kb.search import gazetteer, run
+from kb.search.reference import Reference
+from kb.static_index import codec
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -79,6 +85,13 @@ def order_of(ref):
     return {p["id"]: i for i, p in enumerate(ref.passages)}
 
 
+def ranked(source, q, gaz=None, **filters):
+    """Passage numbers of the query model over ``source`` (the Reference or a StaticIndex)."""
+    if gaz is None:
+        gaz = getattr(source, "gazetteer", {})
+    return run(q, source, gaz, filters=filters, max_chars=getattr(source, "maxw", None))["idxs"]
+
+
 @pytest.fixture(scope="module")
 def real():
     return corpus_data()
@@ -86,8 +99,8 @@ def real():
 
 @pytest.fixture(scope="module")
 def reference(real):
-    passages, docs, _vocab = real
-    return si.Reference(passages, docs)
+    passages, docs, vocab = real
+    return Reference(passages, docs, vocab)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +120,7 @@ def test_varint_round_trip():
     for v in values:
         si.varint(v, buf)
     assert si.decode_varints(buf.decode("ascii")) == values
-    assert len(si._SMALL[31]) == 1 and len(si._SMALL[32]) == 2
+    assert len(codec._SMALL[31]) == 1 and len(codec._SMALL[32]) == 2
 
 
 def test_utf16_order_matches_javascript():
@@ -121,52 +134,49 @@ def test_utf16_order_matches_javascript():
 # --------------------------------------------------------------------------- round trip
 
 
-def test_static_index_ranks_like_the_reference(written, reference):
+def test_static_index_ranks_like_the_reference(written, reference, real):
     out, _result = written
     index = si.StaticIndex(out)
-    order = order_of(reference)
+    gaz = gazetteer(real[2])
+    assert index.gazetteer == gaz and len(index.rules["ent"]) > 1
     assert index.n == len(reference.passages)
     found = 0
     for q in QUERIES:
-        expected = [order[i] for i in reference.search(q)]
-        assert index.search(q) == expected, q
+        expected = ranked(reference, q, gaz)
+        assert ranked(index, q) == expected, q
         found += bool(expected)
     assert found >= len(QUERIES) - 3
 
 
-def test_reference_semantics(reference):
-    passages = {p["id"]: p for p in reference.passages}
-    hits = reference.search("投贷联动")
-    assert hits and all("投贷联动" in analysis.normalize(passages[i]["text"]) for i in hits)
+def test_reference_semantics(reference, real):
+    gaz = gazetteer(real[2])
+    norm = {i: analysis.normalize(p["text"]) for i, p in enumerate(reference.passages)}
+    hits = ranked(reference, "投贷联动", gaz)
+    # passages that say it come first (the instrument's other passages follow)
+    n_text = sum("投贷联动" in t for t in norm.values())
+    assert n_text and all("投贷联动" in norm[i] for i in hits[:n_text])
     # traditional and full-width queries are normalised
-    assert reference.search("風險補償") == reference.search("风险补偿") != []
-    assert reference.search("ＡＩＣ") == reference.search("aic") != []
+    assert ranked(reference, "風險補償", gaz) == ranked(reference, "风险补偿", gaz) != []
+    assert ranked(reference, "ＡＩＣ", gaz) == ranked(reference, "aic", gaz) != []
     # a substring of a longer word is found through the gram layer
-    sub = reference.search("融通")
-    assert any("汉融通" in passages[i]["text"] for i in sub)
-    assert set(reference.search("汉融通")) <= set(sub)
-    # word matches rank above gram-only matches
-    ranked = si.evaluate(reference.plan("融通"), reference.get, reference.expand,
-                         len(reference.passages), reference.avgdl)
-    tiers = [t for _i, t, _s in ranked]
-    assert tiers == sorted(tiers, reverse=True)
-    # space-separated parts are ANDed
-    both = set(reference.search("武汉 担保"))
-    assert both and both <= set(reference.search("武汉")) & set(reference.search("担保"))
+    sub = ranked(reference, "融通", gaz)
+    assert any("汉融通" in norm[i] for i in sub)
     # one character: every passage containing it
-    norm = {i: analysis.normalize(p["text"]) for i, p in passages.items()}
-    assert set(reference.search("险")) == {i for i, t in norm.items() if "险" in t}
+    assert set(ranked(reference, "险", gaz)) == {i for i, t in norm.items() if "险" in t}
     # quoted phrases need the exact sequence
-    phrase = set(reference.search('"科技金融"'))
-    assert phrase == {i for i, t in norm.items() if "科技金融" in t}
+    assert set(ranked(reference, '"科技金融"', gaz)) == {i for i, t in norm.items() if "科技金融" in t}
+    # two concepts: passages with both come before passages with one
+    both = ranked(reference, "武汉 担保", gaz)
+    first = [i for i in both if "担保" in norm[i] and "武汉" in reference.passages[i]["cities"]]
+    assert first and both[:len(first)] == first
 
 
 def test_phrase_positions():
     ps = [{"id": "a-1", "doc": "a", "text": "持续优化营商环境，提升服务。", "cities": [], "instruments": [], "year": 2024},
           {"id": "a-2", "doc": "a", "text": "优化服务流程，营商环境改善。", "cities": [], "instruments": [], "year": 2024}]
-    ref = si.Reference(ps)
-    assert ref.search('"优化营商环境"') == ["a-1"]
-    assert set(ref.search("优化 营商环境")) == {"a-1", "a-2"}
+    ref = Reference(ps)
+    assert ranked(ref, '"优化营商环境"', {}) == [0]
+    assert set(ranked(ref, "优化 营商环境", {})) == {0, 1}
 
 
 # --------------------------------------------------------------------------- layout
@@ -189,7 +199,7 @@ def test_chunks_are_balanced(written):
         for (a, b), (c, _d) in zip(keys, keys[1:]):
             assert a <= b < c  # sorted, disjoint
         file_sizes = [(out / "search" / f).stat().st_size for _a, _b, f in chunks]
-        target = si.CHUNK_BYTES if layer != "lex" else si.LEX_BYTES
+        target = si.writer.CHUNK_BYTES if layer != "lex" else si.writer.LEX_BYTES
         assert max(file_sizes) <= target + 1_500, layer
         # all but the last chunk are reasonably full
         assert min(file_sizes[:-1]) >= target // 3, (layer, file_sizes)
@@ -215,12 +225,12 @@ def test_names_are_content_hashed(written):
         else:
             name, payload = si.read_register(path)
             assert name == rel
-            assert hashlib.sha256(si._json(payload).encode()).hexdigest()[:12] == m.group(2)
+            assert hashlib.sha256(codec._json(payload).encode()).hexdigest()[:12] == m.group(2)
     assert sorted(d.split("-")[0] for d in frag_dirs) == ["dc", "dt", "f"]
     for s in result["scripts"] + result["styles"]:
         assert (out / s).is_file() and s.startswith("search/")
     assert [Path(s).name.split(".")[0] for s in result["scripts"]] == [
-        "kb-core", "kb-normalize", "kb-segment", "kb-rank", "meta", "kb-search-ui"]
+        "kb-core", "kb-normalize", "kb-query", "kb-rank", "kb-snippet", "meta", "kb-search-ui"]
 
 
 def test_two_writes_are_byte_identical(real, tmp_path):
@@ -243,7 +253,7 @@ def test_rewrite_removes_stale_files_only(real, tmp_path):
     files = _files(tmp_path)
     assert "index.html" in files
     metas = [f for f in files if f.startswith("meta.")]
-    assert metas == [second["scripts"][4].split("/")[-1]]
+    assert metas == [s.split("/")[-1] for s in second["scripts"] if "/meta." in s]
     assert len([f for f in files if f.startswith("f-")]) == -(-40 // si.FRAG_SIZE)
     assert si.StaticIndex(tmp_path).n == 40
 
@@ -266,7 +276,7 @@ def test_script_text_is_stored_as_data(tmp_path):
     assert index.passage(0)[4] == evil
     assert index.passage(0)[3] == ["<b>标题</b>"]
     assert index.passage(0)[5] == docs[0]["title"]
-    assert index.search("投贷联动") == [0]
+    assert ranked(index, "投贷联动") == [0]
 
 
 def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
@@ -274,8 +284,8 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     si.write_static_index(tmp_path, passages, docs, vocab, page0=4, inline_max=60)
     index = si.StaticIndex(tmp_path)
     order = order_of(reference)
-    for q in ["科技 金融", "投贷联动", "科", '"科技金融"', "风险补偿"]:
-        assert index.search(q) == [order[i] for i in reference.search(q)], q
+    for q in ["科技 金融", "投贷联动", "科", '"科技金融"', "风险补偿", "合肥 产业基金"]:
+        assert ranked(index, q) == ranked(reference, q, index.gazetteer), q
     entry = index.entry("g", "科技")
     df, pages = entry
     assert isinstance(pages, list) and [c for _f, c, _b in pages][:3] == [4, 8, 16]
@@ -286,8 +296,8 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     for name, _c, _b in pages[1:]:
         rest.update(si.decode_postings(index.load(name)))
     avg = index.avgdl["g"]
-    worst_first = min(si.impact(tf, dl, avg) for tf, _p, dl, *_codes in first.values())
-    best_rest = max(si.impact(tf, dl, avg) for tf, _p, dl, *_codes in rest.values())
+    worst_first = min(impact(tf, dl, avg) for tf, _p, dl, *_codes in first.values())
+    best_rest = max(impact(tf, dl, avg) for tf, _p, dl, *_codes in rest.values())
     assert worst_first >= best_rest
 
 
@@ -300,7 +310,7 @@ def test_facets_are_compact_and_exact(written, real):
     assert sum(counts) == len(passages)
     assert [d["id"] for d in docs] == sorted(d["id"] for d in docs)
     slug = {c["name"]: c["slug"] for c in vocab.cities}
-    ref = si.Reference(passages, docs, vocab)
+    ref = Reference(passages, docs, vocab)
 
     def decode(cset, mask):
         cities = sorted(f["cities"][c][0] for c in index.city_sets[cset])
@@ -331,7 +341,10 @@ def test_facets_are_compact_and_exact(written, real):
     assert len(codes) == 2 * len(passages)
     assert [decode(codes[2 * i], codes[2 * i + 1]) for i in range(len(passages))] == [
         tags(p) for p in ref.passages]
-    assert index.document(0) == (docs[0]["id"], docs[0]["title"])
+    assert index.document(0) == (docs[0]["id"], docs[0]["title"], docs[0]["publisher"],
+                                  str(docs[0]["date"]), docs[0]["type"])
+    types = {e[0]: e[2] for e in f["types"]}
+    assert sum(types.values()) == len(passages) and set(types) <= set(si.DOC_TYPE_LABELS)
     labels = {e[0]: e[1] for e in f["instruments"]}
     assert all(labels[i["slug"]] == i["label"] for i in vocab.instruments if i["slug"] in labels)
     names = {e[0]: e[1] for e in f["cities"]}
@@ -343,15 +356,15 @@ def test_browse_without_query(written, real):
     out, _result = written
     passages, docs, vocab = real
     index = si.StaticIndex(out)
-    ref = si.Reference(passages, docs, vocab)
-    order = order_of(ref)
+    ref = Reference(passages, docs, vocab)
     for filters in ({"city": "wuhan"}, {"instrument": "equity"}, {"city": "hefei", "instrument": "credit"},
-                    {"year": 2024}, {"city": "nowhere"}):
-        want = [order[i] for i in ref.search("", **filters)]
-        assert index.browse(**filters) == want, filters
+                    {"year": 2024}, {"type": "policy"}, {"city": "nowhere"}):
+        want = ref.browse(filters)
+        assert index.browse(filters) == want, filters
+        assert ranked(index, "", **filters) == want
         if "nowhere" not in filters.values():
             assert want
-    assert ref.search("") == []
+    assert ranked(ref, "", {}) == []
 
 
 def test_t2s_map_covers_the_index(written):

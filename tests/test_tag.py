@@ -118,7 +118,7 @@ def test_a_city_before_lu_yan_is_still_the_city(vocab):
 
 
 @pytest.mark.parametrize("text, mentions", [
-    ("推动长江城市群协同发展，九江城区也在其中。", []),   # 江城 (Wuhan) only on its own
+    ("推动长江城市群协同发展，九江城区也在其中。", ["九江"]),  # 江城 (Wuhan) only on its own; 九江 is a city
     ("沿海口岸和出海口建设。", []),                     # 海口 needs 海口市
     ("确保定期开展新乡村振兴调研，复合肥料供应充足。", []),
     ("全市场主体参与。", []),
@@ -344,6 +344,11 @@ def test_cues_match_traditional_and_full_width_text(vocab):
     ("二〇二五年六月七日印发。", [2025]),
     ("“十四五”时期科创金融发展重点。", [2021, 2022, 2023, 2024, 2025]),
     ("近三年股权投资笔数稳居全国前五。", []),
+    ("截至9月末，科技贷款余额增长12%。", [2024]),
+    ("上半年新增科技型企业贷款300亿元；前三季度保持增长。", [2024]),
+    ("今年以来，全市新增首贷户1000户。", [2024]),
+    ("每年6月底前报送，每月10日前更新。", []),
+    ("2023年上半年累计发放贷款。", [2023]),
 ])
 def test_years_the_facts_refer_to(vocab, text, years):
     p = tag1(vocab, text, year=2024)
@@ -502,3 +507,75 @@ def test_real_ids_are_unique_and_every_document_has_tags(corpus):
     assert len(ids) == len(set(ids))
     for passages in corpus.values():
         assert sum(1 for p in passages if p["instruments"]) >= len(passages) // 2
+
+
+# --------------------------------------------------------------------------- documents from elsewhere
+
+
+def test_cities_inside_a_cited_title_are_mentions_not_subjects(vocab):
+    text = "根据《广州市、深圳市、珠海市建设科创金融改革试验区实施方案》，加快推进各项改革任务。"
+    p = tag_in_comparative(vocab, P(text))
+    assert p["cities"] == []
+    assert p["mentions"] == ["广州", "深圳", "珠海"]
+    # outside the brackets the same names are subjects
+    p = tag_in_comparative(vocab, P("广州市、深圳市、珠海市加快推进各项改革任务。"))
+    assert p["cities"] == ["广州", "深圳", "珠海"]
+
+
+def test_a_title_naming_cities_does_not_make_a_one_city_policy_comparative(vocab):
+    passages = [P("为贯彻《广州市、深圳市、珠海市实施方案》《上海市、南京市行动计划》，制定本措施。"),
+                P("对新设立的科技支行给予一次性奖励。"),
+                P("打造具有全国影响力的科创金融高地。")]
+    tagged = tag_passages({"id": "p", "home_city": "杭州", "year": 2024, "type": "report"}, passages, vocab)
+    assert [t["cities"] for t in tagged] == [["杭州"], ["杭州"], ["杭州"]]
+
+
+def test_a_citys_own_policy_keeps_its_city_when_naming_another(vocab):
+    passages = [P("深化与香港金融机构合作，支持企业赴香港上市。"),
+                P("对接上海证券交易所，推动企业在科创板上市。"),
+                P("打造科技金融高地。")]
+    policy = {"id": "sz", "home_city": "深圳", "year": 2024, "type": "policy"}
+    tagged = tag_passages(policy, passages, vocab)
+    assert tagged[0]["cities"] == ["深圳", "香港"]
+    assert tagged[0]["city_basis"]["深圳"] == "default"
+    assert tagged[1]["cities"] == ["深圳"] and tagged[2]["cities"] == ["深圳"]
+    # in a news report the other city named is the subject
+    news = dict(policy, type="news")
+    assert tag_passages(news, passages[:1], vocab)[0]["cities"] == ["香港"]
+
+
+def test_cities_a_passage_compares_with_are_mentions(vocab):
+    p = tag_in_comparative(vocab, P("与深圳、上海相比，成都和重庆的创业投资规模仍然偏小。"))
+    assert p["cities"] == ["成都", "重庆"]
+    assert set(p["mentions"]) == {"深圳", "上海", "成都", "重庆"}
+
+
+def test_a_provincial_documents_passages_are_about_its_province(vocab):
+    passages = [P("到2026年，全省科技型企业贷款余额突破5000亿元。"),
+                P("发挥省级政府引导基金作用，设立科技成果转化基金。"),
+                P("支持西安建设科技金融中心。")]
+    shaanxi = {"id": "sx", "year": 2024, "type": "policy", "publisher": "陕西省地方金融管理局",
+               "title": "陕西省推进科技金融深度融合实施方案"}
+    tagged = tag_passages(shaanxi, passages, vocab)
+    assert [t["cities"] for t in tagged] == [[], [], ["西安"]]
+    assert [t["province"] for t in tagged] == [["陕西"], ["陕西"], []]
+    # a document with a home city is not provincial; nor one whose publisher names no province
+    assert tag_passages(dict(shaanxi, home_city="西安"), passages[:1], vocab)[0]["province"] == []
+    assert tag_passages(dict(shaanxi, publisher="研究课题组", title="比较研究"), passages[:1],
+                        vocab)[0]["province"] == []
+
+
+def test_a_passage_about_the_whole_province_is_not_about_the_home_city(vocab):
+    passages = [P("西安市科技型企业贷款余额增长18%。"),
+                P("全省科技型企业贷款余额突破5000亿元，省级风险补偿资金扩大至10亿元。"),
+                P("武汉融资租赁公司发行全省首单知识产权证券化产品。")]
+    tagged = tag_passages({"id": "xa", "home_city": "西安", "year": 2024, "type": "news"}, passages, vocab)
+    assert tagged[0]["cities"] == ["西安"]
+    assert tagged[1]["cities"] == [] and tagged[1]["province"] == ["陕西"]
+    assert tagged[2]["cities"] == ["武汉"]  # a named city is still the subject
+
+
+def test_a_city_followed_by_its_district_is_one_place_in_an_enumeration(vocab):
+    p = tag_in_comparative(vocab, P("与北京海淀区、上海徐汇区相比，南山区在创业投资集聚方面具有优势。"))
+    assert p["cities"] == ["深圳"]
+    assert set(p["mentions"]) == {"北京", "上海", "深圳"}

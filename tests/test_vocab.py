@@ -234,3 +234,89 @@ def test_unparseable_yaml_and_missing_files_are_refused(data):
 def test_the_loaded_copy_matches_the_shipped_data(data):
     copy = load_vocab(data.dir)
     assert [c["slug"] for c in copy.cities] == [c["slug"] for c in load_vocab().cities]
+
+
+# --------------------------------------------------------------------------- guarded cues
+
+
+def test_guarded_cues_do_not_fire_inside_their_other_sense():
+    from kb.tag import match_instruments
+    vocab = load_vocab()
+    assert match_instruments("市政府召开新闻发布会，通报有关情况。", vocab) == {}
+    assert match_instruments("打造万亿级产业生态圈。", vocab) == {}
+    assert match_instruments("设立院士工作站。", vocab) == {}
+    assert match_instruments("举办科技金融产品发布会。", vocab) == {"ecosystem": ["发布会"]}
+    # a guard hides only its own cue: other cues inside the same words still fire
+    assert "ecosystem" in match_instruments("新闻发布会上，科技金融工作站揭牌。", vocab)
+
+
+def test_a_guard_must_contain_its_cue(data):
+    def change(content):
+        cues = _inst(content, "ecosystem")["cues"]
+        guarded = next(c for c in cues if isinstance(c, dict) and c["cue"] == "发布会")
+        guarded["unless"].append("新闻通气会")
+    data.edit("instruments.yaml", change)
+    with pytest.raises(InputError, match="unless"):
+        load_vocab(data.dir)
+
+
+# --------------------------------------------------------------------------- administrative divisions
+
+
+def test_every_prefecture_level_city_is_known_with_a_unique_slug(vocab):
+    for name in ("宝鸡", "咸阳", "绵阳", "芜湖", "齐齐哈尔", "克拉玛依"):
+        assert name in vocab.city_names
+    slugs = [c["slug"] for c in vocab.cities]
+    assert len(slugs) == len(set(slugs))
+    assert vocab.city_by_name["宝鸡"]["slug"] == "baoji"
+    assert vocab.city_by_name["宝鸡"]["province"] == "陕西"
+    assert len(vocab.cities) > 290
+
+
+def test_curated_slugs_do_not_change(vocab):
+    curated = yaml.safe_load((DATA_DIR / "cities.yaml").read_text(encoding="utf-8"))["cities"]
+    for city in curated:
+        assert vocab.city_by_name[city["name"]]["slug"] == city["slug"]
+
+
+def test_districts_and_counties_name_their_city(vocab):
+    from kb.tag import tag_passages
+    def cities(text):
+        return tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}],
+                            vocab)[0]["cities"]
+    assert cities("郫都区设立科技金融服务中心。") == ["成都"]
+    assert cities("南山区设立天使母基金。") == ["深圳"]
+    assert cities("昆山市推出科技贷。") == ["苏州"]
+    assert cities("鄠邑区和宝鸡市联合举办路演。") == ["西安", "宝鸡"]
+    # a district name several cities share names none of them
+    assert cities("鼓楼区推出科技贷。") == []
+
+
+@pytest.mark.parametrize("text", ["确定西部地区发展方向。", "省内江苏籍企业", "确保山区企业融资",
+                                  "推广元宇宙应用。", "保持长治久安。"])
+def test_generated_city_names_inside_ordinary_words_are_not_cities(vocab, text):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["mentions"] == []
+
+
+@pytest.mark.parametrize("text, cities", [
+    ("支持前海扩大QFLP试点。", ["深圳"]),
+    ("当前海外市场波动加大。", []),
+    ("城西科创大走廊集聚了大批科技企业。", ["杭州"]),
+])
+def test_zones_and_nicknames_stay_curated_aliases(vocab, text, cities):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["cities"] == cities
+
+
+@pytest.mark.parametrize("text, mentions", [
+    ("湘潭大学与湘潭市合作设立科技金融研究院。", ["湘潭"]),      # a generated city's university is not the city
+    ("宝鸡路上的科技支行", []),
+    ("成都市郫都区", ["成都"]),                                  # city and its district: one subject
+])
+def test_generated_cities_follow_the_institution_suffix_rules(vocab, text, mentions):
+    from kb.tag import tag_passages
+    tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
+    assert tagged[0]["mentions"] == mentions

@@ -7,7 +7,7 @@ reference (:mod:`kb.search.reference`).
 """
 
 from .entities import gazetteer
-from .query import MAX_PARTS, MAX_QUERY_CHARS, load_rules, plan_query
+from .query import MAX_PARTS, MAX_QUERY_CHARS, MAX_WORD_CHARS, corrections, load_rules, plan_query
 from .rank import rank as rank_passages
 from .snippet import SNIPPET_CHARS, snippet as make_snippet
 
@@ -44,8 +44,9 @@ def chips(plan, city_names, instrument_labels):
 def run(query, source, gaz, rules=None, filters=None, max_chars=None):
     """The query model over ``source``: {"plan", "ranked", "ids" (filtered, best first),
     "notices"}. Without query concepts, the filters alone list passages in index order."""
-    kwargs = {"max_chars": max_chars} if max_chars else {}
-    plan = plan_query(query, source.has_word, gaz, rules, **kwargs)
+    max_chars = max_chars or MAX_WORD_CHARS
+    fixes = corrections(query, source.has_word, gaz, source.prefix_words, source.df, max_chars)
+    plan = plan_query(query, source.has_word, gaz, rules, max_chars, fixes)
     filters = {k: v for k, v in (filters or {}).items() if v}
     if plan["concepts"]:
         ranked = rank_passages(plan, source)

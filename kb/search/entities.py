@@ -61,3 +61,15 @@ def gazetteer(vocab):
 def city_names(vocab):
     """{slug: canonical name} of every city."""
     return {c["slug"]: c["name"] for c in vocab.cities}
+
+
+def needle_tables(vocab, gaz):
+    """What the snippet highlights for a recognised concept, beside the query's own text:
+    {"names": {city slug: name}} (the name and name+市 of a city concept's cities) and
+    {"cues": {instrument slug: [label and cues as in the gazetteer]}}."""
+    cues = {}
+    for surface, ent in gaz.items():
+        if ent[0] == "i":
+            cues.setdefault(ent[1], []).append(surface)
+    return {"names": dict(sorted(city_names(vocab).items())),
+            "cues": {k: sorted(v) for k, v in sorted(cues.items())}}

@@ -13,14 +13,21 @@ twin and tests hold it to these functions on the relevance query set. The rules:
 4. **Entities**: inside an unquoted part, at each position the longest surface form of the
    gazetteer (:mod:`kb.search.entities`) wins: a city, alias or province becomes a city
    concept, an instrument's label or cue an instrument concept.
-5. **Words**: the rest of a part is cut by longest match against the index's word
+5. **Misprints**: an unquoted part of ``TYPO_MIN``–``TYPO_MAX`` characters that is neither a
+   vocabulary word nor a gazetteer surface, and that the vocabulary can only cut into single
+   characters somewhere (融资但保 → 融资 / 但 / 保), is replaced by the vocabulary word of the
+   same length that differs from it in one character after the first (融资担保), the most
+   frequent one if several do; a notice says so.
+6. **Words**: the rest of a part is cut by longest match against the index's word
    vocabulary (at most ``MAX_WORD_CHARS`` characters); each word is a concept, a run of
    characters no vocabulary word covers is one substring concept, and function words
    (``kb/data/query.yaml``) are dropped unless nothing else is left.
 
 A concept: ``{"text", "kind": "term"|"phrase"|"city"|"instrument", "words": [word-layer
 terms matched as a phrase, or [] when the word layer cannot match], "slots": gram-layer slots
-matched as a phrase (see :func:`gram_slots`), "cities": [city slugs] (city concepts),
+matched as a phrase (see :func:`gram_slots`), "pieces": [the shorter words a one-word concept
+of four or more characters is made of, matched anywhere in a passage], "cities": [city slugs]
+(city concepts),
 "instrument": slug or None, "required": bool (quoted phrases)}``.
 """
 
@@ -34,6 +41,7 @@ from .. import analysis
 MAX_QUERY_CHARS = 100
 MAX_PARTS = 8
 MAX_WORD_CHARS = 16
+TYPO_MIN, TYPO_MAX = 3, 8
 QUERY_RULES = analysis.DATA_DIR / "query.yaml"
 
 _CJK = analysis.CJK
@@ -41,6 +49,7 @@ _WORDCHAR_RE = re.compile(rf"[{_CJK}a-z0-9]")
 _RUN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.%][a-z0-9]+)*")
 _QUOTE_RE = re.compile(r'"([^"]*)"?|“([^”]*)”?')
 _SEP_RE = re.compile(rf"[^{_CJK}a-z0-9.%]+")
+_ASCII_RE = re.compile(r"[a-z0-9]")
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,18 +94,26 @@ def split_parts(text):
 
 def segment_words(text, has_word, max_chars=MAX_WORD_CHARS):
     """Longest match of ``text`` against a vocabulary: [(word or None, start, end)];
-    None marks a character no vocabulary word covers."""
+    None marks a character no vocabulary word covers. A word never ends inside a run of ASCII
+    letters and digits (xyzzy is not x + yzzy): such a run is one word or uncovered whole."""
     out = []
     i, n = 0, len(text)
     while i < n:
         for length in range(min(max_chars, n - i), 0, -1):
-            if has_word(text[i:i + length]):
-                out.append((text[i:i + length], i, i + length))
-                i += length
+            end = i + length
+            if end < n and _ASCII_RE.match(text[end - 1]) and _ASCII_RE.match(text[end]):
+                continue
+            if has_word(text[i:end]):
+                out.append((text[i:end], i, end))
+                i = end
                 break
         else:
-            out.append((None, i, i + 1))
-            i += 1
+            end = i + 1
+            if _ASCII_RE.match(text[i]):
+                while end < n and _ASCII_RE.match(text[end]):
+                    end += 1
+            out.extend((None, k, k + 1) for k in range(i, end))
+            i = end
     return out
 
 
@@ -132,9 +149,19 @@ def _words_of(text, has_word, max_chars):
     return words
 
 
+def _pieces(text, words, has_word):
+    """The words a one-word concept is made of (容错免责 -> 容错, 免责), when each has two or more
+    characters: the concept also matches, weakly, a passage holding all of them apart."""
+    if len(words) != 1 or len(text) < 4:
+        return []
+    pieces = _words_of(text, has_word, len(text) - 1)
+    return pieces if len(pieces) > 1 and all(len(w) > 1 for w in pieces) else []
+
+
 def _concept(text, kind, has_word, max_chars, entity=None, required=False):
     words = _words_of(text, has_word, max_chars)
     return {"text": text, "kind": kind, "words": words, "slots": gram_slots(text),
+            "pieces": [] if required else _pieces(text, words, has_word),
             "cities": list(entity[1:]) if entity and entity[0] in ("c", "p") else [],
             "instrument": entity[1] if entity and entity[0] == "i" else None,
             "required": required}
@@ -163,11 +190,46 @@ def _entity_spans(text, gazetteer, max_len):
     return out
 
 
-def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_CHARS):
+def needs_correction(part, has_word, gazetteer, max_chars=MAX_WORD_CHARS):
+    """Is ``part`` (unquoted) a candidate misprint (see rule 5)?"""
+    if not (TYPO_MIN <= len(part) <= TYPO_MAX) or has_word(part) or part in gazetteer:
+        return False
+    if not all("\u3400" <= ch for ch in part):
+        return False
+    return any(w is None or len(w) == 1 for w, _s, _e in segment_words(part, has_word, max_chars))
+
+
+def pick_correction(part, candidates):
+    """The correction of ``part`` among [(word, document frequency)] (vocabulary words with its
+    first character), or None."""
+    fits = [(w, df) for w, df in candidates
+            if len(w) == len(part) and w[0] == part[0] and sum(a != b for a, b in zip(w, part)) == 1]
+    if not fits:
+        return None
+    return min(fits, key=lambda wd: (-wd[1], wd[0].encode("utf-16-be")))[0]
+
+
+def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD_CHARS):
+    """{misprint: correction} for the parts of a query (rule 5), given ``prefix_words(char)``
+    (vocabulary words starting with ``char``) and ``df(word)``."""
+    text, _notices = prepare(query)
+    out = {}
+    for part, phrase in split_parts(text)[:MAX_PARTS]:
+        if phrase or part in out or not needs_correction(part, has_word, gazetteer, max_chars):
+            continue
+        words = [w for w in prefix_words(part[0]) if len(w) == len(part)]
+        fixed = pick_correction(part, [(w, df(w)) for w in words])
+        if fixed:
+            out[part] = fixed
+    return out
+
+
+def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_CHARS, fixes=None):
     """{"concepts": [...], "notices": [...], "parts": [(text, phrase)]} for a query.
 
     ``has_word(term)``: is ``term`` in the index's word vocabulary; ``gazetteer``:
-    :func:`kb.search.entities.gazetteer` (None: no entity recognition)."""
+    :func:`kb.search.entities.gazetteer` (None: no entity recognition); ``fixes``: the
+    misprint corrections of :func:`corrections`."""
     rules = rules or load_rules()
     gazetteer = gazetteer or {}
     max_len = max((len(s) for s in gazetteer), default=0)
@@ -179,6 +241,9 @@ def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_C
         parts = parts[:MAX_PARTS]
     concepts, dropped = [], []
     for part, phrase in parts:
+        if not phrase and fixes and part in fixes:
+            notices.append(f"没有找到“{part}”，已按“{fixes[part]}”检索")
+            part = fixes[part]
         if phrase:
             concepts.append(_concept(part, "phrase", has_word, max_chars, required=True))
             continue

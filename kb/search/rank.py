@@ -15,20 +15,25 @@ A concept **matches** a passage when
   included) is one of the concept's cities;
 * for an instrument concept: also when the passage is tagged with that instrument.
 
-Candidates are the passages where some concept matches through the text; when the query has
-no concept but city concepts, the passages tagged with those cities join them.
+Candidates are the passages where some concept matches through the text, and the passages
+tagged with the city or instrument of a city or instrument concept.
 
 Score of a passage, from the concepts it matches (BM25, k1 = 1.2, b = 0.75, idf =
 ln(1 + (N − df + 0.5)/(df + 0.5))):
 
 * text: a whole-word match adds Σ idf·impact over the concept's distinct words; a substring
-  match only adds ``GRAM_FACTOR`` × the mean idf·impact of its distinct bigrams;
-* city concept: a subject adds ``TAG_WEIGHT`` × idf(passages with that subject) and its text
-  score in full; a mere mention adds ``MENTION_FACTOR`` × its text score;
+  match only adds ``GRAM_FACTOR`` × the mean idf·impact of its distinct bigrams; a long word
+  whose pieces all occur apart (容错 … 免责 for 容错免责) adds ``PIECES_FACTOR`` × the mean
+  idf·impact of the pieces;
+* city concept: a subject adds ``TAG_WEIGHT`` × idf(passages with that subject) / (number of
+  the passage's subject cities) and its text score in full; a mere mention adds
+  ``MENTION_FACTOR`` × its text score;
 * instrument concept: the text score plus ``TAG_WEIGHT`` × ``INSTRUMENT_FACTOR`` × idf(tagged)
-  when tagged;
+  / (number of the passage's instruments) when tagged (a passage with one instrument is more
+  about it than one with six);
 * proximity: for two neighbouring concepts that both match as words, ``PROX_WEIGHT`` ×
-  min(weights) / distance when their nearest positions are at most ``PROX_WINDOW`` words apart;
+  min(weights) / max(distance, 1) when their nearest positions are at most ``PROX_WINDOW`` words
+  apart (distance 0: both inside one compound word, 科技 and 金融 in 科技金融);
 * coordination: the sum is multiplied by ``coverage ** COORD_POWER``, where coverage is the
   weight of the matched concepts over the weight of every concept that occurs in the
   candidates (a concept's weight is idf of the number of candidates it matches).
@@ -43,7 +48,8 @@ import math
 K1 = 1.2
 B = 0.75
 GRAM_FACTOR = 0.5
-TAG_WEIGHT = 2.0
+PIECES_FACTOR = 0.8
+TAG_WEIGHT = 3.0
 MENTION_FACTOR = 0.3
 INSTRUMENT_FACTOR = 0.5
 PROX_WINDOW = 5
@@ -54,7 +60,8 @@ SCORE_SCALE = 1_000_000
 
 def constants():
     """The ranking constants, as the browser receives them."""
-    return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "tag": TAG_WEIGHT, "mention": MENTION_FACTOR,
+    return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "pieces": PIECES_FACTOR, "tag": TAG_WEIGHT,
+            "mention": MENTION_FACTOR,
             "inst": INSTRUMENT_FACTOR, "proxWindow": PROX_WINDOW, "prox": PROX_WEIGHT,
             "coord": COORD_POWER, "scale": SCORE_SCALE}
 
@@ -103,6 +110,8 @@ class _Concept:
         slot_keys = [tuple(s) for s in c["slots"]]
         self.exact = _unique([k for k in slot_keys if k[0] == "e"])
         self.smap = dict(zip(slot_keys, self.smaps))
+        self.pieces = _unique(c.get("pieces") or [])
+        self.pmaps = [source.get("w", w) for w in self.pieces]
         self.tag_kind = "city" if c["cities"] else "instrument" if c["instrument"] else None
         self.tag_values = c["cities"] if c["cities"] else [c["instrument"]] if c["instrument"] else []
 
@@ -112,6 +121,8 @@ class _Concept:
             out |= set(min(self.wmaps, key=len)).intersection(*self.wmaps)
         if self.smaps:
             out |= set(min(self.smaps, key=len)).intersection(*self.smaps)
+        if self.pmaps:
+            out |= set(min(self.pmaps, key=len)).intersection(*self.pmaps)
         return out
 
     def word_positions(self, idx):
@@ -119,6 +130,9 @@ class _Concept:
         if not self.wmaps or not all(idx in d for d in self.wmaps):
             return []
         return phrase_starts([d[idx][1] for d in self.wmaps])
+
+    def pieces_match(self, idx):
+        return bool(self.pmaps) and all(idx in d for d in self.pmaps)
 
     def gram_match(self, idx):
         return bool(self.smaps) and all(idx in d for d in self.smaps) and bool(
@@ -131,7 +145,8 @@ def rank(plan, source):
     ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``get(layer, term)`` → {idx: (tf,
     positions, field length)}; ``expand(char)`` → gram terms starting with ``char``;
     ``has_tag(idx, kind, value)``; ``tag_count(kind, value)``; ``tagged(kind, value)`` → set
-    of idx; ``order(idx)`` → tie-break key.
+    of idx; ``tag_size(idx, kind)`` → number of the passage's subject cities / instruments;
+    ``order(idx)`` → tie-break key.
 
     Returns {"hits": [(idx, full, score)], "matched": {idx: [concept indexes]}, "absent":
     [concept texts], "full": number of passages matching every present concept}."""
@@ -139,10 +154,9 @@ def rank(plan, source):
     concepts = [_Concept(c, source) for c in plan["concepts"]]
     text_cand = [c.text_candidates() for c in concepts]
     candidates = set().union(*text_cand) if text_cand else set()
-    if concepts and all(c.tag_kind == "city" for c in concepts):
-        for c in concepts:
-            for v in c.tag_values:
-                candidates |= source.tagged("city", v)
+    for c in concepts:
+        for v in c.tag_values:
+            candidates |= source.tagged(c.tag_kind, v)
     # per candidate: which concepts match, with their scores and word positions
     per = {}
     for idx in candidates:
@@ -151,11 +165,12 @@ def rank(plan, source):
             pos = c.word_positions(idx)
             word = bool(pos)
             gram = False if word else c.gram_match(idx)
+            pieces = False if word or gram else c.pieces_match(idx)
             tagged = bool(c.tag_kind) and any(source.has_tag(idx, c.tag_kind, v) for v in c.tag_values)
             if c.c["required"] and not (word or gram):
                 row = None
                 break
-            if not (word or gram or tagged):
+            if not (word or gram or pieces or tagged):
                 continue
             score = 0.0
             if word:
@@ -169,14 +184,21 @@ def rank(plan, source):
                     tf, _p, dl = d[idx][:3]
                     part += idf(n, len(d)) * impact(tf, dl, avgdl["g"])
                 score += GRAM_FACTOR * part / len(c.exact)
+            elif pieces:
+                part = 0.0
+                for w, d in zip(c.pieces, c.pmaps):
+                    tf, _p, dl = d[idx][:3]
+                    part += idf(n, len(d)) * impact(tf, dl, avgdl["w"])
+                score += PIECES_FACTOR * part / len(c.pieces)
             if c.tag_kind == "city":
                 if tagged:
                     count = sum(source.tag_count("city", v) for v in c.tag_values)
-                    score += TAG_WEIGHT * idf(n, count)
+                    score += TAG_WEIGHT * idf(n, count) / source.tag_size(idx, "city")
                 else:
                     score *= MENTION_FACTOR
             elif c.tag_kind == "instrument" and tagged:
-                score += TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", c.tag_values[0]))
+                score += (TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", c.tag_values[0]))
+                          / source.tag_size(idx, "instrument"))
             row.append((k, score, pos))
         if row:
             per[idx] = row
@@ -198,8 +220,8 @@ def rank(plan, source):
         for (k1, _s1, p1), (k2, _s2, p2) in zip(row, row[1:]):
             if k2 == k1 + 1 and p1 and p2:
                 d = min(abs(a - b) for a in p1 for b in p2)
-                if 0 < d <= PROX_WINDOW:
-                    score += PROX_WEIGHT * min(weight[k1], weight[k2]) / d
+                if d <= PROX_WINDOW:
+                    score += PROX_WEIGHT * min(weight[k1], weight[k2]) / max(d, 1)
         score *= coverage ** COORD_POWER
         hits.append((idx, full, score))
     hits.sort(key=lambda h: (not h[1], -math.floor(h[2] * SCORE_SCALE + 0.5), source.order(h[0])))

@@ -73,6 +73,21 @@ class Reference:
     def get(self, layer, term):
         return self.postings[layer].get(term, {})
 
+    def prefix_words(self, char):
+        if not hasattr(self, "_words_sorted"):
+            self._words_sorted = sorted(self.words, key=utf16_key)
+            self._word_keys = [utf16_key(t) for t in self._words_sorted]
+        lo = bisect.bisect_left(self._word_keys, utf16_key(char))
+        out = []
+        for t in self._words_sorted[lo:]:
+            if not t.startswith(char):
+                break
+            out.append(t)
+        return out
+
+    def df(self, word):
+        return len(self.postings["w"].get(word, ()))
+
     def expand(self, char):
         lo = bisect.bisect_left(self._gram_keys, utf16_key(char))
         out = []
@@ -90,6 +105,10 @@ class Reference:
 
     def tag_count(self, kind, value):
         return len(self.tags[kind].get(value, ()))
+
+    def tag_size(self, idx, kind):
+        p = self.passages[idx]
+        return max(1, len(p.get("cities" if kind == "city" else "instruments") or ()))
 
     def order(self, idx):
         return idx

@@ -1,8 +1,8 @@
 """The query model, part 3: the snippet that explains a match.
 
 Every concept of the query is looked for in the passage (on the normalised, folded text, so
-首台套 is found in 首台（套）): its own text, and for a city concept every name and alias of its
-cities, for an instrument concept every label and cue of the instrument (the sentence where the
+首台套 is found in 首台（套）): its own text, and for a city concept the names of its cities, for
+an instrument concept every label and cue of the instrument (the sentence where the
 instrument's cue fired). The window of ``SNIPPET_CHARS`` characters covering the most distinct
 concepts is shown (ties: the earliest); when two windows of half that size together cover more
 concepts than any single window, both are shown, joined by "…". Every occurrence inside what
@@ -14,23 +14,21 @@ from .. import analysis
 SNIPPET_CHARS = 120  # a window starts width // 6 characters before its first match
 
 
-def needles(plan, gazetteer):
-    """[[needle, …] per concept]: the strings that show a concept in a text."""
-    by_city, by_inst = {}, {}
-    for surface, ent in gazetteer.items():
-        if ent[0] == "c":
-            by_city.setdefault(ent[1], []).append(surface)
-        elif ent[0] == "i":
-            by_inst.setdefault(ent[1], []).append(surface)
+def needles(plan, tables):
+    """[[needle, …] per concept]: the strings that show a concept in a text: its own text; for
+    a city concept the name and name+市 of its cities; for an instrument concept the label and
+    cues of the instrument (``tables``: :func:`kb.search.entities.needle_tables`)."""
+    names, cues = tables.get("names", {}), tables.get("cues", {})
     out = []
     for c in plan["concepts"]:
         found = [c["text"]]
         if c["kind"] == "term" and len(c["words"]) > 1:
             found += [w for w in c["words"] if len(w) > 1]
         for slug in c["cities"]:
-            found += by_city.get(slug, [])
+            if slug in names:
+                found += [names[slug], names[slug] + "市"]
         if c["instrument"]:
-            found += by_inst.get(c["instrument"], [])
+            found += cues.get(c["instrument"], [])
         out.append(sorted(set(found), key=lambda s: (-len(s), s)))
     return out
 
@@ -107,7 +105,7 @@ def render(text, found, frags, mark=("【", "】"), escape=str):
     return "".join(out)
 
 
-def snippet(text, plan, gazetteer, mark=("【", "】"), width=SNIPPET_CHARS):
-    """The highlighted snippet of ``text`` for a query plan."""
-    found = spans(text, needles(plan, gazetteer))
+def snippet(text, plan, tables, mark=("【", "】"), width=SNIPPET_CHARS):
+    """The highlighted snippet of ``text`` for a query plan (``tables``: needle tables)."""
+    found = spans(text, needles(plan, tables))
     return render(text, found, windows(text, found, width), mark)

@@ -6,7 +6,7 @@ from whoosh.scoring import BM25F
 from ..index import open_index
 from ..vocab import load_vocab
 from . import run
-from .entities import city_names, gazetteer
+from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
 from .snippet import snippet
 
@@ -24,6 +24,7 @@ class WhooshSource:
         self.avgdl = {"w": sum(dlw[d] for d in self.live) / n if self.live else 1.0,
                       "g": sum(dlg[d] for d in self.live) / n if self.live else 1.0}
         self._doc = reader.column_reader("doc")
+        self._sizes = {"city": reader.column_reader("ncities"), "instrument": reader.column_reader("ninst")}
         self._pos = reader.column_reader("position")
         self._slug_name = city_names(vocab)
         self._cache = {}
@@ -43,6 +44,13 @@ class WhooshSource:
                     out[docnum] = (len(positions), tuple(positions), dl[docnum])
             self._cache[key] = out
         return self._cache[key]
+
+    def prefix_words(self, char):
+        return [t if isinstance(t, str) else t.decode("utf-8")
+                for t in self.reader.expand_prefix("text", char)]
+
+    def df(self, word):
+        return len(self.get("w", word))
 
     def expand(self, char):
         return [t if isinstance(t, str) else t.decode("utf-8")
@@ -67,6 +75,9 @@ class WhooshSource:
 
     def tag_count(self, kind, value):
         return len(self.tagged(kind, value))
+
+    def tag_size(self, idx, kind):
+        return max(1, self._sizes[kind][idx])
 
     def order(self, idx):
         return (self._doc[idx], self._pos[idx])
@@ -97,6 +108,7 @@ class Searcher:
         self.vocab = vocab or load_vocab()
         self.searcher = self.ix.searcher(weighting=BM25F())
         self.gazetteer = gazetteer(self.vocab)
+        self.tables = needle_tables(self.vocab, self.gazetteer)
         self.rules = load_rules()
         self.city_names = city_names(self.vocab)
         self.instrument_labels = {i["slug"]: i["label"] for i in self.vocab.instruments}
@@ -132,7 +144,7 @@ class Searcher:
                 "instruments": [c for c in stored.get("instruments", "").split(",") if c],
                 "year": int(stored["year"]),
                 "text": text,
-                "snippet": snippet(text, result["plan"], self.gazetteer),
+                "snippet": snippet(text, result["plan"], self.tables),
             })
         return {"hits": hits, "total": len(result["idxs"]), "notices": result["notices"],
                 "plan": result["plan"]}

@@ -35,6 +35,10 @@ class StaticIndex:
         self.doc_year = decode_varints(self.facets["docYear"])
         self.doc_type = decode_varints(self.facets["docType"])
         self.rules = self.load(self.meta["rules"])
+        self.gazetteer = {}
+        for _first, _last, name in self.rules["ent"]:
+            self.gazetteer.update(self.load(name))
+        self.tables = {"names": self.rules["names"], "cues": self.rules["cues"]}
         self.maxw = self.meta["maxw"]
 
     def load(self, name):
@@ -79,6 +83,16 @@ class StaticIndex:
         assert len(out) == df
         return out
 
+    def prefix_words(self, char):
+        words = []
+        for name in self.chunks("lex", char, char + "\uffff"):
+            words.extend(t for t in self.load(name) if t.startswith(char))
+        return words
+
+    def df(self, word):
+        e = self.entry("w", word)
+        return e[0] if e else 0
+
     def expand(self, char):
         terms = []
         for name in self.chunks("g", char, char + "\uffff"):
@@ -103,6 +117,16 @@ class StaticIndex:
     def tag_count(self, kind, value):
         e = self._facet_entry(kind, value)
         return e[2] if e else 0
+
+    def tag_size(self, idx, kind):
+        if not hasattr(self, "_codes"):
+            self._codes = {}
+            for e in self.facets["cities"] + self.facets["instruments"]:
+                self._codes.update(decode_facet_list(self.load(e[3])))
+        cset, mask = self._codes.get(idx, (None, 0))
+        if kind == "city":
+            return max(1, len(self.city_sets[cset]) if cset is not None else 0)
+        return max(1, bin(mask).count("1"))
 
     def order(self, idx):
         return idx

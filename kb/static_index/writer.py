@@ -38,7 +38,7 @@ JS_FILES = ("kb-core.js", "kb-normalize.js", "kb-query.js", "kb-rank.js", "kb-sn
 CSS_FILE = "kb-search.css"
 
 _OWN_FILE_RE = re.compile(
-    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
+    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|ent|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
 _OWN_DIR_RE = re.compile(r"^(?:f|dt|dc)-[0-9a-f]{12}$")
 
 def _get(obj, name, default=None):
@@ -400,8 +400,17 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     })
 
     # ---- the query model's rules for the browser (kb.search is the reference)
+    # the gazetteer, cut into chunks by surface (a query loads the chunks its characters need)
+    gaz = entities.gazetteer(vocab) if hasattr(vocab, "instruments") else {}
+    tables = entities.needle_tables(vocab, gaz) if gaz else {"names": {}, "cues": {}}
+    ent_chunks = []
+    for chunk in _cut(sorted(gaz.items(), key=lambda kv: utf16_key(kv[0])), LEX_BYTES,
+                      lambda kv: len(_json(kv).encode("utf-8"))):
+        name = files.register("ent", dict(chunk))
+        ent_chunks.append([chunk[0][0], chunk[-1][0], name])
     rules_name = files.register("rules", {
-        "ent": entities.gazetteer(vocab) if hasattr(vocab, "instruments") else {},
+        "ent": ent_chunks, "entMax": max((len(k) for k in gaz), default=0),
+        "names": tables["names"], "cues": tables["cues"],
         "fw": squery.load_rules()["function_words"],
         "rank": rank_constants(),
         "maxq": squery.MAX_QUERY_CHARS, "maxp": squery.MAX_PARTS,

@@ -73,7 +73,9 @@
     return parts;
   };
 
-  /* Longest match: [[word or null, start, end]] */
+  var ASCII = /[a-z0-9]/;
+
+  /* Longest match: [[word or null, start, end]]; a word never ends inside an ASCII run. */
   KB.segmentWords = function (text, hasWord, maxChars) {
     var out = [];
     var i = 0;
@@ -81,10 +83,17 @@
     while (i < n) {
       var found = 0;
       for (var len = Math.min(maxChars, n - i); len > 0; len--) {
+        var end = i + len;
+        if (end < n && ASCII.test(text.charAt(end - 1)) && ASCII.test(text.charAt(end))) continue;
         if (hasWord(text.substr(i, len))) { found = len; break; }
       }
-      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; }
-      else { out.push([null, i, i + 1]); i += 1; }
+      if (found) { out.push([text.substr(i, found), i, i + found]); i += found; continue; }
+      var stop = i + 1;
+      if (ASCII.test(text.charAt(i))) {
+        while (stop < n && ASCII.test(text.charAt(stop))) stop++;
+      }
+      for (var k = i; k < stop; k++) out.push([null, k, k + 1]);
+      i = stop;
     }
     return out;
   };
@@ -128,9 +137,17 @@
     return words;
   }
 
+  /* The words a one-word concept of 4+ characters is made of (容错免责 -> 容错, 免责). */
+  function pieces(text, words, hasWord) {
+    if (words.length !== 1 || text.length < 4) return [];
+    var ps = wordsOf(text, hasWord, text.length - 1);
+    return ps.length > 1 && ps.every(function (w) { return w.length > 1; }) ? ps : [];
+  }
+
   function concept(text, kind, hasWord, maxChars, ent, required) {
-    return { text: text, kind: kind, words: wordsOf(text, hasWord, maxChars),
-             slots: KB.gramSlots(text),
+    var words = wordsOf(text, hasWord, maxChars);
+    return { text: text, kind: kind, words: words,
+             slots: KB.gramSlots(text), pieces: required ? [] : pieces(text, words, hasWord),
              cities: ent && (ent[0] === "c" || ent[0] === "p") ? ent.slice(1) : [],
              instrument: ent && ent[0] === "i" ? ent[1] : null, required: !!required };
   }
@@ -158,13 +175,40 @@
     return out;
   }
 
+  var TYPO_MIN = 3;
+  var TYPO_MAX = 8;
+
+  /* Twin of kb.search.query.needs_correction. */
+  KB.needsCorrection = function (part, hasWord, gaz, maxChars) {
+    if (part.length < TYPO_MIN || part.length > TYPO_MAX || hasWord(part) ||
+        Object.prototype.hasOwnProperty.call(gaz, part)) return false;
+    for (var i = 0; i < part.length; i++) if (part.charCodeAt(i) < 0x3400) return false;
+    return KB.segmentWords(part, hasWord, maxChars).some(function (w) {
+      return w[0] === null || w[0].length === 1;
+    });
+  };
+
+  function utf16Less(a, b) { return a < b; }
+
+  /* Twin of kb.search.query.pick_correction: candidates [[word, df]]. */
+  KB.pickCorrection = function (part, candidates) {
+    var best = null;
+    candidates.forEach(function (wd) {
+      var w = wd[0];
+      if (w.length !== part.length || w.charAt(0) !== part.charAt(0)) return;
+      var diff = 0;
+      for (var i = 0; i < w.length; i++) if (w.charAt(i) !== part.charAt(i)) diff += 1;
+      if (diff !== 1) return;
+      if (!best || wd[1] > best[1] || (wd[1] === best[1] && utf16Less(w, best[0]))) best = wd;
+    });
+    return best ? best[0] : null;
+  };
+
   /* {concepts, notices, parts}: the twin of kb.search.query.plan_query. */
-  KB.planQuery = function (query, hasWord, rules, maxChars) {
+  KB.planQuery = function (query, hasWord, rules, maxChars, fixes) {
     var gaz = rules.ent || {};
-    if (rules.maxLen === undefined) {
-      rules.maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
-      rules.fwSet = new Set(rules.fw || []);
-    }
+    var maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
+    var fwSet = new Set(rules.fw || []);
     var prep = KB.prepareQuery(query, rules);
     var notices = prep.notices;
     var parts = KB.splitParts(prep.text);
@@ -176,8 +220,12 @@
     var dropped = [];
     parts.forEach(function (pt) {
       var part = pt[0];
+      if (!pt[1] && fixes && Object.prototype.hasOwnProperty.call(fixes, part)) {
+        notices.push("没有找到\u201c" + part + "\u201d，已按\u201c" + fixes[part] + "\u201d检索");
+        part = fixes[part];
+      }
       if (pt[1]) { concepts.push(concept(part, "phrase", hasWord, maxChars, null, true)); return; }
-      entitySpans(part, gaz, rules.maxLen).forEach(function (sp) {
+      entitySpans(part, gaz, maxLen).forEach(function (sp) {
         var piece = part.slice(sp[0], sp[1]);
         var ent = sp[2];
         if (ent && ent[0] !== "x") {
@@ -201,13 +249,13 @@
           }
           if (runStart !== null) { pushRun(piece.slice(runStart, s)); runStart = null; }
           if (word === true) break;
-          if (rules.fwSet.has(word)) { dropped.push(word); continue; }
+          if (fwSet.has(word)) { dropped.push(word); continue; }
           concepts.push(concept(word, "term", hasWord, maxChars));
         }
       });
     });
     function pushRun(text) {
-      if (rules.fwSet.has(text)) { dropped.push(text); return; }
+      if (fwSet.has(text)) { dropped.push(text); return; }
       concepts.push(concept(text, "term", hasWord, maxChars));
     }
     if (!concepts.length && dropped.length) {

@@ -85,6 +85,8 @@
     this.exact = unique(c.slots.filter(function (s) { return s[0] === "e"; }).map(function (s) {
       return "e\u0000" + s[1];
     }));
+    this.pieces = unique(c.pieces || []);
+    this.pmaps = this.pieces.map(function (w) { return src.get("w", w); });
     this.tagKind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
     this.tagValues = c.cities.length ? c.cities : c.instrument ? [c.instrument] : [];
   }
@@ -93,7 +95,12 @@
     var out = [];
     if (this.wmaps.length) out = out.concat(intersectKeys(this.wmaps));
     if (this.smaps.length) out = out.concat(intersectKeys(this.smaps));
+    if (this.pmaps.length) out = out.concat(intersectKeys(this.pmaps));
     return out;
+  };
+
+  Concept.prototype.piecesMatch = function (idx) {
+    return this.pmaps.length > 0 && this.pmaps.every(function (d) { return d.has(idx); });
   };
 
   Concept.prototype.wordPositions = function (idx) {
@@ -114,11 +121,9 @@
     var concepts = plan.concepts.map(function (c) { return new Concept(c, src); });
     var cand = new Set();
     concepts.forEach(function (c) { c.textCandidates().forEach(function (i) { cand.add(i); }); });
-    if (concepts.length && concepts.every(function (c) { return c.tagKind === "city"; })) {
-      concepts.forEach(function (c) {
-        c.tagValues.forEach(function (v) { src.tagged("city", v).forEach(function (i) { cand.add(i); }); });
-      });
-    }
+    concepts.forEach(function (c) {
+      c.tagValues.forEach(function (v) { src.tagged(c.tagKind, v).forEach(function (i) { cand.add(i); }); });
+    });
     var per = new Map();
     cand.forEach(function (idx) {
       var row = [];
@@ -127,9 +132,10 @@
         var pos = c.wordPositions(idx);
         var word = pos.length > 0;
         var gram = word ? false : c.gramMatch(idx);
+        var pieces = word || gram ? false : c.piecesMatch(idx);
         var tagged = !!c.tagKind && c.tagValues.some(function (v) { return src.hasTag(idx, c.tagKind, v); });
         if (c.c.required && !(word || gram)) { row = null; break; }
-        if (!(word || gram || tagged)) continue;
+        if (!(word || gram || pieces || tagged)) continue;
         var score = 0;
         if (word) {
           c.words.forEach(function (w) {
@@ -145,17 +151,25 @@
             part += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.g, C);
           });
           score += C.gram * part / c.exact.length;
+        } else if (pieces) {
+          var pp = 0;
+          c.pmaps.forEach(function (d) {
+            var post = d.get(idx);
+            pp += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.w, C);
+          });
+          score += C.pieces * pp / c.pieces.length;
         }
         if (c.tagKind === "city") {
           if (tagged) {
             var count = 0;
             c.tagValues.forEach(function (v) { count += src.tagCount("city", v); });
-            score += C.tag * KB.idf(n, count);
+            score += C.tag * KB.idf(n, count) / src.tagSize(idx, "city");
           } else {
             score *= C.mention;
           }
         } else if (c.tagKind === "instrument" && tagged) {
-          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", c.tagValues[0]));
+          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", c.tagValues[0])) /
+            src.tagSize(idx, "instrument");
         }
         row.push([k, score, pos]);
       }
@@ -185,7 +199,7 @@
         if (b[0] === a[0] + 1 && a[2].length && b[2].length) {
           var d = Infinity;
           a[2].forEach(function (x) { b[2].forEach(function (y) { d = Math.min(d, Math.abs(x - y)); }); });
-          if (d > 0 && d <= C.proxWindow) score += C.prox * Math.min(weight[a[0]], weight[b[0]]) / d;
+          if (d <= C.proxWindow) score += C.prox * Math.min(weight[a[0]], weight[b[0]]) / Math.max(d, 1);
         }
       }
       score *= Math.pow(coverage, C.coord);
@@ -314,14 +328,66 @@
                    partial: false, pagesPending: 0 };
     var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
     var lexRanges = [];
-    parts.forEach(function (p) { lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw)); });
-    var lexNames = await self.loadChunks("lex", lexRanges);
+    var entRanges = [];
+    parts.forEach(function (p) {
+      lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw));
+      entRanges = entRanges.concat(KB.lexRanges(p[0], rules.entMax));
+    });
+    var gaz = Object.create(null);
+    var loadGaz = async function (ranges) {
+      var names = new Set();
+      ranges.forEach(function (r) { overlapping(rules.ent, r[0], r[1]).forEach(function (n) { names.add(n); }); });
+      names = Array.from(names);
+      await KB.loadAll(names, self.base);
+      names.forEach(function (n) {
+        var c = KB.data[n];
+        Object.keys(c).forEach(function (k) { gaz[k] = c[k]; });
+      });
+    };
+    var loadedLex = await Promise.all([self.loadChunks("lex", lexRanges), loadGaz(entRanges)]);
+    var lexNames = loadedLex[0];
+    var qrules = { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq };
     var sets = lexNames.map(function (n) { return self.lexSet(n); });
     var hasWord = function (t) {
       for (var i = 0; i < sets.length; i++) if (sets[i].has(t)) return true;
       return false;
     };
-    var plan = result.plan = KB.planQuery(query, hasWord, rules, meta.maxw);
+    // misprints (kb.search.query.corrections): vocabulary words of the same length and first
+    // character, one character apart, the most frequent
+    var fixes = {};
+    var typos = parts.filter(function (p) {
+      return !p[1] && !Object.prototype.hasOwnProperty.call(fixes, p[0]) &&
+        KB.needsCorrection(p[0], hasWord, gaz, meta.maxw);
+    }).map(function (p) { return p[0]; });
+    if (typos.length) {
+      for (var t = 0; t < typos.length; t++) {
+        var part = typos[t];
+        var names = await self.loadChunks("lex", [[part.charAt(0), part.charAt(0) + "\uffff"]]);
+        var words = [];
+        names.forEach(function (n) {
+          KB.data[n].forEach(function (w) { if (w.length === part.length && w.charAt(0) === part.charAt(0)) words.push(w); });
+        });
+        await self.loadChunks("w", words.map(function (w) { return [w, w]; }));
+        var cands = words.map(function (w) {
+          var name = self.chunkOf("w", w);
+          var raw = name ? self.chunkMap(name).get(w) : undefined;
+          return [w, raw ? raw[0] : 0];
+        });
+        var fixed = KB.pickCorrection(part, cands);
+        if (fixed) fixes[part] = fixed;
+      }
+      var more = [];
+      var moreEnt = [];
+      Object.keys(fixes).forEach(function (k) {
+        more = more.concat(KB.lexRanges(fixes[k], meta.maxw));
+        moreEnt = moreEnt.concat(KB.lexRanges(fixes[k], rules.entMax));
+      });
+      if (more.length) {
+        (await self.loadChunks("lex", more)).forEach(function (n) { sets.push(self.lexSet(n)); });
+        await loadGaz(moreEnt);
+      }
+    }
+    var plan = result.plan = KB.planQuery(query, hasWord, qrules, meta.maxw, fixes);
     if (!plan.concepts.length) return result;
 
     // Posting chunks of every term (and of every prefix range).
@@ -329,6 +395,7 @@
     var prefixes = [];
     plan.concepts.forEach(function (c) {
       c.words.forEach(function (w) { direct.push(["w", w]); });
+      (c.pieces || []).forEach(function (w) { direct.push(["w", w]); });
       c.slots.forEach(function (s) {
         if (s[0] === "e") direct.push(["g", s[1]]); else prefixes.push(s[1]);
       });
@@ -337,25 +404,25 @@
     var gRanges = [];
     direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
     var prefixChunks = new Map();
-    // a query of city concepts only lists the cities' passages (their facet lists)
-    var cityOnly = plan.concepts.every(function (c) { return c.cities.length && !c.instrument; });
-    var tagLists = new Map();
+    // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
+    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
     var listLoads = [];
-    if (cityOnly) {
-      plan.concepts.forEach(function (c) {
-        c.cities.forEach(function (slug) {
-          var code = info.cityCode.get(slug);
-          if (code === undefined || tagLists.has(slug)) return;
-          var name = info.raw.cities[code][3];
-          tagLists.set(slug, null);
-          listLoads.push(self.file(name).then(function (text) {
-            var key = "fl:" + name;
-            if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text));
-            tagLists.set(slug, self.decoded.get(key));
-          }));
-        });
+    plan.concepts.forEach(function (c) {
+      var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
+      if (!kind) return;
+      (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
+        var key = kind + "\u0000" + slug;
+        var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
+        if (code === undefined || tagLists.has(key)) return;
+        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
+        tagLists.set(key, null);
+        listLoads.push(self.file(name).then(function (text) {
+          var fk = "fl:" + name;
+          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text));
+          tagLists.set(key, self.decoded.get(fk));
+        }));
       });
-    }
+    });
     await Promise.all([
       self.loadChunks("w", wRanges),
       self.loadChunks("g", gRanges),
@@ -450,7 +517,9 @@
     var src = {
       n: meta.N, avgdl: self.avgdl, get: get,
       expand: function (c) { return expansions.get(c) || []; },
-      tagged: function (_kind, slug) { return Array.from((tagLists.get(slug) || new Map()).keys()); },
+      tagged: function (kind, slug) {
+        return Array.from((tagLists.get(kind + "\u0000" + slug) || new Map()).keys());
+      },
       hasTag: function (idx, kind, value) {
         var pair = codeOf(idx);
         if (!pair) return false;
@@ -466,11 +535,19 @@
         var code = (kind === "city" ? info.cityCode : info.instCode).get(value);
         return code === undefined ? 0 : (kind === "city" ? info.raw.cities : info.raw.instruments)[code][2];
       },
+      tagSize: function (idx, kind) {
+        var pair = codeOf(idx);
+        if (!pair) return 1;
+        var codes = self.decodeCodes(pair);
+        return Math.max(1, (kind === "city" ? codes.c : codes.i).length);
+      },
       order: function (idx) { return idx; },
     };
     // collect the codes of every passage the postings or lists mention, before ranking
     plan.concepts.forEach(function (c) {
-      c.words.forEach(function (w) { get("w", w).forEach(function (v, idx) { if (!result.codes.has(idx)) result.codes.set(idx, [v.cs, v.im]); }); });
+      c.words.concat(c.pieces || []).forEach(function (w) {
+        get("w", w).forEach(function (v, idx) { if (!result.codes.has(idx)) result.codes.set(idx, [v.cs, v.im]); });
+      });
       c.slots.forEach(function (s) {
         var terms = s[0] === "e" ? [s[1]] : (expansions.get(s[1]) || []);
         terms.forEach(function (t) {
@@ -668,7 +745,7 @@
       loads.push(docCodes(ofType, lists.type));
     }
     await Promise.all(loads);
-    return { query: "", browse: true, lists: lists, parts: [], plan: [], ranked: [],
+    return { query: "", browse: true, lists: lists, plan: { concepts: [], notices: [], parts: [] }, ranked: [],
              codes: new Map(), partial: false, pagesPending: 0 };
   };
 

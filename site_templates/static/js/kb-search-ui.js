@@ -362,8 +362,8 @@
     });
 
     // results
-    var plan = run.plan || { concepts: [] };
-    var gaz = view.rules ? view.rules.ent : {};
+    var plan = run.plan && run.plan.concepts ? run.plan : { concepts: [] };
+    var tables = view.rules || {};
     var width = view.rules ? view.rules.snip : 120;
     var typeLabel = new Map(f.types.map(function (t) { return [t[0], t[1]]; }));
     self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
@@ -383,7 +383,7 @@
         li.appendChild(el("p", { "class": "kb-trail" }, rec.section.join(" › ")));
       }
       var p = el("p", { "class": "kb-snippet" });
-      var segs = plan.concepts.length ? KB.snippet(rec.text, plan, gaz, width)
+      var segs = plan.concepts.length ? KB.snippet(rec.text, plan, tables, width)
         : [[String(rec.text).slice(0, width) + (rec.text.length > width ? "…" : ""), false]];
       segs.forEach(function (sg) {
         if (sg[1]) p.appendChild(el("mark", null, sg[0]));

@@ -1,7 +1,7 @@
 /* kb-snippet.js — the query model, part 3 (twin of kb/search/snippet.py, the reference): the
  * window of a passage that covers the most distinct concepts of the query (or two half windows
  * when together they cover more), every occurrence highlighted. Needles: each concept's text,
- * a city concept's names and aliases, an instrument concept's label and cues (the gazetteer).
+ * a city concept's city names, an instrument concept's label and cues (the rules file).
  */
 (function (global) {
   "use strict";
@@ -10,23 +10,20 @@
 
   function byLenThenText(a, b) { return (b.length - a.length) || (a < b ? -1 : a > b ? 1 : 0); }
 
-  KB.snippetNeedles = function (plan, gaz) {
-    var byCity = new Map();
-    var byInst = new Map();
-    Object.keys(gaz).forEach(function (s) {
-      var e = gaz[s];
-      var m = e[0] === "c" ? byCity : e[0] === "i" ? byInst : null;
-      if (!m) return;
-      if (!m.has(e[1])) m.set(e[1], []);
-      m.get(e[1]).push(s);
-    });
+  /* Twin of kb.search.snippet.needles; tables = {names: {slug: name}, cues: {slug: [..]}}. */
+  KB.snippetNeedles = function (plan, tables) {
+    var names = tables.names || {};
+    var cues = tables.cues || {};
+    var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
     return plan.concepts.map(function (c) {
       var found = [c.text];
       if (c.kind === "term" && c.words.length > 1) {
         c.words.forEach(function (w) { if (w.length > 1) found.push(w); });
       }
-      c.cities.forEach(function (slug) { found = found.concat(byCity.get(slug) || []); });
-      if (c.instrument) found = found.concat(byInst.get(c.instrument) || []);
+      c.cities.forEach(function (slug) {
+        if (has(names, slug)) found.push(names[slug], names[slug] + "市");
+      });
+      if (c.instrument && has(cues, c.instrument)) found = found.concat(cues[c.instrument]);
       return Array.from(new Set(found)).sort(byLenThenText);
     });
   };
@@ -123,17 +120,17 @@
     return out;
   };
 
-  /* Segments of the snippet of `text` for a plan. */
-  KB.snippet = function (text, plan, gaz, width) {
+  /* Segments of the snippet of `text` for a plan (tables: the rules file's names and cues). */
+  KB.snippet = function (text, plan, tables, width) {
     text = String(text || "");
-    var found = KB.snippetSpans(text, KB.snippetNeedles(plan, gaz));
+    var found = KB.snippetSpans(text, KB.snippetNeedles(plan, tables));
     return KB.snippetSegments(text, found, KB.snippetWindows(text, found, width));
   };
 
   /* The snippet as a string with marks (tests compare it with kb.search.snippet.snippet). */
-  KB.snippetText = function (text, plan, gaz, width, marks) {
+  KB.snippetText = function (text, plan, tables, width, marks) {
     marks = marks || ["【", "】"];
-    return KB.snippet(text, plan, gaz, width).map(function (s) {
+    return KB.snippet(text, plan, tables, width).map(function (s) {
       return s[1] ? marks[0] + s[0] + marks[1] : s[0];
     }).join("");
   };
