@@ -304,3 +304,17 @@ def test_python_without_the_virtualenv_gets_one_line():
     proc = subprocess.run([sys.executable, "-S", str(ROOT / "build.py"), "--no-progress"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert_refused(proc, "make site", ".venv/bin/python build.py")
+
+
+def test_preview_server_listens_on_this_machine_unless_told():
+    def serve_command(*args):
+        proc = subprocess.run(["make", "-n", "serve", *args], capture_output=True, text=True, cwd=ROOT)
+        return proc.stdout.strip().splitlines()[-1]
+    assert "--bind 127.0.0.1" in serve_command()
+    assert "--bind 0.0.0.0" in serve_command("HOST=0.0.0.0")
+
+
+@pytest.mark.parametrize("path", [".output.building-x1y2/index", ".output.old/index.html", ".output.lock"])
+def test_build_leftovers_are_git_ignored(path):
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+    assert proc.returncode == 0, path
