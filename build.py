@@ -98,7 +98,8 @@ def _build_parser():
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
                    help="输出目录（默认 output/）；构建成功后才替换")
     p.add_argument("--base-url", default=None, metavar="URL",
-                   help="网站发布地址，用于 sitemap.xml 的绝对链接（默认 https://example.org/kb/）")
+                   help="网站发布地址（如 https://example.org/kb/）：给出时才生成 sitemap.xml（列出全部页面的绝对网址），"
+                        "并用于 404 页面的链接和复制引文中的段落网址")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="分词与标注缓存目录（默认为输出目录旁的 .kbcache/）")
     p.add_argument("--jobs", type=_count(1), default=None, metavar="N",

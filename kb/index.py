@@ -20,10 +20,11 @@ from whoosh import fields, index
 from whoosh.analysis import Token, Tokenizer
 
 from . import analysis
+from .search.rank import CUE_SATURATION
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "3"  # bump when fields or analysis change incompatibly
+SCHEMA_VERSION = "4"  # bump when fields or analysis change incompatibly
 
 
 class _LayerTokenizer(Tokenizer):
@@ -90,6 +91,8 @@ def schema():
         # how many subject cities / instruments the passage has (kb.search.rank weighs tags by them)
         ncities=fields.NUMERIC(sortable=True),
         ninst=fields.NUMERIC(sortable=True),
+        # "<instrument>:<distinct cues, at most CUE_SATURATION>" per instrument of the passage
+        cuecounts=fields.KEYWORD(commas=True),
         text=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
         grams=fields.TEXT(analyzer=GramTokenizer(), phrase=True),
         section=fields.TEXT(analyzer=WordTokenizer(), stored=True, phrase=False, field_boost=0.5),
@@ -113,6 +116,8 @@ def _fields(passage, doc_types):
         dlg=len(grams),
         ncities=len(passage["cities"]),
         ninst=len(passage["instruments"]),
+        cuecounts=",".join(f"{slug}:{min(len((passage.get('cues') or {}).get(slug) or ()), CUE_SATURATION)}"
+                           for slug in passage["instruments"]),
         text=text,
         grams=text,
         section=" › ".join(passage["section"]),

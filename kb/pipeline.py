@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, formats, index as kbindex
+from . import analysis, export, formats, index as kbindex, urls
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract
@@ -43,7 +43,7 @@ from .split import split
 from .tag import tag_passages
 from .vocab import load_vocab
 
-_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read")
+_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls")
 INDEX_MANIFEST = "kb-manifest.json"
 LOCK_WAIT = 600  # seconds a second build waits for the first before giving up
 
@@ -88,11 +88,11 @@ def analyse_document(doc):
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
     tagged = tag_passages(doc, passages, vocab)
-    for p in tagged:
-        p["url"] = f"doc/{p['doc']}.html#{p['id']}"
+    urls.assign_urls(tagged)
     figures = extract(tagged, vocab)
+    by_id = {p["id"]: p["url"] for p in tagged}
     for f in figures:
-        f["url"] = f"doc/{f['doc']}.html#{f['passage']}"
+        f["url"] = by_id.get(f["passage"]) or urls.doc_page(f["doc"])
     return {"passages": tagged, "figures": figures}
 
 

@@ -326,11 +326,13 @@ def test_facets_are_compact_and_exact(written, real):
     for idx, (_tf, _pos, _dl, cset, mask) in post.items():
         assert decode(cset, mask) == tags(ref.passages[idx])
     # facet lists (browsing without a query) hold the same codes
-    for entry in f["cities"][:3] + f["instruments"][:3]:
-        lst = si.decode_facet_list(index.load(entry[3]))
+    for entry, width in [(e, 3) for e in f["cities"][:3]] + [(e, 4) for e in f["instruments"][:3]]:
+        lst = si.decode_facet_list(index.load(entry[3]), width)
         assert len(lst) == entry[2] > 0
-        for idx, (cset, mask) in lst.items():
+        for idx, (cset, mask, *cues) in lst.items():
             assert decode(cset, mask) == tags(ref.passages[idx])
+            if cues:  # an instrument's list: the distinct cues of that instrument
+                assert cues == [len(ref.passages[idx]["cues"][entry[0]])] and cues[0] > 0
     for (y, count, name) in f["years"]:
         assert len(si.decode_facet_list(index.load(name))) == count
     # per-document code files

@@ -76,6 +76,14 @@ class WhooshSource:
     def tag_count(self, kind, value):
         return len(self.tagged(kind, value))
 
+    def cue_count(self, idx, slug):
+        from .rank import CUE_SATURATION
+
+        for k in range(CUE_SATURATION, 0, -1):
+            if idx in self._field_set("cuecounts", f"{slug}:{k}"):
+                return k
+        return 0
+
     def tag_size(self, idx, kind):
         return max(1, self._sizes[kind][idx])
 

@@ -343,14 +343,19 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # the passages that have it, with their codes.
     codes = [_vb(csets[i]) + _vb(masks[i]) for i in range(n)]
 
-    def facet_list(indexes):
+    def facet_list(indexes, extra=None):
         parts = []
         prev = -1
         for idx in indexes:
             parts.append(_vb(idx - prev - 1))
             parts.append(codes[idx])
+            if extra:
+                parts.append(_vb(extra(idx)))
             prev = idx
         return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
+
+    def cue_count(slug):
+        return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
 
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
@@ -366,7 +371,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
     city_entries = [[s, city_name.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(insts, by_inst)]
+    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, cue_count(s))[::-1]]
+                    for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
     del by_city, by_inst, by_year
 
