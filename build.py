@@ -263,9 +263,6 @@ def _resolve_filters(vocab, city, instrument):
     return city, instrument
 
 
-TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
-
-
 def _documents(out_dir):
     """{doc id: document record} from the build's documents.json (empty if unreadable)."""
     try:
@@ -283,6 +280,7 @@ def _describe(hit, docs):
 
 def search_main(argv):
     args = _search_parser().parse_args(argv)
+    from kb.read import DOC_TYPE_LABELS
     from kb.search.whoosh_source import Searcher
     from kb.vocab import load_vocab
 
@@ -311,6 +309,7 @@ def search_main(argv):
         print(json.dumps({"q": args.query, "total": result["total"], "notices": result["notices"],
                           "concepts": [{k: c[k] for k in ("text", "kind", "cities", "instrument")}
                                        for c in result["plan"]["concepts"]],
+                          "chips": result["chips"],
                           "hits": hits}, ensure_ascii=False, indent=1))
         return 0
     for note in result["notices"]:
@@ -318,15 +317,14 @@ def search_main(argv):
     if not hits:
         print("没有找到匹配的段落。")
         return 0
-    recognised = [f"{'城市' if c['kind'] == 'city' else '政策工具'}：{c['text']}"
-                  for c in result["plan"]["concepts"] if c["kind"] in ("city", "instrument")]
+    recognised = [chip["label"] for chip in result["chips"]]
     print(f"共 {result['total']} 条结果（检索词：{' / '.join(chips)}"
           + (f"；识别：{'，'.join(recognised)}" if recognised else "") + "）")
     for rank, hit in enumerate(hits, 1):
         d = hit["document"]
         tags = "、".join(hit["cities"]) or "—"
         print(f"{rank:>2}. 《{d.get('title') or hit['doc']}》 {d.get('publisher') or ''} {d.get('date') or ''}"
-              f" [{TYPE_LABELS.get(d.get('type'), d.get('type') or '')}]")
+              f" [{DOC_TYPE_LABELS.get(d.get('type'), d.get('type') or '')}]")
         print(f"    [{hit['id']}] 得分 {hit['score']:.2f}  城市: {tags}  工具: {', '.join(hit['instruments']) or '—'}")
         print(f"    {hit['section'] or '（无章节）'}")
         print(f"    {hit['snippet']}")

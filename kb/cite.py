@@ -22,8 +22,8 @@ in 顺序编码制 instead of writing 佚名 (GB/T 7714-2015 8.1.4).
 
 import re
 
+
 TYPE_CODES = {"policy": "A", "report": "R", "news": "N", "commentary": "Z"}
-TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论文章"}
 
 # Publisher fields that say the responsible party is unknown ("未署名（区域观察专栏）",
 # "报纸专版（报名未印出）") are not authors.

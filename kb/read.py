@@ -31,6 +31,8 @@ from .formats import SUFFIXES as TEXT_SUFFIXES, extract
 
 SIDECAR_SUFFIX = ".yaml"
 DOC_TYPES = ("policy", "report", "news", "commentary")
+# the Chinese label of each document type (site, search facet, citations, command line)
+DOC_TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论文章"}
 REQUIRED = ("title", "publisher", "date", "type")
 OPTIONAL = ("home_city", "doc_number", "date_note", "url")
 MULTILINE = ("date_note",)  # every other field is one line of text

@@ -80,10 +80,10 @@ def test_commentary_known_author_and_online_report():
 
 
 def test_type_codes_cover_every_document_type():
-    from kb.read import DOC_TYPES
+    from kb.read import DOC_TYPE_LABELS, DOC_TYPES
 
     assert set(cite.TYPE_CODES) == set(DOC_TYPES)
-    assert set(cite.TYPE_LABELS) == set(DOC_TYPES)
+    assert set(DOC_TYPE_LABELS) == set(DOC_TYPES)
 
 
 @pytest.mark.parametrize("stem,expected", [

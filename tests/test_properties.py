@@ -12,7 +12,6 @@
 The budget is bounded (``max_examples``, no deadline) so ``make test`` stays quick.
 """
 
-import datetime
 import re
 
 import pytest

@@ -283,7 +283,6 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     passages, docs, vocab = real
     si.write_static_index(tmp_path, passages, docs, vocab, page0=4, inline_max=60)
     index = si.StaticIndex(tmp_path)
-    order = order_of(reference)
     for q in ["科技 金融", "投贷联动", "科", '"科技金融"', "风险补偿", "合肥 产业基金"]:
         assert ranked(index, q) == ranked(reference, q, index.gazetteer), q
     entry = index.entry("g", "科技")

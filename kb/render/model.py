@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 from .. import cite, urls
+from ..read import DOC_TYPE_LABELS
 from .config import (KIND_LABELS, OTHER_METRIC, QUALIFIER_LABELS, SCOPE_LABELS)
 from .text import _fmt_number, _get, _plain_aliases, _q, cue_sentence, figure_measure
 
@@ -141,7 +142,7 @@ class _Site:
             "doc_title": doc.get("title") or p["doc"],
             "doc_date": str(doc.get("date") or p.get("year") or ""),
             "doc_year": str(doc.get("year") or p.get("year") or ""),
-            "doc_type": cite.TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""),
+            "doc_type": DOC_TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""),
             "section": section,
             "trail": trail,
             "cities": [self.city_chip(n) for n in p.get("cities", [])],
@@ -169,7 +170,7 @@ class _Site:
             "title": doc.get("title") or doc["id"],
             "publisher": doc.get("publisher") or "",
             "date": str(doc.get("date") or ""),
-            "type": cite.TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""),
+            "type": DOC_TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""),
             "url": self.doc_url(doc["id"]),
             "count": len(self.by_doc.get(doc["id"], [])) if count is None else count,
         }

@@ -12,6 +12,7 @@ import jinja2
 
 from .. import charts, cite
 from ..fsutil import write_bytes
+from ..read import DOC_TYPE_LABELS
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
                      COMPARE_MAX, COMPARE_PER_CELL, CSP, DATA_DICTIONARY, DATA_DIR,
                      DEFAULT_BASE_URL, DOWNLOADS, INSTRUMENT_PAGE_PER_CITY, KIND_LABELS,
@@ -144,7 +145,7 @@ class _Renderer:
                 "figures": len(s.figures),
                 "years": f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "—"),
             },
-            "doc_types": [{"label": cite.TYPE_LABELS.get(t, t), "count": n}
+            "doc_types": [{"label": DOC_TYPE_LABELS.get(t, t), "count": n}
                           for t, n in sorted(type_counts.items(), key=lambda kv: str(kv[0]))],
             "matrix_instruments": [{"label": i["label"], "short": short.get(i["slug"]) or i["label"],
                                     "url": s.inst_url(i["slug"]),
@@ -419,7 +420,7 @@ class _Renderer:
         home = doc.get("home_city")
         meta = [("发布者", doc.get("publisher") or "", None),
                 ("发布日期", str(doc.get("date") or ""), None),
-                ("类型", cite.TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""), None)]
+                ("类型", DOC_TYPE_LABELS.get(doc.get("type"), doc.get("type") or ""), None)]
         if doc.get("doc_number"):
             meta.append(("文号", doc["doc_number"], None))
         if home:

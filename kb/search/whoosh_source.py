@@ -5,7 +5,7 @@ from whoosh.scoring import BM25F
 
 from ..index import open_index
 from ..vocab import load_vocab
-from . import run
+from . import chips, run
 from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
 from .snippet import snippet
@@ -155,7 +155,8 @@ class Searcher:
                 "snippet": snippet(text, result["plan"], self.tables),
             })
         return {"hits": hits, "total": len(result["idxs"]), "notices": result["notices"],
-                "plan": result["plan"]}
+                "plan": result["plan"],
+                "chips": chips(result["plan"], self.city_names, self.instrument_labels)}
 
     def search(self, qstring, city=None, instrument=None, year=None, doc=None, type=None, limit=10):
         """Ranked hits (dicts: id, doc, type, score, concepts, section, cities, instruments,

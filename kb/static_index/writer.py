@@ -1,8 +1,6 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import hashlib
-import json
-import math
 import re
 import shutil
 from array import array
@@ -11,6 +9,7 @@ from pathlib import Path
 
 from .. import analysis
 from ..parallel import fork_map
+from ..read import DOC_TYPE_LABELS
 from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
@@ -30,7 +29,6 @@ DOC_CHUNK = 16  # documents per title / code file
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
-DOC_TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
 
 JS_DIR = Path(__file__).resolve().parent.parent.parent / "site_templates" / "static" / "js"
 # Load order matters: core defines the KB namespace the others (and the index files) use.
