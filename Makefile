@@ -6,7 +6,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: site test bench bench-smoke bench-fixtures bench-pagefind bench-relevance chromium serve clean
+.PHONY: site test bench bench-smoke bench-fixtures bench-pagefind bench-large bench-relevance chromium serve clean
 
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
@@ -38,8 +38,15 @@ bench-relevance: site $(VENV)/.test chromium
 	$(VPY) -m pip install -q -r requirements-bench.txt
 	$(VPY) benchmarks/relevance.py --out output --write BENCHMARKS.md
 
+# One 30 MB document built cold: time per stage and memory (writes the large-document block).
+bench-large: $(VENV)/.test
+	$(VPY) benchmarks/large_doc.py --mb 30 --write BENCHMARKS.md
+
+# Preview on this machine only; HOST=0.0.0.0 (or an address) to serve others, PORT= to move it.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 serve: site
-	$(VPY) -m http.server --directory output 8000
+	$(VPY) -m http.server --bind $(HOST) --directory output $(PORT)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || \
@@ -62,4 +69,4 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
 clean:
-	rm -rf output .output.building .output.old .kbcache
+	rm -rf output .output.building-* .output.old .output.lock .kbcache

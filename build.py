@@ -13,6 +13,8 @@ searcher (kb.search) or the sidecar drafter (kb.draft).
 
 import argparse
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -25,8 +27,14 @@ BUILD_EPILOG = """\
   python build.py search 投贷联动 --city 武汉     在已建好的索引中检索（见 search --help）
   python build.py add 通知.pdf --url URL         加入一份文档并起草元数据（见 add --help）
 
-出错时（元数据缺失或格式错误、未知取值、无法解码、空文件、加密或扫描版 PDF、
-没有正文的网页、编号重复）打印一行“文件: 问题”并以非零状态退出；原有 output/ 保持不变。
+出错时（元数据缺失或格式错误、未知取值、无法解码、二进制文件、空文件、加密或扫描版 PDF、
+没有正文的网页、编号重复、链接指向语料目录之外）打印一行“错误: 文件: 问题”并以非零状态
+退出；原有 output/ 保持不变。语料目录中未读取的条目（其他扩展名、子目录、隐藏文件）
+逐个提示“已忽略”及原因。
+
+同一输出目录同时只能有一个构建：后启动的构建提示并等待前一个完成（最多 --wait 秒，
+默认 600），超时则报错退出。新输出整体替换旧输出（Linux 上为原子交换），不会出现
+output/ 缺失或半成品。
 """
 
 SEARCH_EPILOG = """\
@@ -39,7 +47,8 @@ SEARCH_EPILOG = """\
   查询最长 100 个字符、最多 8 个部分，超出部分会被忽略并提示。
 
 --queries FILE 每行一个 JSON：{"q": "投贷联动", "city": "武汉", "instrument": "linkage", "year": 2025}
-  （过滤条件可省略），每行输出 {"q": ..., "ids": [按相关度排序的段落编号]}。
+  （过滤条件可省略；另可有 "doc": 文档编号、"limit": 条数），每行输出
+  {"q": ..., "ids": [按相关度排序的段落编号]}。有误的行报“文件:行号: 问题”并退出。
 
 示例 / examples:
   python build.py search 知识产权质押 --city 武汉 --limit 5
@@ -47,8 +56,38 @@ SEARCH_EPILOG = """\
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``错误: <argument>: <problem>``, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"错误: {message}（见 {self.prog} --help）\n")
+
+
+def _count(minimum):
+    """argparse type: an integer >= ``minimum``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"应为整数：{text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"应为不小于 {minimum} 的整数：{text}")
+        return value
+    return parse
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"应为不小于 0 的秒数：{text!r}")
+    return value
+
+
 def _build_parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python build.py",
         description="构建知识库：读取语料（正文 + YAML 元数据），清洗、切分、标注段落，"
                     "建立 Whoosh 索引，导出数据（output/data/），生成静态网站（output/）。"
@@ -59,18 +98,23 @@ def _build_parser():
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
                    help="输出目录（默认 output/）；构建成功后才替换")
     p.add_argument("--base-url", default=None, metavar="URL",
-                   help="网站发布地址，用于 sitemap.xml 的绝对链接（默认 https://example.org/kb/）")
+                   help="网站发布地址（如 https://example.org/kb/）：给出时才生成 sitemap.xml（列出全部页面的绝对网址），"
+                        "并用于 404 页面的链接和复制引文中的段落网址")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="分词与标注缓存目录（默认为输出目录旁的 .kbcache/）")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
+    p.add_argument("--jobs", type=_count(1), default=None, metavar="N",
                    help="并行进程数（默认 min(2, CPU 数)）")
+    p.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
+                   help="另一个构建正在写入同一输出目录时最多等待的秒数（默认 600；0 表示不等待、直接报错）")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条")
     p.add_argument("--quiet", action="store_true", help="只在出错时输出")
     return p
 
 
 def _search_parser():
-    p = argparse.ArgumentParser(
+    from kb.read import DOC_TYPES
+
+    p = _Parser(
         prog="python build.py search",
         description="在已构建的 Whoosh 索引（<out>/index/）中检索段落，BM25F 排序，高亮摘要。",
         epilog=SEARCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,9 +123,10 @@ def _search_parser():
     p.add_argument("--instrument", help="按政策工具过滤：如 credit、equity（见 output/data/taxonomy.json）")
     p.add_argument("--year", type=int, help="按文档年份过滤，如 2024")
     p.add_argument("--doc", help="按文档编号过滤，如 002_8e8fbbf27cdab432")
-    p.add_argument("--type", choices=("policy", "report", "news", "commentary"),
+    p.add_argument("--type", choices=DOC_TYPES,
                    help="按文献类型过滤：policy 政策文件 / report 研究报告 / news 新闻报道 / commentary 评论")
-    p.add_argument("--limit", type=int, default=10, help="最多返回条数（默认 10）")
+    p.add_argument("--limit", type=_count(0), default=10, metavar="N",
+                   help="最多返回条数（默认 10；0 表示返回全部匹配段落）")
     p.add_argument("--json", action="store_true", help="输出 JSON（含编号、得分、标签、摘要、链接）")
     p.add_argument("--queries", metavar="FILE", help="批量检索：JSON lines 文件，输出 JSON lines")
     p.add_argument("--out", default=str(ROOT / "output"), metavar="DIR",
@@ -106,7 +151,7 @@ add 从文件中推断元数据并逐项说明依据：标题（网页标题、�
 
 
 def _add_parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python build.py add",
         description="把一份文档（网页、PDF、Word 或文本）加入语料：复制到语料目录，"
                     "并根据正文起草元数据文件 <编号>.yaml，逐项显示推断依据，确认后写入。",
@@ -171,12 +216,19 @@ def build_main(argv):
     from kb import pipeline
     from kb.errors import InputError
 
+    def notify(message):
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    wait = pipeline.LOCK_WAIT if args.wait is None else args.wait
     try:
         result = pipeline.build(args.corpus, args.out, cache_dir=args.cache,
                                 progress=not (args.no_progress or args.quiet),
-                                base_url=args.base_url, jobs=args.jobs)
+                                base_url=args.base_url, jobs=args.jobs, wait=wait, notify=notify)
     except InputError as exc:
         return _fail(str(exc))
+    except OSError as exc:  # the output or cache location cannot be written
+        return _fail(f"{exc.filename or args.out}: 无法写入 ({exc.strerror or exc})")
     if not args.quiet:
         print(f"完成：{result['documents']} 份文档，{result['passages']} 个段落，"
               f"{result['figures']} 个数据点 → {result['out']}")
@@ -191,6 +243,14 @@ def build_main(argv):
     return 0
 
 
+def _check_doc(index_dir, doc, label="--doc"):
+    """Refuse a document id the index does not hold (like an unknown --city)."""
+    from kb.pipeline import indexed_documents
+
+    if doc is not None and doc not in indexed_documents(index_dir):
+        raise ValueError(f"{label}: 未知文档编号 {doc}（见 data/documents.json）")
+
+
 def _resolve_filters(vocab, city, instrument):
     if city:
         by_slug = {c["slug"]: c["name"] for c in vocab.cities}
@@ -202,9 +262,6 @@ def _resolve_filters(vocab, city, instrument):
         slugs = ", ".join(i["slug"] for i in vocab.instruments)
         raise ValueError(f"--instrument: 未知政策工具 {instrument}（可选：{slugs}）")
     return city, instrument
-
-
-TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
 
 
 def _documents(out_dir):
@@ -224,6 +281,7 @@ def _describe(hit, docs):
 
 def search_main(argv):
     args = _search_parser().parse_args(argv)
+    from kb.read import DOC_TYPE_LABELS
     from kb.search.whoosh_source import Searcher
     from kb.vocab import load_vocab
 
@@ -238,9 +296,10 @@ def search_main(argv):
     docs = _documents(args.out)
     with searcher:
         if args.queries:
-            return _batch(searcher, vocab, Path(args.queries), args.limit)
+            return _batch(searcher, vocab, Path(args.queries), args.limit, index_dir)
         try:
             city, instrument = _resolve_filters(vocab, args.city, args.instrument)
+            _check_doc(index_dir, args.doc)
         except ValueError as exc:
             return _fail(str(exc))
         result = searcher.query(args.query, limit=args.limit, city=city and _slug(vocab, city),
@@ -251,6 +310,7 @@ def search_main(argv):
         print(json.dumps({"q": args.query, "total": result["total"], "notices": result["notices"],
                           "concepts": [{k: c[k] for k in ("text", "kind", "cities", "instrument")}
                                        for c in result["plan"]["concepts"]],
+                          "chips": result["chips"],
                           "hits": hits}, ensure_ascii=False, indent=1))
         return 0
     for note in result["notices"]:
@@ -258,15 +318,14 @@ def search_main(argv):
     if not hits:
         print("没有找到匹配的段落。")
         return 0
-    recognised = [f"{'城市' if c['kind'] == 'city' else '政策工具'}：{c['text']}"
-                  for c in result["plan"]["concepts"] if c["kind"] in ("city", "instrument")]
+    recognised = [chip["label"] for chip in result["chips"]]
     print(f"共 {result['total']} 条结果（检索词：{' / '.join(chips)}"
           + (f"；识别：{'，'.join(recognised)}" if recognised else "") + "）")
     for rank, hit in enumerate(hits, 1):
         d = hit["document"]
         tags = "、".join(hit["cities"]) or "—"
         print(f"{rank:>2}. 《{d.get('title') or hit['doc']}》 {d.get('publisher') or ''} {d.get('date') or ''}"
-              f" [{TYPE_LABELS.get(d.get('type'), d.get('type') or '')}]")
+              f" [{DOC_TYPE_LABELS.get(d.get('type'), d.get('type') or '')}]")
         print(f"    [{hit['id']}] 得分 {hit['score']:.2f}  城市: {tags}  工具: {', '.join(hit['instruments']) or '—'}")
         print(f"    {hit['section'] or '（无章节）'}")
         print(f"    {hit['snippet']}")
@@ -277,35 +336,89 @@ def _slug(vocab, name):
     return vocab.city_by_name[name]["slug"] if name in vocab.city_by_name else name
 
 
-def _batch(searcher, vocab, path, limit):
+QUERY_LINE_TYPES = {"q": str, "city": str, "instrument": str, "doc": str, "type": str, "year": int,
+                    "limit": int}
+
+
+def _query_line(line, vocab, index_dir, limit):
+    """One --queries line -> search arguments; ValueError says what is wrong."""
+    from kb.read import DOC_TYPES
+
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"不是有效的 JSON ({exc.msg})") from None
+    if not isinstance(item, dict):
+        raise ValueError("应为 JSON 对象 {\"q\": …}")
+    for key, value in item.items():
+        kind = QUERY_LINE_TYPES.get(key)
+        if kind is None:
+            raise ValueError(f"未知字段 {key}（可用：{', '.join(QUERY_LINE_TYPES)}）")
+        if value is not None and (type(value) is not kind):  # bool is not an int here
+            raise ValueError(f"{key} 应为{'文本' if kind is str else '整数'}：{json.dumps(value, ensure_ascii=False)}")
+    if item.get("limit") is not None and item["limit"] < 0:
+        raise ValueError(f"limit 应为不小于 0 的整数（0 表示全部）：{item['limit']}")
+    if item.get("type") is not None and item["type"] not in DOC_TYPES:
+        raise ValueError(f"type 取值无效：{item['type']}（可选：{', '.join(DOC_TYPES)}）")
+    city, instrument = _resolve_filters(vocab, item.get("city"), item.get("instrument"))
+    _check_doc(index_dir, item.get("doc"), label="doc")
+    return dict(q=item.get("q") or "", city=city and _slug(vocab, city), instrument=instrument,
+                year=item.get("year"), doc=item.get("doc"), type=item.get("type"),
+                limit=limit if item.get("limit") is None else item["limit"])
+
+
+def _batch(searcher, vocab, path, limit, index_dir):
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        return _fail(f"{path}: 无法读取 ({exc.strerror})")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"{path}: 无法读取 ({getattr(exc, 'strerror', None) or '不是 UTF-8 文本'})")
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            city, instrument = _resolve_filters(vocab, item.get("city"), item.get("instrument"))
-        except (json.JSONDecodeError, AttributeError, ValueError) as exc:
-            return _fail(f"{path}:{n}: 不是有效的查询行 ({exc})")
-        hits = searcher.query(item.get("q", ""), limit=int(item.get("limit", limit)),
-                              city=city and _slug(vocab, city), instrument=instrument,
-                              year=item.get("year"), doc=item.get("doc"), type=item.get("type"))["hits"]
-        print(json.dumps({"q": item.get("q", ""), "ids": [h["id"] for h in hits]}, ensure_ascii=False))
+            query = _query_line(line, vocab, index_dir, limit)
+        except ValueError as exc:
+            return _fail(f"{path}:{n}: {exc}")
+        q = query.pop("q")
+        hits = searcher.query(q, **query)["hits"]
+        print(json.dumps({"q": q, "ids": [h["id"] for h in hits]}, ensure_ascii=False))
     return 0
+
+
+def _missing_runtime():
+    """The first package of requirements.txt that is not installed (python outside .venv/)."""
+    from importlib import metadata
+
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name = line.split("#")[0].split("==")[0].strip()
+        if name:
+            try:
+                metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                return name
+    return None
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] == "search":
-        return search_main(argv[1:])
-    if argv and argv[0] == "add":
-        return add_main(argv[1:])
-    if argv and argv[0] == "build":
-        argv = argv[1:]
-    return build_main(argv)
+    missing = _missing_runtime()
+    if missing:
+        return _fail(f"缺少 Python 包 {missing}：请先运行 make site，再用 .venv/bin/python build.py …"
+                     f"（当前解释器 {sys.executable}）")
+    try:
+        if argv and argv[0] == "search":
+            code = search_main(argv[1:])
+        elif argv and argv[0] == "add":
+            code = add_main(argv[1:])
+        else:
+            code = build_main(argv[1:] if argv and argv[0] == "build" else argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # output piped into a reader that stopped (| head): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        return _fail("已中断 (interrupted)", 128 + signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,17 @@
-"""Key-figure comparison across cities: table rows and an inline SVG bar chart.
+"""Key-figure comparison across cities: which figure of each city to compare.
 
 ``comparison_rows(figures, metric, cities=None, kind=None, vocab=None)`` picks, per
 city, the figure to compare for one metric (see its docstring) and converts values to
-one unit; ``bar_chart_svg(rows, title)`` draws them as a horizontal bar chart in plain
-SVG markup (no chart library, no external resources, no style attributes — the site's
-stylesheet styles the classes, presentation attributes are the fallback).
+one unit. The compare page shows these rows as a table, each with the clause that says
+what the number measures (kb.render.text.figure_measure); it draws no bar chart, because
+one city's all-funds total and another's single fund are not alike things.
 
-Output is deterministic (same rows → byte-identical SVG) and every piece of corpus
-text (city names, quotes, titles) is XML-escaped.
+Output is deterministic (same figures in any order → the same rows).
 """
-
-from xml.sax.saxutils import escape as _xml_escape
 
 from .figures import OTHER, base_counter, convert, metrics_for, unit_family
 
 KINDS = ("actual", "target")
-KIND_LABELS = {"actual": "实际", "target": "目标"}
-QUALIFIER_TEXT = {"approx": "约", "over": "超", "under": "不足", "at-least": "不少于",
-                  "at-most": "最高"}
 DATE_WARNING_MONTHS = 12
 
 
@@ -171,126 +165,3 @@ def comparison_rows(figures, metric, cities=None, kind=None, vocab=None):
         group.sort(key=lambda r: (-r["value"], r["city"]))
         rows.extend(group)
     return rows
-
-
-def comparable_metrics(figures, cities=None, min_cities=2, vocab=None):
-    """Slugs of vocabulary metrics with an actual or target figure for ``min_cities``+ cities."""
-    out = []
-    for m in metrics_for(vocab):
-        rows = comparison_rows(figures, m.slug, cities=cities, vocab=vocab)
-        for k in KINDS:
-            if len({r["city"] for r in rows if r["kind"] == k}) >= min_cities:
-                out.append(m.slug)
-                break
-    return out
-
-
-# ----------------------------------------------------------------------------- SVG
-
-WIDTH = 680
-LABEL_W = 120
-VALUE_W = 220
-BAR_H = 22
-GAP = 10
-PAD = 8
-FONT = "'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif"
-BAR_FILL = "#2f6f9f"
-TARGET_FILL = "#a9c6dd"
-
-
-def esc(text):
-    """XML-escape text for element content and double- or single-quoted attributes."""
-    return _xml_escape(str(text), {'"': "&quot;", "'": "&#39;"})
-
-
-def fmt_number(value, precision=2):
-    """Fixed-precision number without trailing zeros: 5872.92, 10000, 0.5."""
-    if value is None:
-        return ""
-    text = f"{float(value):.{precision}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _c(x):
-    """A coordinate with one decimal (deterministic)."""
-    return f"{x:.1f}"
-
-
-def _bars(rows, unit):
-    """Normalise rows (comparison rows or (label, value) pairs) to bar dicts."""
-    bars = []
-    for row in rows:
-        if isinstance(row, dict):
-            value = row.get("value")
-            if value is None:
-                continue
-            kind = row.get("kind") or "actual"
-            u = row.get("unit") or unit or ""
-            qual = QUALIFIER_TEXT.get(row.get("qualifier"), "")
-            amount = fmt_number(value)
-            if row.get("value_max") is not None:
-                amount += "–" + fmt_number(row["value_max"])
-            text = f"{qual}{amount} {u}".strip()
-            if row.get("as_of"):
-                text += f"（{row['as_of']}）"
-            label = str(row.get("city") or "")
-            if kind != "actual":
-                label += f"（{KIND_LABELS.get(kind, kind)}）"
-            tip = f"{label}：{text}"
-            if row.get("quote"):
-                tip += f" — {row['quote']}"
-            bars.append({"label": label, "value": float(value), "text": text, "kind": kind,
-                         "tip": tip, "warn": bool(row.get("date_warning"))})
-        else:
-            label, value = row[0], row[1]
-            if value is None:
-                continue
-            text = f"{fmt_number(value)} {unit or ''}".strip()
-            bars.append({"label": str(label), "value": float(value), "text": text,
-                         "kind": "actual", "tip": f"{label}：{text}", "warn": False})
-    return bars
-
-
-def bar_chart_svg(rows, title, unit=None):
-    """A horizontal bar chart as inline SVG markup.
-
-    ``rows``: comparison rows (``comparison_rows``) or ``(label, value)`` pairs (then
-    ``unit`` names their unit). Target rows are drawn lighter and labelled （目标）.
-    The chart has role="img", an aria-label and a <title>; each bar has its own
-    <title> (city, value, date, quote)."""
-    bars = _bars(rows, unit)
-    n = max(len(bars), 1)
-    height = PAD * 2 + n * BAR_H + (n - 1) * GAP
-    plot_w = WIDTH - LABEL_W - VALUE_W
-    top = max((b["value"] for b in bars), default=0.0)
-    t = esc(title)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" role="img" '
-           f'aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-           f'font-family="{esc(FONT)}" font-size="13">',
-           f"<title>{t}</title>"]
-    if not bars:
-        out.append(f'<text x="{_c(WIDTH / 2)}" y="{_c(PAD + BAR_H * 0.7)}" text-anchor="middle" '
-                   f'class="chart-empty" fill="#555">暂无可比数据</text>')
-    for i, b in enumerate(bars):
-        y = PAD + i * (BAR_H + GAP)
-        w = plot_w * max(b["value"], 0.0) / top if top > 0 else 0.0
-        if b["value"] > 0:
-            w = max(w, 1.0)
-        target = b["kind"] == "target"
-        cls = "chart-bar chart-bar-target" if target else "chart-bar"
-        fill = TARGET_FILL if target else BAR_FILL
-        text_y = _c(y + BAR_H * 0.72)
-        value_text = b["text"] + (" ⚠" if b["warn"] else "")
-        out.append('<g class="chart-row">')
-        out.append(f"<title>{esc(b['tip'])}</title>")
-        out.append(f'<text x="{_c(LABEL_W - 8)}" y="{text_y}" text-anchor="end" '
-                   f'class="chart-label" fill="#222">{esc(b["label"])}</text>')
-        out.append(f'<rect x="{_c(LABEL_W)}" y="{_c(y)}" width="{_c(w)}" height="{_c(BAR_H)}" '
-                   f'class="{cls}" fill="{fill}"/>')
-        out.append(f'<text x="{_c(LABEL_W + w + 6)}" y="{text_y}" class="chart-value" '
-                   f'fill="#222">{esc(value_text)}</text>')
-        out.append("</g>")
-    out.append("</svg>")
-    return "".join(out)

@@ -22,8 +22,8 @@ in 顺序编码制 instead of writing 佚名 (GB/T 7714-2015 8.1.4).
 
 import re
 
+
 TYPE_CODES = {"policy": "A", "report": "R", "news": "N", "commentary": "Z"}
-TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论文章"}
 
 # Publisher fields that say the responsible party is unknown ("未署名（区域观察专栏）",
 # "报纸专版（报名未印出）") are not authors.
@@ -89,3 +89,34 @@ def citation(doc):
     elif source:
         parts.append(source)
     return ". ".join(p for p in parts if p) + "."
+
+
+# Slots filled in the browser when the reader copies a citation (kb/render, cite.js): the
+# absolute address of the page as the reader sees it, and the day of copying (引用日期) —
+# neither is known when the site is built.
+URL_SLOT = "{url}"
+DATE_SLOT = "{accessed}"
+
+
+def online_citation(doc, part=None):
+    """Citation template of ``doc`` read on this site (or at its original ``url``), with
+    ``DATE_SLOT`` for the 引用日期 and, when the document has no ``url`` of its own,
+    ``URL_SLOT`` for the address of the page that is cited.
+
+    ``part`` (e.g. the section trail of one passage) is added to the title as 其他题名信息
+    (``题名: 小节``), so the reference points to the passage, e.g.
+    ``广州市科技局. 科技金融调研报告: 二、做法 › （一）信贷[R/OL]. (2024)[{accessed}]. {url}.``"""
+    d = dict(doc)
+    title = _clean(d.get("title")) or "无题名"
+    if part:
+        title = f"{title}: {_clean(part)}"
+    d["title"] = title
+    if part or not (d.get("url") or "").strip():
+        d["url"] = URL_SLOT
+    d["accessed"] = DATE_SLOT
+    return citation(d)
+
+
+def fill(template, url, accessed):
+    """A citation template with its slots filled (what cite.js does in the browser)."""
+    return template.replace(URL_SLOT, url).replace(DATE_SLOT, accessed)

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 
+from . import urls
 from .fsutil import write_text
 
 PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "city_basis", "mentions",
@@ -30,7 +31,7 @@ def document_record(doc, n_passages):
     rec = {k: doc.get(k) for k in DOCUMENT_FIELDS}
     rec["source_url"] = doc.get("url")  # the sidecar's url: where the source was published
     rec["passages"] = n_passages
-    rec["url"] = f"doc/{doc['id']}.html"
+    rec["url"] = urls.doc_page(doc["id"])
     return rec
 
 

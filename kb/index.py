@@ -3,7 +3,8 @@
 What :mod:`kb.search.whoosh_source` reads, and nothing more: ``text`` (word layer, jieba
 search-mode words with positions, stored for the CLI) and ``grams`` (character bigrams with
 positions), the exact layer lengths ``dlw``/``dlg`` and the tag counts ``ncities``/``ninst``
-(sortable columns), ``doc``/``position`` (document order), the filter fields ``cities``,
+(sortable columns), ``cuecounts`` (distinct cues per tagged instrument), ``doc``/``position``
+(document order), the filter fields ``cities``,
 ``instruments``, ``year``, ``type``, ``doc``, and the stored ``id``/``section`` the CLI prints.
 Whoosh pickles the field types and analyzers into the schema, so they live in this
 importable module.
@@ -33,6 +34,7 @@ from whoosh import fields, index
 from whoosh.analysis import Token, Tokenizer
 
 from . import analysis
+from .search.rank import CUE_SATURATION
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
@@ -136,6 +138,8 @@ def schema():
         # how many subject cities / instruments the passage has (kb.search.rank weighs tags by them)
         ncities=fields.NUMERIC(sortable=True),
         ninst=fields.NUMERIC(sortable=True),
+        # "<instrument>:<distinct cues, at most CUE_SATURATION>" per instrument of the passage
+        cuecounts=fields.KEYWORD(commas=True),
         text=TokenText(analyzer=WordTokenizer(), stored=True, phrase=True, field_boost=2.0),
         grams=TokenText(analyzer=GramTokenizer(), phrase=True),
         section=fields.STORED(),  # printed by the CLI, never searched
@@ -160,6 +164,8 @@ def _fields(passage, doc_types, tokens=None):
         dlg=len(grams),
         ncities=len(passage["cities"]),
         ninst=len(passage["instruments"]),
+        cuecounts=",".join(f"{slug}:{min(len((passage.get('cues') or {}).get(slug) or ()), CUE_SATURATION)}"
+                           for slug in passage["instruments"]),
         text=words,
         _stored_text=text,
         grams=grams,

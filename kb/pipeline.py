@@ -4,13 +4,24 @@
   content hash (document bytes + sidecar + vocabulary data + stage code, including
   the format extractors of kb/formats and their libraries' versions), and
   run in worker processes for the documents that miss the cache.
-* The build writes into a staging directory beside ``out_dir`` and swaps it in
-  only when every stage has succeeded: a failed build leaves the previous
-  output untouched.
-* The Whoosh index of the previous output is updated in place (only changed or
-  removed documents are re-indexed) when its manifest matches.
+* One build at a time per output: a lock file beside ``out_dir``
+  (``.<out>.lock``, held through the whole build) makes a second build wait,
+  with a notice, up to ``wait`` seconds, then give up with one line.
+* The build writes into its own staging directory beside ``out_dir``
+  (``.<out>.building-<random>``) and swaps it in only when every stage has
+  succeeded: a failed build leaves the previous output untouched. On Linux the
+  swap is one atomic exchange of the two directories (``renameat2`` with
+  ``RENAME_EXCHANGE``), so there is no moment without ``out_dir``; where that
+  call is missing or refused (other systems, some file systems) it falls back to
+  two renames, with an instant between them when ``out_dir`` is absent.
+* The Whoosh index of the previous output is updated in place (only changed
+  documents are re-indexed) when its manifest matches; when a document was
+  removed, the index is rebuilt, so it is byte-identical to a fresh build's.
 """
 
+import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
@@ -18,21 +29,23 @@ import pickle
 import resource
 import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, formats, index as kbindex
+from . import analysis, export, formats, index as kbindex, urls
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract
-from .read import list_documents, read_document
+from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
 from .split import split
 from .tag import tag_passages
 from .vocab import load_vocab
 
-_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "analysis")
+_STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls", "analysis")
 INDEX_MANIFEST = "kb-manifest.json"
+LOCK_WAIT = 600  # seconds a second build waits for the first before giving up
 
 
 def _progress(enabled, desc, total=None, unit="份"):
@@ -76,11 +89,11 @@ def analyse_document(doc):
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
     tagged = tag_passages(doc, passages, vocab)
-    for p in tagged:
-        p["url"] = f"doc/{p['doc']}.html#{p['id']}"
+    urls.assign_urls(tagged)
     figures = extract(tagged, vocab)
+    by_id = {p["id"]: p["url"] for p in tagged}
     for f in figures:
-        f["url"] = f"doc/{f['doc']}.html#{f['passage']}"
+        f["url"] = by_id.get(f["passage"]) or urls.doc_page(f["doc"])
     return {"passages": tagged, "figures": figures,
             "tokens": [analysis.passage_tokens(p["text"]) for p in tagged]}
 
@@ -145,18 +158,27 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
         if old.get("schema") == kbindex.SCHEMA_VERSION and old.get("analysis") == analysis_version():
             old_docs = old["docs"]
             changed = {d: passages_by_doc[d] for d, k in manifest.items() if old_docs.get(d) != k}
-            removed = sorted(set(old_docs) - set(manifest))
-            shutil.copytree(old_manifest_path.parent, staging_index)
-            if changed or removed:
-                kbindex.update_index(staging_index, changed, removed, doc_types=doc_types, tokens=tokens)
-            mode = f"incremental ({len(changed)} changed, {len(removed)} removed)"
-            _write_manifest(staging_index, manifest)
-            return mode
+            # Deleting leaves Whoosh segments a fresh build would not have: rebuild instead.
+            if not set(old_docs) - set(manifest):
+                shutil.copytree(old_manifest_path.parent, staging_index)
+                if changed:
+                    kbindex.update_index(staging_index, changed, doc_types=doc_types, tokens=tokens)
+                _write_manifest(staging_index, manifest)
+                return f"incremental ({len(changed)} changed)"
     ordered = [p for d in docs for p in passages_by_doc[d["id"]]]
     kbindex.build_index(ordered, staging_index, doc_types=doc_types, tokens=tokens,
                         progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"
+
+
+def indexed_documents(index_dir):
+    """Ids of the documents the Whoosh index in ``index_dir`` holds (from its manifest)."""
+    try:
+        data = json.loads((Path(index_dir) / INDEX_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(data.get("docs", {}))
 
 
 def _write_manifest(index_dir, manifest):
@@ -191,22 +213,67 @@ class _Stages:
         self._t, self._cpu = now, cpu
 
 
-def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, jobs=None):
+def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, jobs=None,
+          wait=LOCK_WAIT, notify=None):
     """Build data exports, the Whoosh index and the site from ``corpus_dir`` into
-    ``out_dir``. Raises InputError on bad input (nothing in ``out_dir`` changes)."""
+    ``out_dir``. Raises InputError on bad input (nothing in ``out_dir`` changes).
+
+    ``notify(message)`` receives notices (waiting for another build, files of the
+    corpus that are not read, very large documents); ``wait`` is how many seconds
+    to wait for another build of the same output (0: refuse at once)."""
+    out_dir = Path(out_dir).resolve()
+    notify = notify or (lambda message: None)
+    with output_lock(out_dir, wait, notify):
+        return _build(Path(corpus_dir), out_dir, cache_dir, progress, base_url, jobs, notify)
+
+
+@contextlib.contextmanager
+def output_lock(out_dir, wait, notify):
+    """Hold the lock of ``out_dir`` (a ``filelock`` file beside it) for a build."""
+    import filelock
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(out_dir.with_name(f".{out_dir.name}.lock"), thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        if wait <= 0:
+            raise InputError(out_dir, "另一个构建正在写入此输出目录 (another build is running)；"
+                                      "请稍后再试") from None
+        notify(f"另一个构建正在写入 {out_dir}，等待其完成（最多 {wait:g} 秒）…")
+        try:
+            lock.acquire(timeout=wait)
+        except filelock.Timeout:
+            raise InputError(out_dir, f"另一个构建 {wait:g} 秒后仍在写入此输出目录 "
+                                      "(another build is running)；请稍后再试") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     from .render import render_site
     from .static_index import write_static_index
 
-    corpus_dir, out_dir = Path(corpus_dir), Path(out_dir).resolve()
     cache_dir = Path(cache_dir) if cache_dir else out_dir.parent / ".kbcache"
     jobs = jobs or min(2, os.cpu_count() or 1)
     stages = _Stages()
 
     vocab = load_vocab()
-    paths = list_documents(corpus_dir)
-    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract")
+    corpus = scan_corpus(corpus_dir)
+    for path, reason in corpus.ignored:
+        notify(f"已忽略 {path}: {reason}")
+    for path in corpus.documents:
+        size = path.stat().st_size
+        if size > LARGE_TEXT_BYTES:
+            notify(f"注意 {path}: 文件很大（{size / 2**20:.1f} MB，超过 "
+                   f"{LARGE_TEXT_BYTES // 2**20} MB），构建会较慢")
+    paths = corpus.documents
+    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract",
+                          sidecar=corpus.sidecars.get(p.stem))
             for p in _progress(progress, "读取", len(paths))(paths)]
-    stages.done("read", documents=len(docs))
+    stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
@@ -217,10 +284,9 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
     stages.done("clean+split+tag+figures", passages=len(passages), figures=len(figures),
                 **cache_stats)
 
-    staging = out_dir.with_name(f".{out_dir.name}.building")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    for stale in out_dir.parent.glob(f".{out_dir.name}.building-*"):  # left by a killed build
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     try:
         mode = _update_or_build_index(out_dir if out_dir.exists() else None, staging / "index",
                                       docs, keys, passages_by_doc, tokens, progress, jobs)
@@ -248,8 +314,12 @@ def build(corpus_dir, out_dir, cache_dir=None, progress=True, base_url=None, job
 
 
 def _swap(staging, out_dir):
-    """Replace ``out_dir`` by ``staging`` (two renames; the old tree is removed last)."""
-    old = out_dir.with_name(f".{out_dir.name}.old")
+    """Replace ``out_dir`` by ``staging``; the old tree is removed last."""
+    os.chmod(staging, 0o755)  # mkdtemp made it private; the output is not
+    if out_dir.exists() and _exchange(staging, out_dir):
+        shutil.rmtree(staging)  # now holds the previous output
+        return
+    old = out_dir.with_name(f".{out_dir.name}.old")  # fallback: two renames
     if old.exists():
         shutil.rmtree(old)
     if out_dir.exists():
@@ -257,3 +327,22 @@ def _swap(staging, out_dir):
     staging.rename(out_dir)
     if old.exists():
         shutil.rmtree(old)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a, b):
+    """Atomically exchange two paths (Linux ``renameat2``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not on this file system
+        return False
+    raise OSError(err, os.strerror(err), str(b))

@@ -1,14 +1,7 @@
-"""Comparison rows (which figure per city, unit conversion, date warnings) and the SVG chart."""
+"""Comparison rows: which figure per city, unit conversion, date warnings."""
 
-import random
-import xml.etree.ElementTree as ET
-
-from kb.charts import (bar_chart_svg, comparable_metrics, comparison_rows, date_months,
-                       fmt_number)
+from kb.charts import comparison_rows, date_months
 from kb.figures import extract
-
-SVG_NS = "{http://www.w3.org/2000/svg}"
-
 
 def fig(city, value, unit="亿元", as_of=None, kind="actual", metric="tech-loan-balance",
         scope="city", passage="p", doc_year=2024, **extra):
@@ -109,87 +102,6 @@ def test_date_months():
     assert date_months(None) is None and date_months("n/a") is None
 
 
-def test_comparable_metrics():
-    assert comparable_metrics(FIGURES) == ["tech-loan-balance"]
-    assert comparable_metrics(FIGURES, min_cities=4) == []
-
-
-# ----------------------------------------------------------------------------- SVG
-
-
-def parse(svg):
-    return ET.fromstring(svg)
-
-
-def test_svg_structure_and_accessibility():
-    rows = comparison_rows(FIGURES, "tech-loan-balance")
-    svg = bar_chart_svg(rows, "科技贷款余额（亿元）")
-    root = parse(svg)
-    assert root.tag == SVG_NS + "svg"
-    assert root.get("role") == "img" and root.get("aria-label") == "科技贷款余额（亿元）"
-    assert root.find(SVG_NS + "title").text == "科技贷款余额（亿元）"
-    bars = root.findall(f".//{SVG_NS}rect")
-    assert len(bars) == len(rows) == 5
-    labels = [t.text for t in root.iter(SVG_NS + "text") if t.get("class") == "chart-label"]
-    assert labels == ["苏州", "广州", "武汉", "武汉（目标）", "东莞（目标）"]
-    values = [t.text for t in root.iter(SVG_NS + "text") if t.get("class") == "chart-value"]
-    assert values[0] == "5872.92 亿元（2024-06）"
-    assert "chart-bar-target" in bars[3].get("class")
-    widths = [float(b.get("width")) for b in bars]
-    assert widths[0] == max(widths)  # the largest value has the longest bar
-    assert "style=" not in svg and "<script" not in svg and "http" not in svg.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
-
-
-def test_svg_escapes_untrusted_text():
-    evil = '<script>alert("x")</script>&'
-    rows = comparison_rows([fig(evil, 10, as_of="2024-06", quote=f"引用{evil}"),
-                            fig("武汉", 5, as_of="2024-06")], "tech-loan-balance")
-    svg = bar_chart_svg(rows, f"标题{evil}")
-    assert "<script>" not in svg and 'alert("x")' not in svg
-    assert "&lt;script&gt;" in svg and "&amp;" in svg
-    root = parse(svg)  # still well-formed XML
-    assert root.get("aria-label") == f"标题{evil}"
-    assert any(t.text == evil for t in root.iter(SVG_NS + "text"))
-    pairs = bar_chart_svg([(evil, 3.0), ("广州", 1.5)], evil, unit="亿<元>")
-    assert "<script>" not in pairs and "亿&lt;元&gt;" in pairs
-    parse(pairs)
-
-
-def test_svg_is_deterministic():
-    rows = comparison_rows(FIGURES, "tech-loan-balance")
-    a = bar_chart_svg(rows, "科技贷款余额")
-    b = bar_chart_svg(comparison_rows(list(FIGURES), "tech-loan-balance"), "科技贷款余额")
-    shuffled = list(FIGURES)
-    random.Random(7).shuffle(shuffled)
-    c = bar_chart_svg(comparison_rows(shuffled, "tech-loan-balance"), "科技贷款余额")
-    assert a == b == c
-    assert a.encode("utf-8") == bar_chart_svg(rows, "科技贷款余额").encode("utf-8")
-
-
-def test_svg_number_formatting_and_edge_cases():
-    assert fmt_number(5872.92) == "5872.92"
-    assert fmt_number(10000.0) == "10000"
-    assert fmt_number(1 / 3) == "0.33"
-    assert fmt_number(0.0001) == "0"
-    svg = bar_chart_svg([("甲", 1 / 3), ("乙", 0), ("丙", 2.0)], "t", unit="%")
-    root = parse(svg)
-    values = [t.text for t in root.iter(SVG_NS + "text") if t.get("class") == "chart-value"]
-    assert values == ["0.33 %", "0 %", "2 %"]
-    assert [b.get("width") for b in root.iter(SVG_NS + "rect")][1] == "0.0"
-    empty = parse(bar_chart_svg([], "空"))
-    assert empty.get("role") == "img"
-    assert any("暂无" in (t.text or "") for t in empty.iter(SVG_NS + "text"))
-
-
-def test_range_and_qualifier_in_value_label():
-    rows = comparison_rows([fig("苏州", 80, unit="%", metric="risk-compensation-ratio",
-                                value_max=90, qualifier="at-most", as_of="2024")],
-                           "risk-compensation-ratio")
-    svg = bar_chart_svg(rows, "风险补偿比例")
-    assert "最高80–90 %（2024）" in svg
-
-
 def test_end_to_end_from_extracted_figures():
     passages = [
         {"id": "a", "doc": "002", "text": "截至2024年6月底，苏州科技贷款余额5872.92亿元。", "cities": ["苏州"],
@@ -204,4 +116,3 @@ def test_end_to_end_from_extracted_figures():
         ("苏州", "actual", 5872.92, "2024-06"), ("武汉", "actual", 3709.11, "2024-12"),
         ("武汉", "target", 5000, "2027")]
     assert rows[2]["qualifier"] == "over"
-    parse(bar_chart_svg(rows, "科技贷款余额"))

@@ -80,10 +80,10 @@ def test_commentary_known_author_and_online_report():
 
 
 def test_type_codes_cover_every_document_type():
-    from kb.read import DOC_TYPES
+    from kb.read import DOC_TYPE_LABELS, DOC_TYPES
 
     assert set(cite.TYPE_CODES) == set(DOC_TYPES)
-    assert set(cite.TYPE_LABELS) == set(DOC_TYPES)
+    assert set(DOC_TYPE_LABELS) == set(DOC_TYPES)
 
 
 @pytest.mark.parametrize("stem,expected", [
@@ -100,3 +100,31 @@ def test_real_corpus(stem, expected):
 def test_whitespace_and_trailing_period_normalised():
     doc = {"type": "report", "title": "  报告\n标题。 ", "publisher": " 某院 ", "date": "2020"}
     assert cite.citation(doc) == "某院. 报告 标题[R]. 2020."
+
+
+def test_online_citation_of_a_passage_names_section_permalink_and_date():
+    doc = {"type": "report", "title": "关于发展科技金融的调研报告", "publisher": "洛阳市委政策研究室",
+           "date": "2024"}
+    template = cite.online_citation(doc, "一、先行地区经验做法 › （三）广州市")
+    assert template == ("洛阳市委政策研究室. 关于发展科技金融的调研报告: 一、先行地区经验做法 › （三）广州市"
+                        "[R/OL]. (2024)[{accessed}]. {url}.")
+    filled = cite.fill(template, "https://kb.example.cn/doc/002.html#002-abc", "2026-12-02")
+    assert filled.endswith("[R/OL]. (2024)[2026-12-02]. https://kb.example.cn/doc/002.html#002-abc.")
+
+
+def test_online_citation_of_a_document_uses_its_original_url():
+    doc = {"type": "policy", "title": "行动方案", "publisher": "武汉市人民政府办公厅",
+           "date": "2025-06-07", "doc_number": "武政办〔2025〕67号",
+           "url": "https://www.wuhan.gov.cn/x.html"}
+    assert cite.online_citation(doc) == ("武汉市人民政府办公厅. 行动方案: 武政办〔2025〕67号[A/OL]. "
+                                         "(2025-06-07)[{accessed}]. https://www.wuhan.gov.cn/x.html.")
+    # without a url of its own the cited address is the page on this site
+    no_url = dict(doc, url=None)
+    assert cite.online_citation(no_url).endswith("(2025-06-07)[{accessed}]. {url}.")
+    # a passage always points to its permalink, even when the document has an original url
+    assert cite.online_citation(doc, "二、任务").endswith("[{accessed}]. {url}.")
+
+
+def test_online_citation_of_news_keeps_the_paper_as_source():
+    doc = {"type": "news", "title": "专题报道", "publisher": "长江日报", "date": "2025-02-27"}
+    assert cite.online_citation(doc) == "专题报道[N/OL]. 长江日报, 2025-02-27[{accessed}]. {url}."

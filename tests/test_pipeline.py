@@ -150,7 +150,7 @@ def test_bad_input_one_line_nonzero_output_untouched(prebuilt, tmp_path, problem
     assert len(lines) == 1, proc.stderr
     assert "002_8e8fbbf27cdab432" in lines[0] and problem in lines[0]
     assert {p: (out / p).read_bytes() for p in tree(out, skip=())} == before
-    assert not list(tmp_path.glob(".out.*")), "no staging directory left behind"
+    assert not list(tmp_path.glob(".out.building*")), "no staging directory left behind"
 
 
 # ------------------------------------------------------------------ command line

@@ -77,6 +77,34 @@ def test_duplicate_id_and_orphan_sidecar(tmp_path):
         list_documents(tmp_path)
 
 
+def test_document_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")  # opening a named pipe for reading would wait for a writer
+    (tmp_path / "pipe.yaml").write_text(SIDECAR, encoding="utf-8")
+    with pytest.raises(InputError, match="not a regular file"):
+        read_document(tmp_path / "pipe.txt")
+    (tmp_path / "dir.txt").mkdir()
+    (tmp_path / "dir.yaml").write_text(SIDECAR, encoding="utf-8")
+    with pytest.raises(InputError, match="a directory"):
+        read_document(tmp_path / "dir.txt")
+
+
+def test_scan_accounts_for_every_entry(tmp_path):
+    from kb.read import scan_corpus
+
+    make_doc(tmp_path, doc_id="a")
+    (tmp_path / "a.txt").rename(tmp_path / "a.TXT")
+    (tmp_path / "notes.docx.bak").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    corpus = scan_corpus(tmp_path)
+    assert [p.name for p in corpus.documents] == ["a.TXT"]
+    assert corpus.sidecars == {"a": tmp_path / "a.yaml"}
+    assert [(p.name, "unknown extension" in r or "subdirectory" in r) for p, r in corpus.ignored] == [
+        ("notes.docx.bak", True), ("sub", True)]
+    assert read_document(corpus.documents[0], sidecar=corpus.sidecars["a"])["source"] == "a.TXT"
+
+
 @pytest.mark.parametrize("url, ok", [
     ("https://www.example.gov.cn/zcwj/2024/0301.html", True),
     ("http://example.org/a?id=3#p2", True),

@@ -283,7 +283,6 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     passages, docs, vocab = real
     si.write_static_index(tmp_path, passages, docs, vocab, page0=4, inline_max=60)
     index = si.StaticIndex(tmp_path)
-    order = order_of(reference)
     for q in ["科技 金融", "投贷联动", "科", '"科技金融"', "风险补偿", "合肥 产业基金"]:
         assert ranked(index, q) == ranked(reference, q, index.gazetteer), q
     entry = index.entry("g", "科技")
@@ -326,11 +325,13 @@ def test_facets_are_compact_and_exact(written, real):
     for idx, (_tf, _pos, _dl, cset, mask) in post.items():
         assert decode(cset, mask) == tags(ref.passages[idx])
     # facet lists (browsing without a query) hold the same codes
-    for entry in f["cities"][:3] + f["instruments"][:3]:
-        lst = si.decode_facet_list(index.load(entry[3]))
+    for entry, width in [(e, 3) for e in f["cities"][:3]] + [(e, 4) for e in f["instruments"][:3]]:
+        lst = si.decode_facet_list(index.load(entry[3]), width)
         assert len(lst) == entry[2] > 0
-        for idx, (cset, mask) in lst.items():
+        for idx, (cset, mask, *cues) in lst.items():
             assert decode(cset, mask) == tags(ref.passages[idx])
+            if cues:  # an instrument's list: the distinct cues of that instrument
+                assert cues == [len(ref.passages[idx]["cues"][entry[0]])] and cues[0] > 0
     for (y, count, name) in f["years"]:
         assert len(si.decode_facet_list(index.load(name))) == count
     # per-document code files

@@ -33,7 +33,12 @@ def chips(plan, city_names, instrument_labels):
     for c in plan["concepts"]:
         if c["kind"] == "city":
             names = [city_names.get(s, s) for s in c["cities"]]
-            label = names[0] if len(names) == 1 else f"{c['text']}（{len(names)} 个城市）"
+            if len(names) != 1:
+                label = f"{c['text']}（{len(names)} 个城市）"
+            elif c["text"] in (names[0], names[0] + "市"):
+                label = names[0]
+            else:
+                label = f"{names[0]}（{c['text']}）"
             out.append({"kind": "city", "text": c["text"], "label": f"城市：{label}"})
         elif c["kind"] == "instrument":
             label = instrument_labels.get(c["instrument"], c["instrument"])

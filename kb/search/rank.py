@@ -28,9 +28,10 @@ ln(1 + (N − df + 0.5)/(df + 0.5))):
 * city concept: a subject adds ``TAG_WEIGHT`` × idf(passages with that subject) / (number of
   the passage's subject cities) and its text score in full; a mere mention adds
   ``MENTION_FACTOR`` × its text score;
-* instrument concept: the text score plus ``TAG_WEIGHT`` × ``INSTRUMENT_FACTOR`` × idf(tagged)
-  / (number of the passage's instruments) when tagged (a passage with one instrument is more
-  about it than one with six);
+* instrument concept: the text score plus, when tagged, ``TAG_WEIGHT`` × ``INSTRUMENT_FACTOR``
+  × idf(tagged) × strength, where strength = min(distinct cues of the instrument in the passage,
+  ``CUE_SATURATION``) / ``CUE_SATURATION`` / √(number of the passage's instruments): a passage
+  where three of its cues fire and that is about little else is most about it;
 * proximity: for two neighbouring concepts that both match as words, ``PROX_WEIGHT`` ×
   min(weights) / max(distance, 1) when their nearest positions are at most ``PROX_WINDOW`` words
   apart (distance 0: both inside one compound word, 科技 and 金融 in 科技金融);
@@ -49,19 +50,20 @@ K1 = 1.2
 B = 0.75
 GRAM_FACTOR = 0.5
 PIECES_FACTOR = 0.8
-TAG_WEIGHT = 3.0
+TAG_WEIGHT = 4.0
 MENTION_FACTOR = 0.3
 INSTRUMENT_FACTOR = 0.5
 PROX_WINDOW = 5
 PROX_WEIGHT = 0.5
 COORD_POWER = 2
+CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
 SCORE_SCALE = 1_000_000
 
 
 def constants():
     """The ranking constants, as the browser receives them."""
     return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "pieces": PIECES_FACTOR, "tag": TAG_WEIGHT,
-            "mention": MENTION_FACTOR,
+            "mention": MENTION_FACTOR, "cueSat": CUE_SATURATION,
             "inst": INSTRUMENT_FACTOR, "proxWindow": PROX_WINDOW, "prox": PROX_WEIGHT,
             "coord": COORD_POWER, "scale": SCORE_SCALE}
 
@@ -197,8 +199,10 @@ def rank(plan, source):
                 else:
                     score *= MENTION_FACTOR
             elif c.tag_kind == "instrument" and tagged:
-                score += (TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", c.tag_values[0]))
-                          / source.tag_size(idx, "instrument"))
+                slug = c.tag_values[0]
+                strength = (min(source.cue_count(idx, slug), CUE_SATURATION) / CUE_SATURATION
+                            / math.sqrt(source.tag_size(idx, "instrument")))
+                score += TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", slug)) * strength
             row.append((k, score, pos))
         if row:
             per[idx] = row

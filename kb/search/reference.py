@@ -106,6 +106,9 @@ class Reference:
     def tag_count(self, kind, value):
         return len(self.tags[kind].get(value, ()))
 
+    def cue_count(self, idx, slug):
+        return len((self.passages[idx].get("cues") or {}).get(slug) or ())
+
     def tag_size(self, idx, kind):
         p = self.passages[idx]
         return max(1, len(p.get("cities" if kind == "city" else "instruments") or ()))

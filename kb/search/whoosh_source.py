@@ -5,7 +5,7 @@ from whoosh.scoring import BM25F
 
 from ..index import open_index
 from ..vocab import load_vocab
-from . import run
+from . import chips, run
 from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
 from .snippet import snippet
@@ -75,6 +75,14 @@ class WhooshSource:
 
     def tag_count(self, kind, value):
         return len(self.tagged(kind, value))
+
+    def cue_count(self, idx, slug):
+        from .rank import CUE_SATURATION
+
+        for k in range(CUE_SATURATION, 0, -1):
+            if idx in self._field_set("cuecounts", f"{slug}:{k}"):
+                return k
+        return 0
 
     def tag_size(self, idx, kind):
         return max(1, self._sizes[kind][idx])
@@ -147,7 +155,8 @@ class Searcher:
                 "snippet": snippet(text, result["plan"], self.tables),
             })
         return {"hits": hits, "total": len(result["idxs"]), "notices": result["notices"],
-                "plan": result["plan"]}
+                "plan": result["plan"],
+                "chips": chips(result["plan"], self.city_names, self.instrument_labels)}
 
     def search(self, qstring, city=None, instrument=None, year=None, doc=None, type=None, limit=10):
         """Ranked hits (dicts: id, doc, type, score, concepts, section, cities, instruments,

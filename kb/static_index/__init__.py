@@ -20,7 +20,10 @@ their names need no list anywhere)::
                       passages per document, document years and types (varints)
     rules.<h>.js      the query model's rules for the browser (see below)
     fl.<h>.js         facet list: every passage having one city / instrument / year, with its
-                      codes (browsing without a query, e.g. ?city=wuhan from a city page)
+                      codes (browsing without a query, e.g. ?city=wuhan from a city page, and
+                      the tagged passages of a query's city or instrument concept); an
+                      instrument's list also gives each passage's distinct cues of it
+    ent.<h>.js        a chunk of the query gazetteer (surface -> city / province / instrument)
     t2s.<h>.js        traditional -> simplified character map ("TSTS…")
     f-<h>/<k>.js      passages k*FRAG_SIZE …: [id, url, document number, section trail, text,
                       document title], loaded only for the results shown

@@ -65,14 +65,15 @@ def decode_postings(text):
     return out
 
 
-def decode_facet_list(text):
-    """Facet list string -> {passage number: (city set, instrument mask)}."""
+def decode_facet_list(text, width=3):
+    """Facet list string -> {passage number: (city set, instrument mask[, cue count])}; an
+    instrument's list (``width`` 4) also gives the distinct cues of that instrument."""
     nums = decode_varints(text)
     out = {}
     idx = -1
-    for i in range(0, len(nums), 3):
+    for i in range(0, len(nums), width):
         idx += nums[i] + 1
-        out[idx] = (nums[i + 1], nums[i + 2])
+        out[idx] = tuple(nums[i + 1:i + width])
     return out
 
 

@@ -108,8 +108,20 @@ class StaticIndex:
         key = ("tag", kind, value)
         if key not in self._cache:
             e = self._facet_entry(kind, value)
-            self._cache[key] = set(decode_facet_list(self.load(e[3]))) if e else set()
+            self._cache[key] = set(self._list(kind, value)) if e else set()
         return self._cache[key]
+
+    def _list(self, kind, value):
+        """{passage: codes} of a city's or instrument's facet list."""
+        key = ("list", kind, value)
+        if key not in self._cache:
+            e = self._facet_entry(kind, value)
+            self._cache[key] = decode_facet_list(self.load(e[3]), 3 if kind == "city" else 4) if e else {}
+        return self._cache[key]
+
+    def cue_count(self, idx, slug):
+        codes = self._list("instrument", slug).get(idx)
+        return codes[2] if codes else 0
 
     def has_tag(self, idx, kind, value):
         return idx in self.tagged(kind, value)
@@ -121,8 +133,10 @@ class StaticIndex:
     def tag_size(self, idx, kind):
         if not hasattr(self, "_codes"):
             self._codes = {}
-            for e in self.facets["cities"] + self.facets["instruments"]:
-                self._codes.update(decode_facet_list(self.load(e[3])))
+            for e in self.facets["cities"]:
+                self._codes.update(self._list("city", e[0]))
+            for e in self.facets["instruments"]:
+                self._codes.update({i: c[:2] for i, c in self._list("instrument", e[0]).items()})
         cset, mask = self._codes.get(idx, (None, 0))
         if kind == "city":
             return max(1, len(self.city_sets[cset]) if cset is not None else 0)

@@ -1,8 +1,6 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import hashlib
-import json
-import math
 import re
 import shutil
 from array import array
@@ -11,6 +9,8 @@ from pathlib import Path
 
 from .. import analysis
 from ..parallel import fork_map
+from ..read import DOC_TYPE_LABELS
+from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
 from ..search.rank import B, K1, constants as rank_constants
@@ -29,7 +29,6 @@ DOC_CHUNK = 16  # documents per title / code file
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
-DOC_TYPE_LABELS = {"policy": "政策文件", "report": "研究报告", "news": "新闻报道", "commentary": "评论"}
 
 JS_DIR = Path(__file__).resolve().parent.parent.parent / "site_templates" / "static" / "js"
 # Load order matters: core defines the KB namespace the others (and the index files) use.
@@ -358,14 +357,19 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # the passages that have it, with their codes.
     codes = [_vb(csets[i]) + _vb(masks[i]) for i in range(n)]
 
-    def facet_list(indexes):
+    def facet_list(indexes, extra=None):
         parts = []
         prev = -1
         for idx in indexes:
             parts.append(_vb(idx - prev - 1))
             parts.append(codes[idx])
+            if extra:
+                parts.append(_vb(extra(idx)))
             prev = idx
         return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
+
+    def cue_count(slug):
+        return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
 
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
@@ -381,7 +385,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
     city_entries = [[s, city_name.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(insts, by_inst)]
+    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, cue_count(s))[::-1]]
+                    for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
     del by_city, by_inst, by_year
 
@@ -463,7 +468,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
     groups = []
     for g in range(0, n, frag_size):
-        groups.append([[p["id"], p.get("url") or f"doc/{p['doc']}.html#{p['id']}", doc_rank[p["doc"]],
+        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
                         list(p.get("section") or []), p["text"],
                         str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"])]
                        for p in ordered[g:g + frag_size]])

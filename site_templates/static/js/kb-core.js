@@ -102,14 +102,16 @@
     return out;
   };
 
-  /* Facet list string -> Map(passage number -> [city-set code, instrument mask]). */
-  KB.decodeFacetList = function (text) {
+  /* Facet list string -> Map(passage number -> [city-set code, instrument mask(, cue count)]);
+     an instrument's list has width 4 (its cue count per passage), others width 3. */
+  KB.decodeFacetList = function (text, width) {
+    width = width || 3;
     var nums = KB.decodeVarints(text);
     var out = new Map();
     var idx = -1;
-    for (var i = 0; i + 2 < nums.length; i += 3) {
+    for (var i = 0; i + width - 1 < nums.length; i += width) {
       idx += nums[i] + 1;
-      out.set(idx, [nums[i + 1], nums[i + 2]]);
+      out.set(idx, nums.slice(i + 1, i + width));
     }
     return out;
   };

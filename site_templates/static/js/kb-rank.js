@@ -168,8 +168,10 @@
             score *= C.mention;
           }
         } else if (c.tagKind === "instrument" && tagged) {
-          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", c.tagValues[0])) /
-            src.tagSize(idx, "instrument");
+          var slug = c.tagValues[0];
+          var strength = Math.min(src.cueCount(idx, slug), C.cueSat) / C.cueSat /
+            Math.sqrt(src.tagSize(idx, "instrument"));
+          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", slug)) * strength;
         }
         row.push([k, score, pos]);
       }
@@ -417,8 +419,9 @@
         var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
         tagLists.set(key, null);
         listLoads.push(self.file(name).then(function (text) {
-          var fk = "fl:" + name;
-          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text));
+          var width = kind === "city" ? 3 : 4;
+          var fk = "fl" + width + ":" + name;
+          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text, width));
           tagLists.set(key, self.decoded.get(fk));
         }));
       });
@@ -535,6 +538,11 @@
         var code = (kind === "city" ? info.cityCode : info.instCode).get(value);
         return code === undefined ? 0 : (kind === "city" ? info.raw.cities : info.raw.instruments)[code][2];
       },
+      cueCount: function (idx, slug) {
+        var list = tagLists.get("instrument\u0000" + slug);
+        var codes = list && list.get(idx);
+        return codes ? codes[2] : 0;
+      },
       tagSize: function (idx, kind) {
         var pair = codeOf(idx);
         if (!pair) return 1;
@@ -556,7 +564,7 @@
       });
     });
     tagLists.forEach(function (list) {
-      if (list) list.forEach(function (pair, idx) { if (!result.codes.has(idx)) result.codes.set(idx, pair); });
+      if (list) list.forEach(function (c, idx) { if (!result.codes.has(idx)) result.codes.set(idx, [c[0], c[1]]); });
     });
     var ranked = KB.rank(plan, src, rules.rank);
     result.ranked = ranked.hits;
@@ -710,8 +718,9 @@
       if (code === -2) { lists[x[0]] = new Map(); return; }
       var name = x[1][code][x[2]];
       loads.push(self.file(name).then(function (text) {
-        var key = "fl:" + name;
-        if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text));
+        var width = x[0] === "instrument" ? 4 : 3;
+        var key = "fl" + width + ":" + name;
+        if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text, width));
         lists[x[0]] = self.decoded.get(key);
       }));
     });

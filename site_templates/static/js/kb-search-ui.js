@@ -84,6 +84,9 @@
     this.pageInfo = root.querySelector("#kb-page-info");
     this.clearBtn = root.querySelector("#kb-clear");
     this.chipsBox = root.querySelector("#kb-query-chips");
+    // the year labels have one definition (kb/data/site.yaml), carried by the page
+    this.yearLabel = root.getAttribute("data-label-doc-year") || FACET_TITLES.year;
+    FACET_TITLES.year = this.yearLabel;
     this.seq = 0;
     this.timer = null;
     this.lastRun = null;
@@ -297,7 +300,8 @@
             var code = self.engine.facetInfo.cityCode.get(slug);
             return code === undefined ? slug : f.cities[code][1];
           });
-          label = "城市：" + (names.length === 1 ? names[0] : c.text + "（" + names.length + " 个城市）");
+          label = "城市：" + (names.length !== 1 ? c.text + "（" + names.length + " 个城市）"
+            : c.text === names[0] || c.text === names[0] + "市" ? names[0] : names[0] + "（" + c.text + "）");
         } else {
           var ic = self.engine.facetInfo.instCode.get(c.instrument);
           label = "政策工具：" + (ic === undefined ? c.text : f.instruments[ic][1]);
@@ -402,7 +406,7 @@
         chips.appendChild(x);
       });
       var yr = el("li");
-      yr.appendChild(el("span", { "class": "chip", title: "发布年份" }, "发布年份 " + String(f.years[it.year][0])));
+      yr.appendChild(el("span", { "class": "chip", title: self.yearLabel }, self.yearLabel + " " + String(f.years[it.year][0])));
       chips.appendChild(yr);
       li.appendChild(chips);
       if (url) {

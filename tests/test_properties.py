@@ -1,0 +1,187 @@
+"""Property-based tests (Hypothesis) of the reader, cleaner, splitter and tagger.
+
+* No input crashes them: the reader and sidecar validation either return a document
+  or raise the one user-facing error, InputError; the cleaner and splitter take any
+  text.
+* Nothing is lost or invented: text that no furniture rule applies to comes out of
+  clean → split with every character, in order; in general, passages only hold
+  characters of the input, in the input's order.
+* Passage ids are stable: inserting a paragraph elsewhere never changes the id of
+  another passage.
+
+The budget is bounded (``max_examples``, no deadline) so ``make test`` stays quick.
+"""
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from kb import clean as kbclean
+from kb.errors import InputError
+from kb.read import DOC_TYPES, decode, read_document, validate_sidecar
+from kb.split import split
+from kb.tag import tag_passages
+from kb.vocab import load_vocab
+
+BUDGET = settings(max_examples=300, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+DOC = {"id": "prop", "title": "测试", "publisher": "测试", "type": "report", "year": 2024,
+       "date": "2024", "home_city": None}
+
+CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
+# any text, including controls, surrogates' neighbours, full-width forms and odd spaces
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)
+# text shaped like a report: CJK, digits, punctuation, numbering, spaces and line breaks
+PROSE_PIECES = st.one_of(
+    st.text(CJK, min_size=1, max_size=30),
+    st.sampled_from(["。", "，", "；", "：", "！", "？", "、", "（一）", "一、", "1.", "（1）", "# ",
+                     "—5—", "\n", "\n\n", " ", "　", "“", "”", "2024年", "10亿元", "…"]),
+)
+PROSE = st.lists(PROSE_PIECES, max_size=60).map("".join)
+
+
+def squeeze(text):
+    return re.sub(r"\s+", "", text)
+
+
+def is_subsequence(needle, haystack):
+    it = iter(haystack)
+    return all(ch in it for ch in needle)
+
+
+# ------------------------------------------------------------------ reader
+
+
+@BUDGET
+@given(body=st.binary(max_size=600), sidecar=st.binary(max_size=300))
+def test_reader_never_crashes_on_any_bytes(tmp_path_factory, body, sidecar):
+    folder = tmp_path_factory.mktemp("doc")
+    (folder / "d.txt").write_bytes(body)
+    (folder / "d.yaml").write_bytes(sidecar)
+    try:
+        doc = read_document(folder / "d.txt", known_cities={"武汉"})
+    except InputError as exc:
+        assert str(exc).startswith(str(folder / "d."))
+        return
+    assert doc["text"].strip() and doc["type"] in DOC_TYPES
+
+
+@BUDGET
+@given(data=st.binary(max_size=600))
+def test_decoded_text_has_no_control_characters(data):
+    try:
+        text, encoding = decode("d.txt", data)
+    except InputError:
+        return
+    assert encoding in ("utf-8", "gb18030")
+    assert not re.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", text)
+
+
+YAML_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
+    st.dates(), st.datetimes(), st.sampled_from(["2024", "2024-06", "2024-06-07", "2025-13-45",
+                                                 "report", "policy", "武汉", "哥谭", "\n", ""]),
+)
+YAML_VALUES = st.recursive(YAML_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=6)
+FIELDS = st.sampled_from(["title", "publisher", "date", "type", "home_city", "doc_number",
+                          "date_note", "colour", "Title"])
+
+
+@BUDGET
+@given(meta=st.one_of(YAML_VALUES, st.dictionaries(FIELDS, YAML_VALUES, max_size=8)))
+def test_sidecar_validation_takes_whatever_yaml_made(meta):
+    try:
+        out = validate_sidecar("d.yaml", meta, known_cities={"武汉"})
+    except InputError as exc:
+        assert str(exc).startswith("d.yaml: ")
+        return
+    assert out["type"] in DOC_TYPES and 1000 <= out["year"] <= 2999
+    assert re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", out["date"])
+    for key in ("title", "publisher", "doc_number", "home_city"):
+        assert out[key] is None or (isinstance(out[key], str) and "\n" not in out[key])
+    assert out["home_city"] in (None, "武汉")
+
+
+# ------------------------------------------------------------------ cleaner + splitter
+
+
+@BUDGET
+@given(text=st.one_of(ANY_TEXT, PROSE), news=st.booleans())
+def test_clean_and_split_take_any_text_and_invent_nothing(text, news):
+    doc = dict(DOC, type="news" if news else "report")
+    paragraphs = kbclean.clean(text, doc)
+    assert all(isinstance(p, str) and p.strip() for p in paragraphs)
+    passages = split(paragraphs)
+    assert [p["position"] for p in passages] == list(range(len(passages)))
+    body = "".join(p["text"] for p in passages)
+    assert is_subsequence(squeeze(body), squeeze(text)), "passages hold only input text, in order"
+
+
+SENTENCE = st.builds(lambda s, end: s + end, st.text(CJK, min_size=2, max_size=60),
+                     st.sampled_from(["。", "！", "？"]))
+PARAGRAPH = st.lists(SENTENCE, min_size=1, max_size=4).map("".join)
+
+
+def _furniture_free(paragraphs):
+    """No documented furniture rule applies: no line pattern, no near-duplicate."""
+    rules = kbclean.rules()
+    patterns = [r for r in (rules["lines"], rules["head"]) if r]
+    return (not any(r.search(p) for r in patterns for p in paragraphs)
+            and len(kbclean.drop_near_duplicates([("text", p) for p in paragraphs])) == len(paragraphs))
+
+
+@BUDGET
+@given(paragraphs=st.lists(PARAGRAPH, min_size=1, max_size=8, unique=True),
+       separator=st.sampled_from(["\n", "\n\n", "\n\n\n"]))
+def test_every_character_of_body_text_ends_in_a_passage(paragraphs, separator):
+    assume(_furniture_free(paragraphs))
+    passages = split(kbclean.clean(separator.join(paragraphs), DOC))
+    assert squeeze("".join(p["text"] for p in passages)) == squeeze("".join(paragraphs))
+
+
+@BUDGET
+@given(paragraphs=st.lists(PARAGRAPH, min_size=1, max_size=6, unique=True),
+       width=st.integers(min_value=8, max_value=40), separator=st.sampled_from(["\n", "\n\n"]))
+def test_hard_wrapped_body_text_ends_in_passages(paragraphs, width, separator):
+    assume(_furniture_free(paragraphs))
+    wrapped = separator.join("\n".join(p[i:i + width] for i in range(0, len(p), width))
+                             for p in paragraphs)
+    passages = split(kbclean.clean(wrapped, DOC))
+    assert squeeze("".join(p["text"] for p in passages)) == squeeze("".join(paragraphs))
+
+
+# ------------------------------------------------------------------ ids
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return load_vocab()
+
+
+@BUDGET
+@given(paragraphs=st.lists(PARAGRAPH, min_size=1, max_size=8, unique=True),
+       inserted=PARAGRAPH, where=st.integers(min_value=0))
+def test_ids_are_stable_under_insertion_elsewhere(vocab, paragraphs, inserted, where):
+    assume(inserted not in paragraphs)
+    before = tag_passages(DOC, split(paragraphs), vocab)
+    at = where % (len(paragraphs) + 1)
+    after = tag_passages(DOC, split(paragraphs[:at] + [inserted] + paragraphs[at:]), vocab)
+    new_ids = {p["text"]: p["id"] for p in after}
+    assert all(new_ids.get(p["text"]) == p["id"] for p in before)
+    assert len(after) > len(before)
+    assert len({p["id"] for p in after}) == len(after)
+
+
+@BUDGET
+@given(title=st.text(CJK, min_size=1, max_size=20), date=st.dates())
+def test_sidecar_dates_yaml_would_make_objects_read_back_as_text(title, date):
+    meta = {"title": title, "publisher": "测试", "type": "report", "date": date}
+    try:
+        out = validate_sidecar("d.yaml", meta)
+    except InputError as exc:
+        assert not 1000 <= date.year <= 2999 and "bad date" in str(exc)
+        return
+    assert out["date"] == date.isoformat() and out["year"] == date.year and out["title"] == title
