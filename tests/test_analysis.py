@@ -1,5 +1,7 @@
 """The analysis shared by the Whoosh index, the CLI and the browser index."""
 
+import pytest
+
 from kb import analysis
 
 
@@ -56,3 +58,11 @@ def test_offsets_point_into_original_text():
     text = "推動科技金融"
     for term, _pos, start, end in analysis.word_tokens(text):
         assert analysis.normalize(text[start:end]) == term
+
+
+@pytest.mark.parametrize("text", ["推广首台（套）重大技术装备保险和首批(次)应用", "風險補償資金池（ＱＦＬＰ）",
+                                  "设立S基金 2024年 12.5% ABS", "", "……——", "科"])
+def test_packed_tokens_unpack_to_both_layers(text):
+    packed = analysis.passage_tokens(text)
+    assert analysis.words_of(packed) == [(t, p) for t, p, _s, _e in analysis.word_tokens(text)]
+    assert analysis.grams_of(packed) == [(t, p) for t, p, _s, _e in analysis.gram_tokens(text)]
