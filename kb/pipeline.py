@@ -297,9 +297,11 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                              coverage_report(figures, vocab))
         stages.done("export")
 
-        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens)
+        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
+                                           previous=out_dir if out_dir.exists() else None)
         del tokens
-        stages.done("static-index")
+        stats = search_assets.get("stats", {})
+        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"))
         render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url)
         stages.done("render")
     except BaseException:

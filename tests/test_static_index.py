@@ -5,6 +5,7 @@ data stays data."""
 import functools
 import hashlib
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -256,6 +257,27 @@ def test_rewrite_removes_stale_files_only(real, tmp_path):
     assert metas == [s.split("/")[-1] for s in second["scripts"] if "/meta." in s]
     assert len([f for f in files if f.startswith("f-")]) == -(-40 // si.FRAG_SIZE)
     assert si.StaticIndex(tmp_path).n == 40
+
+
+def test_unchanged_files_are_carried_from_the_previous_build(real, tmp_path):
+    passages, docs, vocab = real
+    si.write_static_index(tmp_path / "old", passages, docs, vocab)
+    old_before = {rel: p.read_bytes() for rel, p in _files(tmp_path / "old").items()}
+    edited = passages[:-1] + [dict(passages[-1], text=passages[-1]["text"] + "另设科技保险补偿条款。")]
+    fresh = si.write_static_index(tmp_path / "fresh", edited, docs, vocab)
+    new = si.write_static_index(tmp_path / "new", edited, docs, vocab, previous=tmp_path / "old")
+    assert new["scripts"] == fresh["scripts"]
+    fn, ff = _files(tmp_path / "new"), _files(tmp_path / "fresh")
+    assert sorted(fn) == sorted(ff)
+    assert all(fn[rel].read_bytes() == ff[rel].read_bytes() for rel in fn)
+    # what the edit changed is written; the rest is the earlier build's file (same inode)
+    written = new["stats"]["files_written"]
+    assert 0 < written < len(fn)
+    old = _files(tmp_path / "old")
+    carried = [rel for rel in fn if rel in old and os.path.samefile(fn[rel], old[rel])]
+    assert len(carried) == len(fn) - written
+    # and the earlier build is untouched
+    assert {rel: p.read_bytes() for rel, p in _files(tmp_path / "old").items()} == old_before
 
 
 def test_script_text_is_stored_as_data(tmp_path):

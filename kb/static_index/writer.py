@@ -1,6 +1,7 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import hashlib
+import os
 import re
 import shutil
 from array import array
@@ -49,12 +50,20 @@ def _get(obj, name, default=None):
 
 
 class _Files:
-    """Writes files under search/ and remembers their sizes."""
+    """Writes files under search/ and remembers their sizes.
 
-    def __init__(self, root):
+    Every name is a content hash, so a file an earlier build (``previous``: its search/
+    folder) already holds with the same bytes is hard-linked from there instead of written
+    again (copied where links are impossible): unchanged files keep their inode and time
+    stamp, and publishing the new output only needs to upload the changed ones. A file is
+    never written through an existing link: it is unlinked first."""
+
+    def __init__(self, root, previous=None):
         self.root = root
+        self.previous = Path(previous) if previous else None
         self.sizes = {}
         self.dirs = set()
+        self.written = self.carried = 0
 
     def write(self, name, data):
         path = self.root / name
@@ -72,9 +81,30 @@ class _Files:
         except FileNotFoundError:
             unchanged = False
         if not unchanged:
-            path.write_bytes(data)
+            if self._carry(name, path, data):
+                self.carried += 1
+            else:
+                path.unlink(missing_ok=True)
+                path.write_bytes(data)
+                self.written += 1
         self.sizes[name] = len(data)
         return name
+
+    def _carry(self, name, path, data):
+        if self.previous is None:
+            return False
+        old = self.previous / name
+        try:
+            if old.stat().st_size != len(data) or old.read_bytes() != data:
+                return False
+            path.unlink(missing_ok=True)
+            try:
+                os.link(old, path)
+            except OSError:
+                shutil.copy2(old, path)
+        except OSError:
+            return False
+        return True
 
     def register(self, kind, payload):
         """A content-hashed index file ``<kind>.<sha256[:12]>.js``; returns its name."""
@@ -249,7 +279,7 @@ def _layer_tokens(layer, tokens):
 def _write_layer(root, layer, ordered, args):
     """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
-    files = _Files(root)
+    files = _Files(root, args.get("previous"))
     terms, lengths = _collect(ordered, _layer_tokens(layer, args.get("tokens")))
     n = len(ordered)
     avg = (sum(lengths) / n) if n else 1.0
@@ -266,13 +296,13 @@ def _write_layer(root, layer, ordered, args):
         chars.update(t)
     return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
             "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
-            "sizes": files.sizes, "chars": chars,
+            "sizes": files.sizes, "chars": chars, "written": files.written, "carried": files.carried,
             "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
 
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None):
+                       budget=BUDGET, jobs=1, tokens=None, previous=None):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
@@ -281,7 +311,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     lists of names/slugs work too). ``jobs``: with 2 or more, the word and gram layers
     are built in parallel (forked) processes. ``tokens``: passage id ->
     :func:`kb.analysis.passage_tokens` of its text, as the analysis stage cached them
-    (passages without are cut here). The other keyword arguments tune the layout
+    (passages without are cut here). ``previous``: an earlier build's output folder, whose
+    unchanged index files are hard-linked instead of written again. The other keyword arguments tune the layout
     (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
@@ -289,7 +320,10 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     out_dir = Path(out_dir)
     root = out_dir / "search"
     root.mkdir(parents=True, exist_ok=True)
-    files = _Files(root)
+    previous = Path(previous) / "search" if previous else None
+    if previous is not None and previous.resolve() == root.resolve():
+        previous = None  # rewriting in place: unchanged files are already there
+    files = _Files(root, previous)
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
     n = len(ordered)
@@ -439,13 +473,15 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     # ---- postings: the word and gram layers are independent (one process each)
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
-                      chunk_bytes=chunk_bytes, tokens=tokens)
+                      chunk_bytes=chunk_bytes, tokens=tokens, previous=previous)
     built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
                      jobs)
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
     charset = set()
     for layer, res in zip(("w", "g"), built):
         files.sizes.update(res["sizes"])
+        files.written += res["written"]
+        files.carried += res["carried"]
         layer_dirs[layer] = res["dir"]
         page_files += res["pages"]
         chunk_sizes += res["chunk_sizes"]
@@ -499,6 +535,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     stats = {
         "passages": n, "documents": len(doc_ids), "terms": n_terms,
         "files": len(files.sizes),
+        "files_written": files.written,  # the others were unchanged (kept or carried over)
         "bytes": sum(files.sizes.values()),
         "meta_bytes": files.sizes[meta_name],
         "facets_bytes": files.sizes[facets_name],
