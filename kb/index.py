@@ -226,19 +226,55 @@ class _Postings:
                 lastfn = fieldname
                 lengths = self.lengths.get(fieldname)
             fieldwriter.start_term(tbytes)
-            add = fieldwriter.add
-            if lengths:
-                for i in range(0, len(flat), 3):
-                    add(flat[i], flat[i + 1], flat[i + 2], lengths[flat[i]])
+            postwriter = getattr(fieldwriter, "_postwriter", None)
+            if BULK and _can_bulk(postwriter):
+                _add_bulk(postwriter, flat, lengths)
             else:
+                add = fieldwriter.add
                 for i in range(0, len(flat), 3):
-                    add(flat[i], flat[i + 1], flat[i + 2], 0)
+                    add(flat[i], flat[i + 1], flat[i + 2], lengths[flat[i]] if lengths else 0)
             fieldwriter.finish_term()
         if lastfn is not None:
             fieldwriter.finish_field()
 
     def cleanup(self):
         self.fields = {}
+
+
+BULK = True  # fill whole posting blocks at once (tests compare with posting-by-posting adds)
+_BLOCK_ATTRS = ("_blocklimit", "_ids", "_weights", "_values", "_minlength", "_maxlength",
+                "_maxweight", "_write_block")
+
+
+def _can_bulk(postwriter):
+    return postwriter is not None and all(hasattr(postwriter, a) for a in _BLOCK_ATTRS)
+
+
+def _add_bulk(pw, flat, lengths):
+    """What Whoosh's W3PostingsWriter.add_posting does for each posting, a block at a
+    time: buffer ids, weights, non-empty values and the block's statistics, writing a
+    block whenever ``_blocklimit`` postings are buffered before more are added."""
+    limit = pw._blocklimit
+    step = 3 * limit
+    for start in range(0, len(flat), step):
+        chunk = flat[start:start + step]
+        if len(pw._ids) >= limit:
+            pw._write_block()
+        docs, weights = chunk[0::3], chunk[1::3]
+        pw._ids.extend(docs)
+        pw._weights.extend(weights)
+        pw._values.extend(v for v in chunk[2::3] if v)
+        top = max(weights)
+        if top > pw._maxweight:
+            pw._maxweight = top
+        if lengths:
+            lens = [n for n in (lengths[d] for d in docs) if n]
+            if lens:
+                low, high = min(lens), max(lens)
+                if pw._minlength is None or low < pw._minlength:
+                    pw._minlength = low
+                if high > pw._maxlength:
+                    pw._maxlength = high
 
 
 @contextlib.contextmanager

@@ -76,3 +76,14 @@ def test_update_with_cached_tokens_matches_a_fresh_build(tmp_path):
     with Searcher(updated) as a, Searcher(fresh) as b:
         for q in QUERIES + ["科技保险", "票据"]:
             assert sorted(ids(a, q)) == sorted(ids(b, q)), q
+
+
+def test_block_filling_writes_the_same_files_as_posting_by_posting(tmp_path, monkeypatch):
+    many = MORE * 60  # long posting lists: several blocks (of 128 postings) per term
+    many = [dict(p, id=f"{p['id']}-{k}", position=k) for k, p in enumerate(many)]
+    bulk = kbindex.build_index(many, tmp_path / "bulk", doc_types=TYPES)
+    monkeypatch.setattr(kbindex, "BULK", False)
+    plain = kbindex.build_index(many, tmp_path / "plain", doc_types=TYPES)
+    with kbindex.open_index(bulk).searcher() as s:
+        assert s.doc_frequency("grams", "补偿") > 2 * 128
+    assert tree_digest(bulk) == tree_digest(plain)
