@@ -11,8 +11,11 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 site: $(VENV)/.runtime
 	$(VPY) build.py $(BUILD_ARGS)
 
+# The suite runs in parallel (pytest-xdist, one worker per core; PYTEST_JOBS=0 runs it in one
+# process).
+PYTEST_JOBS ?= auto
 test: $(VENV)/.test chromium
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest -n $(PYTEST_JOBS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.test chromium
 	$(VPY) benchmarks/run.py --sizes 100 1000 10000 --write BENCHMARKS.md

@@ -32,6 +32,16 @@ def city_slugs(vocab):
     return out
 
 
+def _with_prefix(terms, keys, char):
+    """The terms of a UTF-16-sorted list (``keys``: their sort keys) that start with ``char``."""
+    out = []
+    for t in terms[bisect.bisect_left(keys, utf16_key(char)):]:
+        if not t.startswith(char):
+            break
+        out.append(t)
+    return out
+
+
 class Reference:
     """A search source over passage dicts (see :func:`kb.search.rank.rank`)."""
 
@@ -77,25 +87,13 @@ class Reference:
         if not hasattr(self, "_words_sorted"):
             self._words_sorted = sorted(self.words, key=utf16_key)
             self._word_keys = [utf16_key(t) for t in self._words_sorted]
-        lo = bisect.bisect_left(self._word_keys, utf16_key(char))
-        out = []
-        for t in self._words_sorted[lo:]:
-            if not t.startswith(char):
-                break
-            out.append(t)
-        return out
+        return _with_prefix(self._words_sorted, self._word_keys, char)
 
     def df(self, word):
         return len(self.postings["w"].get(word, ()))
 
     def expand(self, char):
-        lo = bisect.bisect_left(self._gram_keys, utf16_key(char))
-        out = []
-        for t in self.grams_sorted[lo:]:
-            if not t.startswith(char):
-                break
-            out.append(t)
-        return out
+        return _with_prefix(self.grams_sorted, self._gram_keys, char)
 
     def tagged(self, kind, value):
         return self.tags[kind].get(value, set())
