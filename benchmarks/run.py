@@ -835,15 +835,16 @@ def measures(row):
 
 
 def stage_table(result):
-    lines = ["| stage | seconds | share | peak MB (main) | peak MB (workers) | details |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| stage | seconds | share | CPU s (all processes) | peak MB (main) | peak MB (workers) | details |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     rows = result.get("stages", [])
     total = sum(s.get("seconds", 0) for s in rows) or 1
     for s in rows:
         extra = ", ".join(f"{k}={v}" for k, v in s.items()
-                          if k not in ("stage", "seconds", "peak_mb", "worker_peak_mb"))
+                          if k not in ("stage", "seconds", "cpu_seconds", "peak_mb", "worker_peak_mb"))
+        cpu = f"{s['cpu_seconds']:.2f}" if "cpu_seconds" in s else "—"
         lines.append(f"| {s.get('stage')} | {s.get('seconds', 0):.2f} | {s.get('seconds', 0) / total:.0%} | "
-                     f"{s.get('peak_mb', 0):.0f} | {s.get('worker_peak_mb', 0):.0f} | {extra} |")
+                     f"{cpu} | {s.get('peak_mb', 0):.0f} | {s.get('worker_peak_mb', 0):.0f} | {extra} |")
     return lines
 
 
