@@ -38,7 +38,7 @@ from .search.rank import CUE_SATURATION
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "4"  # bump when fields or analysis change incompatibly
+SCHEMA_VERSION = "5"  # bump when fields or analysis change incompatibly
 
 
 class _LayerTokenizer(Tokenizer):
