@@ -298,7 +298,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
         stages.done("export")
 
         search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
-                                           previous=out_dir if out_dir.exists() else None)
+                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir)
         del tokens
         stats = search_assets.get("stats", {})
         stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"))

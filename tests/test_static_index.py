@@ -280,6 +280,33 @@ def test_unchanged_files_are_carried_from_the_previous_build(real, tmp_path):
     assert {rel: p.read_bytes() for rel, p in _files(tmp_path / "old").items()} == old_before
 
 
+def test_an_index_with_unchanged_inputs_is_linked_not_computed(real, tmp_path):
+    passages, docs, vocab = real
+    cache = tmp_path / "cache"
+    first = si.write_static_index(tmp_path / "old", passages, docs, vocab, cache=cache)
+    again = si.write_static_index(tmp_path / "new", passages, docs, vocab, previous=tmp_path / "old",
+                                  cache=cache)
+    assert again["scripts"] == first["scripts"] and again["stats"]["files_written"] == 0
+    old, new = _files(tmp_path / "old"), _files(tmp_path / "new")
+    assert sorted(old) == sorted(new) and all(os.path.samefile(old[r], new[r]) for r in new)
+    # a missing file of the earlier build: computed again, complete and identical
+    victim = sorted(old)[len(old) // 2]
+    old[victim].unlink()
+    third = si.write_static_index(tmp_path / "third", passages, docs, vocab, previous=tmp_path / "old",
+                                  cache=cache)
+    assert third["stats"]["files_written"] >= 1
+    assert {r: p.read_bytes() for r, p in _files(tmp_path / "third").items()} == \
+           {r: p.read_bytes() for r, p in new.items()}
+    # changed inputs: computed again
+    edited = passages[:-1] + [dict(passages[-1], text=passages[-1]["text"] + "另设科技保险补偿条款。")]
+    fourth = si.write_static_index(tmp_path / "fourth", edited, docs, vocab, previous=tmp_path / "third",
+                                   cache=cache)
+    assert fourth["scripts"] != first["scripts"]
+    fresh = si.write_static_index(tmp_path / "fresh", edited, docs, vocab)
+    assert {r: p.read_bytes() for r, p in _files(tmp_path / "fourth").items()} == \
+           {r: p.read_bytes() for r, p in _files(tmp_path / "fresh").items()}
+
+
 def test_script_text_is_stored_as_data(tmp_path):
     evil = '<script>alert(1)</script> 投贷联动 <img src=x onerror=alert(2)> "quote" \\ \u2028 end'
     ps = [{"id": "x-1", "doc": "x", "section": ["<b>标题</b>"], "text": evil, "cities": ["武汉"],

@@ -1,6 +1,7 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -302,7 +303,7 @@ def _write_layer(root, layer, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None, previous=None):
+                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
@@ -312,7 +313,10 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     are built in parallel (forked) processes. ``tokens``: passage id ->
     :func:`kb.analysis.passage_tokens` of its text, as the analysis stage cached them
     (passages without are cut here). ``previous``: an earlier build's output folder, whose
-    unchanged index files are hard-linked instead of written again. The other keyword arguments tune the layout
+    unchanged index files are hard-linked instead of written again; with ``cache`` (a folder)
+    too, an index whose inputs (passages, documents, vocabulary, layout and the code and
+    scripts that make it) are those of the last build is not computed at all: its files are
+    all linked from ``previous``. The other keyword arguments tune the layout
     (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
@@ -326,6 +330,13 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     files = _Files(root, previous)
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
+    params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
+                  budget=budget)
+    digest = _inputs_digest(ordered, documents, vocab, params) if cache and previous else None
+    if digest:
+        reused = _reuse(Path(cache), digest, previous, root)
+        if reused is not None:
+            return reused
     n = len(ordered)
 
     # ---- facets: labels, per-passage codes, documents
@@ -551,8 +562,80 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     }
     # meta registers into KB (defined by kb-core) and must be there before kb-search-ui starts
     scripts = script_names[:-1] + [meta_name, script_names[-1]]
-    return {"scripts": [f"search/{s}" for s in scripts],
-            "styles": [f"search/{css_name}"], "stats": stats}
+    result = {"scripts": [f"search/{s}" for s in scripts],
+              "styles": [f"search/{css_name}"], "stats": stats}
+    if cache:
+        _remember(Path(cache), digest or _inputs_digest(ordered, documents, vocab, params),
+                  result, files.sizes)
+    return result
+
+
+_REUSE_DIR = "static-index"  # in the build cache: the inputs digest and file list of the last index
+
+
+def _inputs_digest(ordered, documents, vocab, params):
+    """Hash of everything the index is made of, or None when the vocabulary has no version.
+    Code: every module of kb/ and every browser script, so any change recomputes."""
+    version = getattr(vocab, "version", None)
+    if not version:
+        return None
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    kb_dir = Path(__file__).resolve().parent.parent
+    for path in sorted([*kb_dir.rglob("*.py"), *JS_DIR.parent.rglob("*")]):
+        if path.is_file():
+            h.update(str(path).encode() + b"\0" + path.read_bytes())
+    for package in ("rjieba", "opencc"):
+        try:
+            h.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    h.update(json.dumps([version, params], sort_keys=True).encode())
+    h.update(json.dumps([ordered, documents], ensure_ascii=False, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _remember(cache, digest, result, sizes):
+    """Keep the digest, the result and the file list of this index (only the last one)."""
+    folder = cache / _REUSE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.json"):
+        old.unlink(missing_ok=True)
+    tmp = folder / f".{digest}.tmp{os.getpid()}"
+    tmp.write_text(json.dumps({"result": result, "sizes": sizes}, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / f"{digest}.json")
+
+
+def _reuse(cache, digest, previous, root):
+    """Link every file of the last index into ``root`` when its inputs digest is ``digest``
+    and ``previous`` still holds all its files (names are content hashes: same name and size
+    is the same file); returns its result, or None to compute it."""
+    entry = cache / _REUSE_DIR / f"{digest}.json"
+    try:
+        saved = json.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    made = set()
+    for name, size in saved["sizes"].items():
+        src, dst = previous / name, root / name
+        try:
+            if src.stat().st_size != size:
+                return None
+            if "/" in name and dst.parent not in made:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                made.add(dst.parent)
+            dst.unlink(missing_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+        except OSError:
+            return None
+    _remove_stale(root, set(saved["sizes"]))
+    result = saved["result"]
+    result["stats"]["files_written"] = 0
+    return result
 
 
 def compact_js(text):
