@@ -308,8 +308,12 @@ def test_python_without_the_virtualenv_gets_one_line():
 
 def test_preview_server_listens_on_this_machine_unless_told():
     def serve_command(*args):
-        proc = subprocess.run(["make", "-n", "serve", *args], capture_output=True, text=True, cwd=ROOT)
-        return proc.stdout.strip().splitlines()[-1]
+        # run as a user would, not as a sub-make of `make test` (whose MAKEFLAGS/MAKELEVEL make
+        # the nested make print "Entering/Leaving directory" lines)
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+        proc = subprocess.run(["make", "--no-print-directory", "-n", "serve", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=env)
+        return next(line for line in proc.stdout.splitlines() if "http.server" in line)
     assert "--bind 127.0.0.1" in serve_command()
     assert "--bind 0.0.0.0" in serve_command("HOST=0.0.0.0")
 
