@@ -610,6 +610,10 @@ def bench_size(n, args, queries):
         log(f"N={n}: incremental output identical to full rebuild: {'yes' if not diff else 'NO'}"
             f" ({compared} files compared{'' if not diff else f', {len(diff)} differ'}); "
             f"search results identical: {same_search}")
+        log(f"N={n}: rebuild with nothing changed…")
+        row["unchanged"] = build(corpus, out, cache, logs / "build-unchanged", args.jobs)
+        if row["unchanged"]["ok"]:
+            log(f"N={n}: rebuild with nothing changed {row['unchanged']['wall']:.1f} s")
     if args.clean:
         for d in (out, cache, work / "out-full", work / "cache-full", corpus):
             _rmtree(d)
@@ -844,6 +848,13 @@ def measures(row):
                             {True: "yes", False: "NO", None: "—"}[ident["search_results_identical"]]))
         else:
             out.append(("incremental build", f"FAILED (exit {inc.get('rc')})"))
+    same = row.get("unchanged")
+    if same:
+        if same.get("ok"):
+            out.append(("rebuild with nothing changed, warm cache (wall, fresh process)",
+                        f"{same['wall']:.2f} s = {same['wall'] / b['wall']:.1%} of the full build"))
+        else:
+            out.append(("rebuild with nothing changed", f"FAILED (exit {same.get('rc')})"))
     return out
 
 
@@ -917,6 +928,9 @@ def render_markdown(rows, targets, info, argv, started, notes):
         if row.get("incremental", {}).get("ok"):
             L += ["", "Incremental rebuild (+1 document, warm cache), per stage:", ""]
             L += stage_table(row["incremental"]["result"])
+        if row.get("unchanged", {}).get("ok"):
+            L += ["", "Rebuild with nothing changed, per stage:", ""]
+            L += stage_table(row["unchanged"]["result"])
         if not row.get("build", {}).get("ok"):
             if row.get("build", {}).get("partial_stages"):
                 L += ["", "Stages finished before the build failed:", ""]
@@ -1029,7 +1043,7 @@ def main(argv=None):
         log(f"interrupted ({exc or 'Ctrl-C'}): reporting the sizes measured so far")
         failed = True
     for row in rows:
-        for key in ("build", "incremental", "full_n1"):
+        for key in ("build", "incremental", "full_n1", "unchanged"):
             if key in row and not row[key].get("ok"):
                 failed = True
 
