@@ -87,8 +87,13 @@ def _unique(seq):
     return [x for x in seq if not (x in seen or seen.add(x))]
 
 
+def _common(maps):
+    """The passages present in every posting map."""
+    return set(min(maps, key=len)).intersection(*maps) if maps else set()
+
+
 class _Concept:
-    """A concept's postings, fetched once per query."""
+    """A concept's postings and, per route, the passages it matches (computed once per query)."""
 
     def __init__(self, c, source):
         self.c = c
@@ -116,29 +121,28 @@ class _Concept:
         self.pmaps = [source.get("w", w) for w in self.pieces]
         self.tag_kind = "city" if c["cities"] else "instrument" if c["instrument"] else None
         self.tag_values = c["cities"] if c["cities"] else [c["instrument"]] if c["instrument"] else []
+        # the passages of each route: whole words as a phrase (with the phrase's start
+        # positions), the bigram substring, the pieces apart, the tag
+        self.word_pos = {}
+        if len(self.wmaps) == 1:
+            self.word_pos = {i: list(post[1]) for i, post in self.wmaps[0].items()}
+        else:
+            for i in _common(self.wmaps):
+                starts = phrase_starts([d[i][1] for d in self.wmaps])
+                if starts:
+                    self.word_pos[i] = starts
+        if len(self.smaps) == 1:
+            self.gram_set = set(self.smaps[0])
+        else:
+            self.gram_set = {i for i in _common(self.smaps)
+                             if phrase_starts([d[i][1] for d in self.smaps])}
+        self.pieces_set = _common(self.pmaps)
+        self.tag_set = set()
+        for v in self.tag_values:
+            self.tag_set |= source.tagged(self.tag_kind, v)
 
-    def text_candidates(self):
-        out = set()
-        if self.wmaps:
-            out |= set(min(self.wmaps, key=len)).intersection(*self.wmaps)
-        if self.smaps:
-            out |= set(min(self.smaps, key=len)).intersection(*self.smaps)
-        if self.pmaps:
-            out |= set(min(self.pmaps, key=len)).intersection(*self.pmaps)
-        return out
-
-    def word_positions(self, idx):
-        """Phrase start positions of the words in passage ``idx`` ([] if no word match)."""
-        if not self.wmaps or not all(idx in d for d in self.wmaps):
-            return []
-        return phrase_starts([d[idx][1] for d in self.wmaps])
-
-    def pieces_match(self, idx):
-        return bool(self.pmaps) and all(idx in d for d in self.pmaps)
-
-    def gram_match(self, idx):
-        return bool(self.smaps) and all(idx in d for d in self.smaps) and bool(
-            phrase_starts([d[idx][1] for d in self.smaps]))
+    def candidates(self):
+        return set(self.word_pos) | self.gram_set | self.pieces_set | self.tag_set
 
 
 def rank(plan, source):
@@ -146,7 +150,7 @@ def rank(plan, source):
 
     ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``get(layer, term)`` → {idx: (tf,
     positions, field length)}; ``expand(char)`` → gram terms starting with ``char``;
-    ``has_tag(idx, kind, value)``; ``tag_count(kind, value)``; ``tagged(kind, value)`` → set
+    ``tag_count(kind, value)``; ``tagged(kind, value)`` → set
     of idx; ``tag_size(idx, kind)`` → number of the passage's subject cities / instruments;
     ``order(idx)`` → tie-break key.
 
@@ -154,21 +158,21 @@ def rank(plan, source):
     [concept texts], "full": number of passages matching every present concept}."""
     n, avgdl = source.n, source.avgdl
     concepts = [_Concept(c, source) for c in plan["concepts"]]
-    text_cand = [c.text_candidates() for c in concepts]
-    candidates = set().union(*text_cand) if text_cand else set()
-    for c in concepts:
-        for v in c.tag_values:
-            candidates |= source.tagged(c.tag_kind, v)
+    candidates = set().union(*(c.candidates() for c in concepts)) if concepts else set()
+    for c in concepts:  # idf of every term and of the tag, once
+        c.idf = {key: idf(n, len(d)) for key, d in
+                 list(c.wmap.items()) + list(c.smap.items()) + list(zip(c.pieces, c.pmaps))}
+        c.tag_idf = idf(n, sum(source.tag_count(c.tag_kind, v) for v in c.tag_values)) if c.tag_kind else 0.0
     # per candidate: which concepts match, with their scores and word positions
     per = {}
     for idx in candidates:
         row = []
         for k, c in enumerate(concepts):
-            pos = c.word_positions(idx)
+            pos = c.word_pos.get(idx) or []
             word = bool(pos)
-            gram = False if word else c.gram_match(idx)
-            pieces = False if word or gram else c.pieces_match(idx)
-            tagged = bool(c.tag_kind) and any(source.has_tag(idx, c.tag_kind, v) for v in c.tag_values)
+            gram = False if word else idx in c.gram_set
+            pieces = False if word or gram else idx in c.pieces_set
+            tagged = idx in c.tag_set
             if c.c["required"] and not (word or gram):
                 row = None
                 break
@@ -178,31 +182,30 @@ def rank(plan, source):
             if word:
                 for w in c.words:
                     tf, _p, dl = c.wmap[w][idx][:3]
-                    score += idf(n, len(c.wmap[w])) * impact(tf, dl, avgdl["w"])
+                    score += c.idf[w] * impact(tf, dl, avgdl["w"])
             elif gram and c.exact:
                 part = 0.0
                 for key in c.exact:
                     d = c.smap[key]
                     tf, _p, dl = d[idx][:3]
-                    part += idf(n, len(d)) * impact(tf, dl, avgdl["g"])
+                    part += c.idf[key] * impact(tf, dl, avgdl["g"])
                 score += GRAM_FACTOR * part / len(c.exact)
             elif pieces:
                 part = 0.0
                 for w, d in zip(c.pieces, c.pmaps):
                     tf, _p, dl = d[idx][:3]
-                    part += idf(n, len(d)) * impact(tf, dl, avgdl["w"])
+                    part += c.idf[w] * impact(tf, dl, avgdl["w"])
                 score += PIECES_FACTOR * part / len(c.pieces)
             if c.tag_kind == "city":
                 if tagged:
-                    count = sum(source.tag_count("city", v) for v in c.tag_values)
-                    score += TAG_WEIGHT * idf(n, count) / source.tag_size(idx, "city")
+                    score += TAG_WEIGHT * c.tag_idf / source.tag_size(idx, "city")
                 else:
                     score *= MENTION_FACTOR
             elif c.tag_kind == "instrument" and tagged:
                 slug = c.tag_values[0]
                 strength = (min(source.cue_count(idx, slug), CUE_SATURATION) / CUE_SATURATION
                             / math.sqrt(source.tag_size(idx, "instrument")))
-                score += TAG_WEIGHT * INSTRUMENT_FACTOR * idf(n, source.tag_count("instrument", slug)) * strength
+                score += TAG_WEIGHT * INSTRUMENT_FACTOR * c.tag_idf * strength
             row.append((k, score, pos))
         if row:
             per[idx] = row
@@ -214,9 +217,10 @@ def rank(plan, source):
     present = [k for k in range(len(concepts)) if df[k]]
     total_w = sum(weight[k] for k in present)
     hits = []
+    matched = {}
     full_count = 0
     for idx, row in per.items():
-        ks = [k for k, _s, _p in row]
+        ks = matched[idx] = [k for k, _s, _p in row]
         full = len(ks) == len(present)
         full_count += full
         coverage = sum(weight[k] for k in ks) / total_w if total_w else 1.0
@@ -229,6 +233,6 @@ def rank(plan, source):
         score *= coverage ** COORD_POWER
         hits.append((idx, full, score))
     hits.sort(key=lambda h: (not h[1], -math.floor(h[2] * SCORE_SCALE + 0.5), source.order(h[0])))
-    return {"hits": hits, "matched": {idx: [k for k, _s, _p in row] for idx, row in per.items()},
+    return {"hits": hits, "matched": matched,
             "absent": [concepts[k].c["text"] for k in range(len(concepts)) if not df[k]],
             "full": full_count}

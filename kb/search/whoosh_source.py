@@ -12,22 +12,33 @@ from .snippet import snippet
 
 
 class WhooshSource:
-    """The source interface of :func:`kb.search.rank.rank` over an open Whoosh reader."""
+    """The source interface of :func:`kb.search.rank.rank` over an open Whoosh reader.
+
+    Made once per :class:`Searcher` (a warm searcher): the per-passage columns (exact field
+    lengths, tag counts, document and position for the tie-break) are read into lists once,
+    and decoded postings are kept in a cache of at most ``CACHE_POSTINGS`` postings."""
+
+    CACHE_POSTINGS = 2_000_000
 
     def __init__(self, reader, vocab):
         self.reader = reader
         self.n = reader.doc_count()
         self.live = list(reader.all_doc_ids())
-        dlw, dlg = reader.column_reader("dlw"), reader.column_reader("dlg")
-        self._dl = {"w": dlw, "g": dlg}
+
+        def column(name):
+            cr = reader.column_reader(name)
+            return [cr[d] for d in range(reader.doc_count_all())]
+
+        self._dl = {"w": column("dlw"), "g": column("dlg")}
         n = max(1, len(self.live))
-        self.avgdl = {"w": sum(dlw[d] for d in self.live) / n if self.live else 1.0,
-                      "g": sum(dlg[d] for d in self.live) / n if self.live else 1.0}
-        self._doc = reader.column_reader("doc")
-        self._sizes = {"city": reader.column_reader("ncities"), "instrument": reader.column_reader("ninst")}
-        self._pos = reader.column_reader("position")
+        self.avgdl = {layer: sum(dl[d] for d in self.live) / n if self.live else 1.0
+                      for layer, dl in self._dl.items()}
+        docs, positions = column("doc"), column("position")
+        self._order = list(zip(docs, positions))
+        self._sizes = {"city": column("ncities"), "instrument": column("ninst")}
         self._slug_name = city_names(vocab)
         self._cache = {}
+        self._cached = 0
         self._tags = {}
 
     def has_word(self, term):
@@ -35,15 +46,20 @@ class WhooshSource:
 
     def get(self, layer, term):
         key = (layer, term)
-        if key not in self._cache:
+        out = self._cache.get(key)
+        if out is None:
             field = "text" if layer == "w" else "grams"
             out = {}
             if (field, term) in self.reader:
                 dl = self._dl[layer]
                 for docnum, positions in self.reader.postings(field, term).items_as("positions"):
                     out[docnum] = (len(positions), tuple(positions), dl[docnum])
+            if self._cached + len(out) > self.CACHE_POSTINGS:
+                self._cache.clear()
+                self._cached = 0
             self._cache[key] = out
-        return self._cache[key]
+            self._cached += len(out)
+        return out
 
     def prefix_words(self, char):
         return [t if isinstance(t, str) else t.decode("utf-8")
@@ -88,7 +104,7 @@ class WhooshSource:
         return max(1, self._sizes[kind][idx])
 
     def order(self, idx):
-        return (self._doc[idx], self._pos[idx])
+        return self._order[idx]
 
     def passes(self, idx, filters):
         for key, field in (("city", "cities"), ("instrument", "instruments"), ("year", "year"),
@@ -120,6 +136,7 @@ class Searcher:
         self.rules = load_rules()
         self.city_names = city_names(self.vocab)
         self.instrument_labels = {i["slug"]: i["label"] for i in self.vocab.instruments}
+        self.source = WhooshSource(self.searcher.reader(), self.vocab)
 
     def close(self):
         self.searcher.close()
@@ -132,8 +149,7 @@ class Searcher:
 
     def query(self, qstring, limit=10, **filters):
         """The whole answer: {"hits": [...], "total", "notices", "plan"}; ``limit`` 0 = all."""
-        source = WhooshSource(self.searcher.reader(), self.vocab)
-        result = run(qstring, source, self.gazetteer, self.rules, filters)
+        result = run(qstring, self.source, self.gazetteer, self.rules, filters)
         scores = {h[0]: h[2] for h in result["ranked"]["hits"]}
         matched = result["ranked"]["matched"]
         idxs = result["idxs"][:limit] if limit else result["idxs"]
