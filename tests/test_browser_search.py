@@ -111,6 +111,11 @@ def test_real_queries_results_and_facets(page, site_url, site_data, query):
     href = first.locator("a.kb-permalink").get_attribute("href")
     assert href == "../" + by_id[want[0]]["url"]
     assert first.locator(".kb-result-title a").inner_text().strip()
+    # the result says what it is: publisher, date and type of its document, and its section
+    doc = next(d for d in site_data["docs"] if d["id"] == by_id[want[0]]["doc"])
+    meta = first.locator(".kb-docmeta").inner_text()
+    assert doc["publisher"] in meta and str(doc["date"]) in meta
+    assert first.locator(".kb-result-title a").inner_text().strip() == doc["title"]
 
 
 def test_traditional_query_gives_the_same_results(page, site_url, site_data):

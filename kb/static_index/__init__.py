@@ -26,7 +26,7 @@ their names need no list anywhere)::
     ent.<h>.js        a chunk of the query gazetteer (surface -> city / province / instrument)
     t2s.<h>.js        traditional -> simplified character map ("TSTS…")
     f-<h>/<k>.js      passages k*FRAG_SIZE …: [id, url, document number, section trail, text,
-                      document title], loaded only for the results shown
+                      document title, publisher, date, type], loaded only for the results shown
     dt-<h>/<k>.js     ids, titles, publishers, dates and types of documents k*DOC_CHUNK …
     dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
     kb-*.<h>.js/css   the browser scripts (comment lines and indentation dropped) and stylesheet

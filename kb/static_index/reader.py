@@ -166,7 +166,7 @@ class StaticIndex:
         return [i for i in range(self.n) if self.passes(i, filters)]
 
     def passage(self, idx):
-        """[id, url, document number, section trail, text, document title]."""
+        """[id, url, document number, section trail, text, document title, publisher, date, type]."""
         frag = self.meta["frag"]
         data = self.load(f"{frag['dir']}/{idx // frag['size']}.js")
         return data[idx % frag["size"]]

@@ -517,7 +517,10 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     for g in range(0, n, frag_size):
         groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
                         list(p.get("section") or []), p["text"],
-                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"])]
+                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"]),
+                        # what the result says of its document (no title file to fetch)
+                        str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
+                        str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
                        for p in ordered[g:g + frag_size]])
     frag_dir = files.register_set("f", groups)
     n_groups = len(groups)

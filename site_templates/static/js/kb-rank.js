@@ -835,7 +835,8 @@
     var out = new Map();
     idxs.forEach(function (i) {
       var rec = KB.data[frag.dir + "/" + Math.floor(i / frag.size) + ".js"][i % frag.size];
-      out.set(i, { id: rec[0], url: rec[1], doc: rec[2], section: rec[3], text: rec[4], title: rec[5] });
+      out.set(i, { id: rec[0], url: rec[1], doc: rec[2], section: rec[3], text: rec[4], title: rec[5],
+                   publisher: rec[6], date: rec[7], type: rec[8] });
     });
     return out;
   };

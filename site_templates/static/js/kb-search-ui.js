@@ -227,7 +227,6 @@
       var frags = await self.engine.fragments(shown.map(function (it) { return it.idx; }));
       var docNums = new Set();
       topEntries(refined.counts.doc, DOC_FACET_LIMIT).forEach(function (kv) { docNums.add(kv[0]); });
-      shown.forEach(function (it) { docNums.add(it.doc); });
       var rules = q ? await self.engine.rules() : null;
       if (docNum >= 0) docNums.add(docNum);
       var titles = await self.engine.docTitles(Array.from(docNums));
@@ -373,7 +372,6 @@
     self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
     view.shown.forEach(function (it) {
       var rec = view.frags.get(it.idx);
-      var d = view.titles.get(it.doc) || {};
       var li = el("li", { "class": "kb-result", "data-passage-id": rec.id });
       var url = KB.safeRelative(rec.url);
       var h = el("h3", { "class": "kb-result-title" });
@@ -381,7 +379,7 @@
       var a = el("a", docUrl ? { href: self.siteRoot + docUrl } : {}, rec.title || rec.id);
       h.appendChild(a);
       li.appendChild(h);
-      var metaLine = [d.publisher, d.date, typeLabel.get(d.type) || d.type].filter(Boolean).join(" · ");
+      var metaLine = [rec.publisher, rec.date, typeLabel.get(rec.type) || rec.type].filter(Boolean).join(" · ");
       if (metaLine) li.appendChild(el("p", { "class": "kb-docmeta muted" }, metaLine));
       if (rec.section && rec.section.length) {
         li.appendChild(el("p", { "class": "kb-trail" }, rec.section.join(" › ")));
