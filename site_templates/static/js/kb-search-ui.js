@@ -14,7 +14,7 @@
   var KB = global.KB = global.KB || {};
   var doc = global.document;
   var PAGE_SIZE = 20;
-  var DEBOUNCE_MS = 250;
+  var DEBOUNCE_MS = 120;
   var DOC_FACET_LIMIT = 10;
   var FILTERS = ["city", "instrument", "year", "type", "doc"];
   var FACET_TITLES = { city: "城市", instrument: "政策工具", year: "发布年份", type: "文献类型", doc: "文档" };
