@@ -50,6 +50,16 @@ def _get(obj, name, default=None):
     return getattr(obj, name, default)
 
 
+def _link_or_copy(src, dst):
+    """Put ``src``'s bytes at ``dst`` as a hard link (a copy where linking is refused); never
+    writes through an existing link at ``dst``."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 class _Files:
     """Writes files under search/ and remembers their sizes.
 
@@ -98,11 +108,7 @@ class _Files:
         try:
             if old.stat().st_size != len(data) or old.read_bytes() != data:
                 return False
-            path.unlink(missing_ok=True)
-            try:
-                os.link(old, path)
-            except OSError:
-                shutil.copy2(old, path)
+            _link_or_copy(old, path)
         except OSError:
             return False
         return True
@@ -628,11 +634,7 @@ def _reuse(cache, digest, previous, root):
             if "/" in name and dst.parent not in made:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 made.add(dst.parent)
-            dst.unlink(missing_ok=True)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
+            _link_or_copy(src, dst)
         except OSError:
             return None
     _remove_stale(root, set(saved["sizes"]))
