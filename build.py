@@ -116,12 +116,12 @@ def _search_parser():
 
     p = _Parser(
         prog="python build.py search",
-        description="在已构建的 Whoosh 索引（<out>/index/）中检索段落，BM25F 排序，高亮摘要。",
+        description="在已构建的 Whoosh 索引（<out>/index/）中检索段落：与网页检索同一个查询模型（城市、政策工具识别，部分匹配，BM25 排序），结果注明文献与章节，摘要高亮命中词。",
         epilog=SEARCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", nargs="?", help="检索词（可含空格与引号短语）")
     p.add_argument("--city", help="按主题城市过滤：中文名或拼音，如 广州 / guangzhou")
     p.add_argument("--instrument", help="按政策工具过滤：如 credit、equity（见 output/data/taxonomy.json）")
-    p.add_argument("--year", type=int, help="按文档年份过滤，如 2024")
+    p.add_argument("--year", type=int, help="按发布年份（文献日期的年份）过滤，如 2024")
     p.add_argument("--doc", help="按文档编号过滤，如 002_8e8fbbf27cdab432")
     p.add_argument("--type", choices=DOC_TYPES,
                    help="按文献类型过滤：policy 政策文件 / report 研究报告 / news 新闻报道 / commentary 评论")
