@@ -98,8 +98,6 @@ class Reference:
     def tagged(self, kind, value):
         return self.tags[kind].get(value, set())
 
-    def has_tag(self, idx, kind, value):
-        return idx in self.tags[kind].get(value, ())
 
     def tag_count(self, kind, value):
         return len(self.tags[kind].get(value, ()))

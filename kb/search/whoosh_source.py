@@ -86,8 +86,6 @@ class WhooshSource:
             return self._field_set("cities", self._slug_name.get(value, value))
         return self._field_set("instruments", value)
 
-    def has_tag(self, idx, kind, value):
-        return idx in self.tagged(kind, value)
 
     def tag_count(self, kind, value):
         return len(self.tagged(kind, value))

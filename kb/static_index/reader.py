@@ -123,8 +123,6 @@ class StaticIndex:
         codes = self._list("instrument", slug).get(idx)
         return codes[2] if codes else 0
 
-    def has_tag(self, idx, kind, value):
-        return idx in self.tagged(kind, value)
 
     def tag_count(self, kind, value):
         e = self._facet_entry(kind, value)
