@@ -8,6 +8,7 @@ from ..vocab import load_vocab
 from . import chips, run
 from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
+from .rank import CUE_SATURATION
 from .snippet import snippet
 
 
@@ -91,8 +92,6 @@ class WhooshSource:
         return len(self.tagged(kind, value))
 
     def cue_count(self, idx, slug):
-        from .rank import CUE_SATURATION
-
         for k in range(CUE_SATURATION, 0, -1):
             if idx in self._field_set("cuecounts", f"{slug}:{k}"):
                 return k
