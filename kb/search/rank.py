@@ -42,9 +42,18 @@ ln(1 + (N − df + 0.5)/(df + 0.5))):
 Order: passages matching **every** concept that occurs come first, then the rest (partial
 matches); inside each group by score (rounded to 1e-6), then by index order (document id,
 position). Concepts that match nothing are reported.
+
+Execution: the arithmetic runs over numpy arrays of candidates, one vector operation per
+concept and term in the order written above (IEEE doubles, the same operations as the
+scalar JavaScript twin, so both give the same scores); only phrase checks and proximity, which
+need positions, loop over the few passages they concern. A source may offer fast array
+versions of its columns (``arrays``, ``tagged_array``, ``size_array``, ``cue_array``,
+``order_rank``, ``prefix_postings``); without them the plain methods are used.
 """
 
 import math
+
+import numpy as np
 
 K1 = 1.2
 B = 0.75
@@ -58,6 +67,8 @@ PROX_WEIGHT = 0.5
 COORD_POWER = 2
 CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
 SCORE_SCALE = 1_000_000
+
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def constants():
@@ -73,6 +84,7 @@ def idf(n, df):
 
 
 def impact(tf, dl, avgdl):
+    """BM25's saturated term frequency; ``tf`` and ``dl`` may be numbers or numpy arrays."""
     return tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl))
 
 
@@ -87,62 +99,198 @@ def _unique(seq):
     return [x for x in seq if not (x in seen or seen.add(x))]
 
 
-def _common(maps):
-    """The passages present in every posting map."""
-    return set(min(maps, key=len)).intersection(*maps) if maps else set()
+def postings_arrays(postings):
+    """{idx: (tf, positions, dl)} → (sorted idx, tf, dl) arrays."""
+    keys = sorted(postings)
+    return (np.array(keys, dtype=np.int64),
+            np.array([postings[i][0] for i in keys], dtype=np.float64),
+            np.array([postings[i][2] for i in keys], dtype=np.float64))
+
+
+def merge_postings(maps):
+    """One posting map for several terms (a prefix slot: every bigram starting with a char)."""
+    merged = {}
+    for d in maps:
+        for idx, post in d.items():
+            old = merged.get(idx)
+            if old is None:
+                merged[idx] = (post[0], tuple(post[1]), post[2])
+            else:
+                merged[idx] = (old[0] + post[0], tuple(sorted(old[1] + tuple(post[1]))), old[2])
+    return merged
+
+
+def _intersect(arrays):
+    if not arrays:
+        return _EMPTY
+    out = arrays[0]
+    for a in arrays[1:]:
+        out = np.intersect1d(out, a, assume_unique=True)
+    return out
+
+
+def _at(keys, values, idx):
+    """values at the positions of ``idx`` (a subset of ``keys``)."""
+    return values[np.searchsorted(keys, idx)]
+
+
+class _Columns:
+    """Per-passage columns of a source, as arrays when the source offers them."""
+
+    def __init__(self, source):
+        self.source = source
+        self._arrays = {}
+
+    def postings(self, layer, term):
+        key = (layer, term)
+        if key not in self._arrays:
+            fast = getattr(self.source, "arrays", None)
+            self._arrays[key] = fast(layer, term) if fast else postings_arrays(self.source.get(layer, term))
+        return self._arrays[key]
+
+    def prefix(self, char):
+        fast = getattr(self.source, "prefix_postings", None)
+        if fast:
+            return fast(char)
+        return merge_postings([self.source.get("g", t) for t in self.source.expand(char)])
+
+    def tagged(self, kind, value):
+        fast = getattr(self.source, "tagged_array", None)
+        if fast:
+            return fast(kind, value)
+        return np.array(sorted(self.source.tagged(kind, value)), dtype=np.int64)
+
+    def sizes(self, kind, idx):
+        fast = getattr(self.source, "size_array", None)
+        if fast:
+            return fast(kind)[idx]
+        return np.array([self.source.tag_size(i, kind) for i in idx.tolist()], dtype=np.float64)
+
+    def cues(self, slug, idx):
+        fast = getattr(self.source, "cue_array", None)
+        if fast:
+            return fast(slug)[idx]
+        return np.array([self.source.cue_count(i, slug) for i in idx.tolist()], dtype=np.float64)
+
+    def order(self, idx):
+        fast = getattr(self.source, "order_rank", None)
+        if fast:
+            return fast()[idx]
+        ranks = {i: r for r, i in enumerate(sorted(idx.tolist(), key=self.source.order))}
+        return np.array([ranks[i] for i in idx.tolist()], dtype=np.int64)
 
 
 class _Concept:
-    """A concept's postings and, per route, the passages it matches (computed once per query)."""
+    """A concept's routes (whole words, bigram substring, pieces apart, tag) and its text score
+    per passage, computed once per query."""
 
-    def __init__(self, c, source):
+    def __init__(self, c, source, cols, n, avgdl):
         self.c = c
-        self.words = _unique(c["words"])
-        self.wmaps = [source.get("w", w) for w in c["words"]]
-        self.smaps = []
-        for kind, term in c["slots"]:
-            if kind == "e":
-                self.smaps.append(source.get("g", term))
-            else:
-                merged = {}
-                for t in source.expand(term):
-                    for idx, post in source.get("g", t).items():
-                        old = merged.get(idx)
-                        if old is None:
-                            merged[idx] = (post[0], tuple(post[1]), post[2])
-                        else:
-                            merged[idx] = (old[0] + post[0], tuple(sorted(old[1] + tuple(post[1]))), old[2])
-                self.smaps.append(merged)
-        self.wmap = dict(zip(c["words"], self.wmaps))
-        slot_keys = [tuple(s) for s in c["slots"]]
-        self.exact = _unique([k for k in slot_keys if k[0] == "e"])
-        self.smap = dict(zip(slot_keys, self.smaps))
-        self.pieces = _unique(c.get("pieces") or [])
-        self.pmaps = [source.get("w", w) for w in self.pieces]
+        words = _unique(c["words"])
         self.tag_kind = "city" if c["cities"] else "instrument" if c["instrument"] else None
         self.tag_values = c["cities"] if c["cities"] else [c["instrument"]] if c["instrument"] else []
-        # the passages of each route: whole words as a phrase (with the phrase's start
-        # positions), the bigram substring, the pieces apart, the tag
-        self.word_pos = {}
-        if len(self.wmaps) == 1:
-            self.word_pos = {i: list(post[1]) for i, post in self.wmaps[0].items()}
+        # whole words as a phrase: the passages and the phrase's start positions
+        wmaps = [source.get("w", w) for w in c["words"]]
+        warr = {w: cols.postings("w", w) for w in words}
+        if len(c["words"]) == 1:
+            self.word_idx = warr[c["words"][0]][0]
+            only = wmaps[0]
+            self.positions = lambda i: only[i][1]
         else:
-            for i in _common(self.wmaps):
-                starts = phrase_starts([d[i][1] for d in self.wmaps])
-                if starts:
-                    self.word_pos[i] = starts
-        if len(self.smaps) == 1:
-            self.gram_set = set(self.smaps[0])
-        else:
-            self.gram_set = {i for i in _common(self.smaps)
-                             if phrase_starts([d[i][1] for d in self.smaps])}
-        self.pieces_set = _common(self.pmaps)
-        self.tag_set = set()
-        for v in self.tag_values:
-            self.tag_set |= source.tagged(self.tag_kind, v)
+            starts = {}
+            for i in _intersect([warr[w][0] for w in words]).tolist():
+                found = phrase_starts([d[i][1] for d in wmaps])
+                if found:
+                    starts[i] = found
+            self.word_idx = np.array(sorted(starts), dtype=np.int64)
+            self.positions = starts.__getitem__
+        word_score = np.zeros(len(self.word_idx))
+        for w in words:
+            keys, tf, dl = warr[w]
+            word_score += idf(n, len(keys)) * impact(_at(keys, tf, self.word_idx),
+                                                     _at(keys, dl, self.word_idx), avgdl["w"])
+        # the bigram substring, for passages without the whole words
+        smaps, sarr = [], []
+        for kind, term in c["slots"]:
+            if kind == "e":
+                smaps.append(source.get("g", term))
+                sarr.append(cols.postings("g", term))
+            else:
+                merged = cols.prefix(term)
+                smaps.append(merged)
+                sarr.append(postings_arrays(merged))
+        gram_idx = np.setdiff1d(_intersect([a[0] for a in sarr]), self.word_idx, assume_unique=True)
+        if len(smaps) > 1:
+            gram_idx = np.array([i for i in gram_idx.tolist()
+                                 if phrase_starts([d[i][1] for d in smaps])], dtype=np.int64)
+        exact = _unique([tuple(s) for s in c["slots"] if s[0] == "e"])
+        gram_score = np.zeros(len(gram_idx))
+        if exact:
+            part = np.zeros(len(gram_idx))
+            for _kind, term in exact:
+                keys, tf, dl = cols.postings("g", term)
+                part += idf(n, len(keys)) * impact(_at(keys, tf, gram_idx), _at(keys, dl, gram_idx),
+                                                   avgdl["g"])
+            gram_score = gram_score + GRAM_FACTOR * part / len(exact)
+        # a long word's pieces apart, for passages matching neither way
+        pieces = _unique(c.get("pieces") or [])
+        parr = [cols.postings("w", w) for w in pieces]
+        pieces_idx = _EMPTY
+        if parr:
+            pieces_idx = np.setdiff1d(_intersect([a[0] for a in parr]),
+                                      np.union1d(self.word_idx, gram_idx), assume_unique=True)
+        pieces_score = np.zeros(len(pieces_idx))
+        if pieces:
+            part = np.zeros(len(pieces_idx))
+            for keys, tf, dl in parr:
+                part += idf(n, len(keys)) * impact(_at(keys, tf, pieces_idx), _at(keys, dl, pieces_idx),
+                                                   avgdl["w"])
+            pieces_score = pieces_score + PIECES_FACTOR * part / len(pieces)
+        # the three text routes are disjoint: one sorted array of passages and their scores
+        text_idx = np.concatenate([self.word_idx, gram_idx, pieces_idx])
+        order = np.argsort(text_idx, kind="stable")
+        self.text_idx = text_idx[order]
+        self.text_score = np.concatenate([word_score, gram_score, pieces_score])[order]
+        self.strict_idx = np.union1d(self.word_idx, gram_idx)  # what a quoted phrase needs
+        tagged = [cols.tagged(self.tag_kind, v) for v in self.tag_values]
+        self.tag_idx = np.unique(np.concatenate(tagged)) if tagged else _EMPTY
+        self.tag_idf = idf(n, sum(len(t) for t in tagged)) if self.tag_kind else 0.0
 
     def candidates(self):
-        return set(self.word_pos) | self.gram_set | self.pieces_set | self.tag_set
+        return np.concatenate([self.text_idx, self.tag_idx])
+
+
+def _member(universe, idx):
+    """A boolean mask over ``universe`` (sorted) of the passages in ``idx`` (a subset)."""
+    mask = np.zeros(len(universe), dtype=bool)
+    mask[np.searchsorted(universe, idx)] = True
+    return mask
+
+
+class _Matched:
+    """{idx: [indexes of the concepts the passage matches]}, computed for the passages asked."""
+
+    def __init__(self, universe, masks):
+        self.universe, self.masks = universe, masks
+
+    def get(self, idx, default=None):
+        at = int(np.searchsorted(self.universe, idx))
+        if at >= len(self.universe) or self.universe[at] != idx:
+            return default
+        return [k for k, m in enumerate(self.masks) if m[at]]
+
+    def __getitem__(self, idx):
+        out = self.get(idx)
+        if out is None:
+            raise KeyError(idx)
+        return out
+
+    def __contains__(self, idx):
+        return self.get(idx) is not None
+
+
+def _nearest(p1, p2):
+    return min(abs(a - b) for a in p1 for b in p2)
 
 
 def rank(plan, source):
@@ -150,89 +298,75 @@ def rank(plan, source):
 
     ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``get(layer, term)`` → {idx: (tf,
     positions, field length)}; ``expand(char)`` → gram terms starting with ``char``;
-    ``tag_count(kind, value)``; ``tagged(kind, value)`` → set
-    of idx; ``tag_size(idx, kind)`` → number of the passage's subject cities / instruments;
-    ``order(idx)`` → tie-break key.
+    ``tagged(kind, value)`` → set of idx; ``tag_size(idx, kind)`` → number of the passage's
+    subject cities / instruments; ``cue_count(idx, slug)``; ``order(idx)`` → tie-break key
+    (and, optionally, the array versions named in the module's docstring).
 
     Returns {"hits": [(idx, full, score)], "matched": {idx: [concept indexes]}, "absent":
     [concept texts], "full": number of passages matching every present concept}."""
     n, avgdl = source.n, source.avgdl
-    concepts = [_Concept(c, source) for c in plan["concepts"]]
-    candidates = set().union(*(c.candidates() for c in concepts)) if concepts else set()
-    for c in concepts:  # idf of every term and of the tag, once
-        c.idf = {key: idf(n, len(d)) for key, d in
-                 list(c.wmap.items()) + list(c.smap.items()) + list(zip(c.pieces, c.pmaps))}
-        c.tag_idf = idf(n, sum(source.tag_count(c.tag_kind, v) for v in c.tag_values)) if c.tag_kind else 0.0
-    # per candidate: which concepts match, with their scores and word positions
-    per = {}
-    for idx in candidates:
-        row = []
-        for k, c in enumerate(concepts):
-            pos = c.word_pos.get(idx) or []
-            word = bool(pos)
-            gram = False if word else idx in c.gram_set
-            pieces = False if word or gram else idx in c.pieces_set
-            tagged = idx in c.tag_set
-            if c.c["required"] and not (word or gram):
-                row = None
-                break
-            if not (word or gram or pieces or tagged):
-                continue
-            score = 0.0
-            if word:
-                for w in c.words:
-                    tf, _p, dl = c.wmap[w][idx][:3]
-                    score += c.idf[w] * impact(tf, dl, avgdl["w"])
-            elif gram and c.exact:
-                part = 0.0
-                for key in c.exact:
-                    d = c.smap[key]
-                    tf, _p, dl = d[idx][:3]
-                    part += c.idf[key] * impact(tf, dl, avgdl["g"])
-                score += GRAM_FACTOR * part / len(c.exact)
-            elif pieces:
-                part = 0.0
-                for w, d in zip(c.pieces, c.pmaps):
-                    tf, _p, dl = d[idx][:3]
-                    part += c.idf[w] * impact(tf, dl, avgdl["w"])
-                score += PIECES_FACTOR * part / len(c.pieces)
-            if c.tag_kind == "city":
-                if tagged:
-                    score += TAG_WEIGHT * c.tag_idf / source.tag_size(idx, "city")
-                else:
-                    score *= MENTION_FACTOR
-            elif c.tag_kind == "instrument" and tagged:
-                slug = c.tag_values[0]
-                strength = (min(source.cue_count(idx, slug), CUE_SATURATION) / CUE_SATURATION
-                            / math.sqrt(source.tag_size(idx, "instrument")))
-                score += TAG_WEIGHT * INSTRUMENT_FACTOR * c.tag_idf * strength
-            row.append((k, score, pos))
-        if row:
-            per[idx] = row
-    df = [0] * len(concepts)
-    for row in per.values():
-        for k, _s, _p in row:
-            df[k] += 1
+    cols = _Columns(source)
+    concepts = [_Concept(c, source, cols, n, avgdl) for c in plan["concepts"]]
+    every = np.concatenate([c.candidates() for c in concepts] + [_EMPTY])
+    flags = np.zeros(int(every.max()) + 1 if len(every) else 0, dtype=bool)
+    flags[every] = True
+    universe = np.flatnonzero(flags)
+    # per concept, over the candidates: does it match, its score, does it match as words
+    valid = np.ones(len(universe), dtype=bool)
+    masks, scores, words = [], [], []
+    for c in concepts:
+        text = _member(universe, c.text_idx)
+        score = np.zeros(len(universe))
+        score[np.searchsorted(universe, c.text_idx)] = c.text_score
+        tagged = _member(universe, c.tag_idx)
+        if c.c["required"]:
+            valid &= _member(universe, c.strict_idx)
+        if c.tag_kind == "city":
+            at = np.flatnonzero(tagged)
+            score[at] = score[at] + TAG_WEIGHT * c.tag_idf / cols.sizes("city", universe[at])
+            plain = text & ~tagged
+            score[plain] = score[plain] * MENTION_FACTOR
+        elif c.tag_kind == "instrument":
+            at = np.flatnonzero(tagged)
+            strength = (np.minimum(cols.cues(c.tag_values[0], universe[at]), CUE_SATURATION)
+                        / CUE_SATURATION / np.sqrt(cols.sizes("instrument", universe[at])))
+            score[at] = score[at] + TAG_WEIGHT * INSTRUMENT_FACTOR * c.tag_idf * strength
+        masks.append(text | tagged)
+        scores.append(score)
+        words.append(_member(universe, c.word_idx))
+    keep = valid & np.logical_or.reduce(masks) if masks else valid
+    universe = universe[keep]
+    masks = [m[keep] for m in masks]
+    scores = [s[keep] for s in scores]
+    words = [w[keep] for w in words]
+    df = [int(m.sum()) for m in masks]
     weight = [idf(n, d) if d else 0.0 for d in df]
     present = [k for k in range(len(concepts)) if df[k]]
     total_w = sum(weight[k] for k in present)
-    hits = []
-    matched = {}
-    full_count = 0
-    for idx, row in per.items():
-        ks = matched[idx] = [k for k, _s, _p in row]
-        full = len(ks) == len(present)
-        full_count += full
-        coverage = sum(weight[k] for k in ks) / total_w if total_w else 1.0
-        score = sum(s for _k, s, _p in row)
-        for (k1, _s1, p1), (k2, _s2, p2) in zip(row, row[1:]):
-            if k2 == k1 + 1 and p1 and p2:
-                d = min(abs(a - b) for a in p1 for b in p2)
-                if d <= PROX_WINDOW:
-                    score += PROX_WEIGHT * min(weight[k1], weight[k2]) / max(d, 1)
-        score *= coverage ** COORD_POWER
-        hits.append((idx, full, score))
-    hits.sort(key=lambda h: (not h[1], -math.floor(h[2] * SCORE_SCALE + 0.5), source.order(h[0])))
-    return {"hits": hits, "matched": matched,
+    coverage = np.zeros(len(universe))
+    count = np.zeros(len(universe), dtype=np.int64)
+    total = np.zeros(len(universe))
+    for k in range(len(concepts)):
+        coverage = coverage + np.where(masks[k], weight[k], 0.0)
+        count += masks[k]
+        total = total + scores[k]
+    for k in range(len(concepts) - 1):
+        both = np.flatnonzero(words[k] & words[k + 1])
+        if not len(both):
+            continue
+        bonus = np.zeros(len(universe))
+        w = min(weight[k], weight[k + 1])
+        for at, idx in zip(both.tolist(), universe[both].tolist()):
+            d = _nearest(concepts[k].positions(idx), concepts[k + 1].positions(idx))
+            if d <= PROX_WINDOW:
+                bonus[at] = PROX_WEIGHT * w / max(d, 1)
+        total = total + bonus
+    coverage = coverage / total_w if total_w else np.ones(len(universe))
+    total = total * coverage ** COORD_POWER
+    full = count == len(present)
+    rounded = np.floor(total * SCORE_SCALE + 0.5)
+    order = np.lexsort((cols.order(universe), -rounded, ~full))
+    hits = list(zip(universe[order].tolist(), full[order].tolist(), total[order].tolist()))
+    return {"hits": hits, "matched": _Matched(universe, masks),
             "absent": [concepts[k].c["text"] for k in range(len(concepts)) if not df[k]],
-            "full": full_count}
+            "full": int(full.sum())}

@@ -1,6 +1,7 @@
 """The command line's execution of the query model: postings, positions and exact field lengths
 read from the Whoosh index (``output/index/``), ranked by :func:`kb.search.rank.rank`."""
 
+import numpy as np
 from whoosh.scoring import BM25F
 
 from ..index import open_index
@@ -8,7 +9,7 @@ from ..vocab import load_vocab
 from . import chips, run
 from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
-from .rank import CUE_SATURATION
+from .rank import CUE_SATURATION, merge_postings, postings_arrays
 from .snippet import snippet
 
 
@@ -16,8 +17,9 @@ class WhooshSource:
     """The source interface of :func:`kb.search.rank.rank` over an open Whoosh reader.
 
     Made once per :class:`Searcher` (a warm searcher): the per-passage columns (exact field
-    lengths, tag counts, document and position for the tie-break) are read into lists once,
-    and decoded postings are kept in a cache of at most ``CACHE_POSTINGS`` postings."""
+    lengths, tag counts, document and position for the tie-break) are read into arrays once,
+    and decoded postings (as maps and as arrays) are kept in a cache of at most
+    ``CACHE_POSTINGS`` postings."""
 
     CACHE_POSTINGS = 2_000_000
 
@@ -36,31 +38,75 @@ class WhooshSource:
                       for layer, dl in self._dl.items()}
         docs, positions = column("doc"), column("position")
         self._order = list(zip(docs, positions))
+        rank = np.zeros(len(self._order), dtype=np.int64)
+        rank[sorted(range(len(self._order)), key=self._order.__getitem__)] = np.arange(len(self._order))
+        self._rank = rank
         self._sizes = {"city": column("ncities"), "instrument": column("ninst")}
+        self._size_arrays = {kind: np.maximum(np.array(v, dtype=np.float64), 1.0)
+                             for kind, v in self._sizes.items()}
         self._slug_name = city_names(vocab)
         self._cache = {}
         self._cached = 0
         self._tags = {}
+        self._columns = {}
 
     def has_word(self, term):
         return ("text", term) in self.reader
 
     def get(self, layer, term):
-        key = (layer, term)
-        out = self._cache.get(key)
-        if out is None:
+        def read():
             field = "text" if layer == "w" else "grams"
             out = {}
             if (field, term) in self.reader:
                 dl = self._dl[layer]
                 for docnum, positions in self.reader.postings(field, term).items_as("positions"):
                     out[docnum] = (len(positions), tuple(positions), dl[docnum])
-            if self._cached + len(out) > self.CACHE_POSTINGS:
+            return out
+
+        return self._cached_value((layer, term), read, len)
+
+    def _cached_value(self, key, make, size):
+        out = self._cache.get(key)
+        if out is None:
+            out = make()
+            if self._cached + size(out) > self.CACHE_POSTINGS:
                 self._cache.clear()
                 self._cached = 0
             self._cache[key] = out
-            self._cached += len(out)
+            self._cached += size(out)
         return out
+
+    def arrays(self, layer, term):
+        return self._cached_value(("a", layer, term), lambda: postings_arrays(self.get(layer, term)),
+                                  lambda a: len(a[0]))
+
+    def prefix_postings(self, char):
+        return self._cached_value(("p", char),
+                                  lambda: merge_postings([self.get("g", t) for t in self.expand(char)]),
+                                  len)
+
+    def tagged_array(self, kind, value):
+        key = ("tagged", kind, value)
+        if key not in self._columns:
+            self._columns[key] = np.array(sorted(self.tagged(kind, value)), dtype=np.int64)
+        return self._columns[key]
+
+    def size_array(self, kind):
+        return self._size_arrays[kind]
+
+    def cue_array(self, slug):
+        key = ("cues", slug)
+        if key not in self._columns:
+            counts = np.zeros(len(self._order), dtype=np.float64)
+            for k in range(1, CUE_SATURATION + 1):
+                ids = self._field_set("cuecounts", f"{slug}:{k}")
+                if ids:
+                    counts[sorted(ids)] = k
+            self._columns[key] = counts
+        return self._columns[key]
+
+    def order_rank(self):
+        return self._rank
 
     def prefix_words(self, char):
         return [t if isinstance(t, str) else t.decode("utf-8")
