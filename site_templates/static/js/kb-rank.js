@@ -91,89 +91,100 @@
     this.tagValues = c.cities.length ? c.cities : c.instrument ? [c.instrument] : [];
   }
 
-  Concept.prototype.textCandidates = function () {
-    var out = [];
-    if (this.wmaps.length) out = out.concat(intersectKeys(this.wmaps));
-    if (this.smaps.length) out = out.concat(intersectKeys(this.smaps));
-    if (this.pmaps.length) out = out.concat(intersectKeys(this.pmaps));
-    return out;
+  /* Per concept, once per query (as in rank.py's _Concept): the idf of every term and of the
+     tag, and the passages of each route: whole words as a phrase (with its start positions),
+     the bigram substring (without the words), the pieces apart (without either), the tag. */
+  Concept.prototype.prepare = function (src, n) {
+    var self = this;
+    this.widf = new Map();
+    this.words.forEach(function (w) { self.widf.set(w, KB.idf(n, dfOf(self.wmap.get(w)))); });
+    this.sidf = this.exact.map(function (key) { return KB.idf(n, dfOf(self.smap.get(key))); });
+    this.pidf = this.pmaps.map(function (d) { return KB.idf(n, dfOf(d)); });
+    this.wordPos = new Map();
+    if (this.wmaps.length) {
+      intersectKeys(this.wmaps).forEach(function (idx) {
+        var starts = KB.phraseStarts(self.wmaps.map(function (d) { return d.get(idx).pos; }));
+        if (starts.length) self.wordPos.set(idx, starts);
+      });
+    }
+    this.gramSet = new Set();
+    if (this.smaps.length) {
+      intersectKeys(this.smaps).forEach(function (idx) {
+        if (self.wordPos.has(idx)) return;
+        if (self.smaps.length === 1 ||
+            KB.phraseStarts(self.smaps.map(function (d) { return d.get(idx).pos; })).length) self.gramSet.add(idx);
+      });
+    }
+    this.piecesSet = new Set();
+    if (this.pmaps.length) {
+      intersectKeys(this.pmaps).forEach(function (idx) {
+        if (!self.wordPos.has(idx) && !self.gramSet.has(idx)) self.piecesSet.add(idx);
+      });
+    }
+    this.tagSet = new Set();
+    var count = 0;
+    this.tagValues.forEach(function (v) {
+      src.tagged(self.tagKind, v).forEach(function (i) { self.tagSet.add(i); });
+      count += src.tagCount(self.tagKind, v);
+    });
+    this.tagIdf = this.tagKind ? KB.idf(n, count) : 0;
   };
 
-  Concept.prototype.piecesMatch = function (idx) {
-    return this.pmaps.length > 0 && this.pmaps.every(function (d) { return d.has(idx); });
-  };
-
-  Concept.prototype.wordPositions = function (idx) {
-    if (!this.wmaps.length || !this.wmaps.every(function (d) { return d.has(idx); })) return [];
-    return KB.phraseStarts(this.wmaps.map(function (d) { return d.get(idx).pos; }));
-  };
-
-  Concept.prototype.gramMatch = function (idx) {
-    return this.smaps.length > 0 && this.smaps.every(function (d) { return d.has(idx); }) &&
-      KB.phraseStarts(this.smaps.map(function (d) { return d.get(idx).pos; })).length > 0;
-  };
-
-  /* The twin of kb.search.rank.rank. src: {n, avgdl, get, expand, hasTag, tagCount, tagged,
-     order}. Returns {hits: [{idx, full, score}], matched: Map(idx -> [k]), absent, full}. */
+  /* The twin of kb.search.rank.rank. src: {n, avgdl, get, expand, tagCount, tagged, tagSize,
+     cueCount, order}. Returns {hits: [{idx, full, score}], matched: Map(idx -> [k]), absent,
+     full}. */
   KB.rank = function (plan, src, C) {
     var n = src.n;
     var avgdl = src.avgdl;
-    var concepts = plan.concepts.map(function (c) { return new Concept(c, src); });
+    var concepts = plan.concepts.map(function (c) { var x = new Concept(c, src); x.prepare(src, n); return x; });
     var cand = new Set();
-    concepts.forEach(function (c) { c.textCandidates().forEach(function (i) { cand.add(i); }); });
     concepts.forEach(function (c) {
-      c.tagValues.forEach(function (v) { src.tagged(c.tagKind, v).forEach(function (i) { cand.add(i); }); });
+      c.wordPos.forEach(function (_p, i) { cand.add(i); });
+      [c.gramSet, c.piecesSet, c.tagSet].forEach(function (set) { set.forEach(function (i) { cand.add(i); }); });
     });
     var per = new Map();
     cand.forEach(function (idx) {
       var row = [];
       for (var k = 0; k < concepts.length; k++) {
         var c = concepts[k];
-        var pos = c.wordPositions(idx);
-        var word = pos.length > 0;
-        var gram = word ? false : c.gramMatch(idx);
-        var pieces = word || gram ? false : c.piecesMatch(idx);
-        var tagged = !!c.tagKind && c.tagValues.some(function (v) { return src.hasTag(idx, c.tagKind, v); });
+        var pos = c.wordPos.get(idx);
+        var word = pos !== undefined;
+        var gram = word ? false : c.gramSet.has(idx);
+        var pieces = word || gram ? false : c.piecesSet.has(idx);
+        var tagged = c.tagSet.has(idx);
         if (c.c.required && !(word || gram)) { row = null; break; }
         if (!(word || gram || pieces || tagged)) continue;
         var score = 0;
+        var i, post;
         if (word) {
-          c.words.forEach(function (w) {
-            var d = c.wmap.get(w);
-            var post = d.get(idx);
-            score += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.w, C);
-          });
+          for (i = 0; i < c.words.length; i++) {
+            post = c.wmap.get(c.words[i]).get(idx);
+            score += c.widf.get(c.words[i]) * KB.impact(post.tf, post.dl, avgdl.w, C);
+          }
         } else if (gram && c.exact.length) {
           var part = 0;
-          c.exact.forEach(function (key) {
-            var d = c.smap.get(key);
-            var post = d.get(idx);
-            part += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.g, C);
-          });
+          for (i = 0; i < c.exact.length; i++) {
+            post = c.smap.get(c.exact[i]).get(idx);
+            part += c.sidf[i] * KB.impact(post.tf, post.dl, avgdl.g, C);
+          }
           score += C.gram * part / c.exact.length;
         } else if (pieces) {
           var pp = 0;
-          c.pmaps.forEach(function (d) {
-            var post = d.get(idx);
-            pp += KB.idf(n, dfOf(d)) * KB.impact(post.tf, post.dl, avgdl.w, C);
-          });
+          for (i = 0; i < c.pmaps.length; i++) {
+            post = c.pmaps[i].get(idx);
+            pp += c.pidf[i] * KB.impact(post.tf, post.dl, avgdl.w, C);
+          }
           score += C.pieces * pp / c.pieces.length;
         }
         if (c.tagKind === "city") {
-          if (tagged) {
-            var count = 0;
-            c.tagValues.forEach(function (v) { count += src.tagCount("city", v); });
-            score += C.tag * KB.idf(n, count) / src.tagSize(idx, "city");
-          } else {
-            score *= C.mention;
-          }
+          if (tagged) score += C.tag * c.tagIdf / src.tagSize(idx, "city");
+          else score *= C.mention;
         } else if (c.tagKind === "instrument" && tagged) {
-          var slug = c.tagValues[0];
-          var strength = Math.min(src.cueCount(idx, slug), C.cueSat) / C.cueSat /
+          var strength = Math.min(src.cueCount(idx, c.tagValues[0]), C.cueSat) / C.cueSat /
             Math.sqrt(src.tagSize(idx, "instrument"));
-          score += C.tag * C.inst * KB.idf(n, src.tagCount("instrument", slug)) * strength;
+          score += C.tag * C.inst * c.tagIdf * strength;
         }
-        row.push([k, score, pos]);
+        row.push([k, score, pos || []]);
       }
       if (row && row.length) per.set(idx, row);
     });
@@ -523,17 +534,6 @@
       tagged: function (kind, slug) {
         return Array.from((tagLists.get(kind + "\u0000" + slug) || new Map()).keys());
       },
-      hasTag: function (idx, kind, value) {
-        var pair = codeOf(idx);
-        if (!pair) return false;
-        var codes = self.decodeCodes(pair);
-        if (kind === "city") {
-          var cc = info.cityCode.get(value);
-          return cc !== undefined && codes.c.indexOf(cc) >= 0;
-        }
-        var ic = info.instCode.get(value);
-        return ic !== undefined && codes.i.indexOf(ic) >= 0;
-      },
       tagCount: function (kind, value) {
         var code = (kind === "city" ? info.cityCode : info.instCode).get(value);
         return code === undefined ? 0 : (kind === "city" ? info.raw.cities : info.raw.instruments)[code][2];
@@ -812,15 +812,17 @@
       });
       return { items: items, counts: counts, want: want };
     }
-    run.ranked.forEach(function (r) {
-      var it = describe(r.idx, run.codes.get(r.idx) || [0, 0]);
-      var pass = {};
-      FACETS.forEach(function (x) { pass[x] = ok(it, x); });
-      FACETS.forEach(function (facet) {
-        if (FACETS.every(function (x) { return x === facet || pass[x]; })) count(facet, it);
-      });
-      if (FACETS.every(function (x) { return pass[x]; })) items.push(it);
-    });
+    // an item passes facet x's filter (bit x); it counts for facet f when it passes every
+    // other facet's filter
+    var ALL = (1 << FACETS.length) - 1;
+    var ranked = run.ranked;
+    for (var r = 0; r < ranked.length; r++) {
+      var it = describe(ranked[r].idx, run.codes.get(ranked[r].idx) || [0, 0]);
+      var mask = 0;
+      for (var x = 0; x < FACETS.length; x++) if (ok(it, FACETS[x])) mask |= 1 << x;
+      for (var f = 0; f < FACETS.length; f++) if ((mask | (1 << f)) === ALL) count(FACETS[f], it);
+      if (mask === ALL) items.push(it);
+    }
     return { items: items, counts: counts, want: want };
   };
 

@@ -14,7 +14,7 @@
   var KB = global.KB = global.KB || {};
   var doc = global.document;
   var PAGE_SIZE = 20;
-  var DEBOUNCE_MS = 120;
+  var DEBOUNCE_MS = 60; // input methods fire one event per committed word: a short pause is enough
   var DOC_FACET_LIMIT = 10;
   var FILTERS = ["city", "instrument", "year", "type", "doc"];
   var FACET_TITLES = { city: "城市", instrument: "政策工具", year: "发布年份", type: "文献类型", doc: "文档" };
@@ -224,12 +224,16 @@
       var pages = Math.max(1, Math.ceil(refined.items.length / PAGE_SIZE));
       if (st.page > pages) st.page = pages;
       var shown = refined.items.slice((st.page - 1) * PAGE_SIZE, st.page * PAGE_SIZE);
-      var frags = await self.engine.fragments(shown.map(function (it) { return it.idx; }));
       var docNums = new Set();
       topEntries(refined.counts.doc, DOC_FACET_LIMIT).forEach(function (kv) { docNums.add(kv[0]); });
-      var rules = q ? await self.engine.rules() : null;
       if (docNum >= 0) docNums.add(docNum);
-      var titles = await self.engine.docTitles(Array.from(docNums));
+      // the shown passages' fragments and the documents' titles load together
+      var got = await Promise.all([self.engine.fragments(shown.map(function (it) { return it.idx; })),
+                                   q ? self.engine.rules() : null,
+                                   self.engine.docTitles(Array.from(docNums))]);
+      var frags = got[0];
+      var rules = got[1];
+      var titles = got[2];
       if (my !== self.seq) return;
       self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages, rules: rules },
                   docNum, opts);
