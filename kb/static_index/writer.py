@@ -29,7 +29,7 @@ CHUNK_BYTES = 6_000  # target posting-chunk size (bytes of entries)
 LEX_BYTES = 3_000  # target lexicon-chunk size
 DIR_ENTRIES = 64  # chunk references per directory file
 FRAG_SIZE = 2  # passages per fragment file
-DOC_CHUNK = 16  # documents per title / code file
+DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
