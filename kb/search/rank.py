@@ -129,9 +129,11 @@ def _intersect(arrays):
     return out
 
 
-def _at(keys, values, idx):
-    """values at the positions of ``idx`` (a subset of ``keys``)."""
-    return values[np.searchsorted(keys, idx)]
+def _term_scores(n, postings, idx, avgdl):
+    """idf · impact of one term for the passages ``idx`` (a subset of its postings)."""
+    keys, tf, dl = postings
+    at = np.searchsorted(keys, idx)
+    return idf(n, len(keys)) * impact(tf[at], dl[at], avgdl)
 
 
 class _Columns:
@@ -206,9 +208,7 @@ class _Concept:
             self.positions = starts.__getitem__
         word_score = np.zeros(len(self.word_idx))
         for w in words:
-            keys, tf, dl = warr[w]
-            word_score += idf(n, len(keys)) * impact(_at(keys, tf, self.word_idx),
-                                                     _at(keys, dl, self.word_idx), avgdl["w"])
+            word_score += _term_scores(n, warr[w], self.word_idx, avgdl["w"])
         # the bigram substring, for passages without the whole words
         smaps, sarr = [], []
         for kind, term in c["slots"]:
@@ -228,9 +228,7 @@ class _Concept:
         if exact:
             part = np.zeros(len(gram_idx))
             for _kind, term in exact:
-                keys, tf, dl = cols.postings("g", term)
-                part += idf(n, len(keys)) * impact(_at(keys, tf, gram_idx), _at(keys, dl, gram_idx),
-                                                   avgdl["g"])
+                part += _term_scores(n, cols.postings("g", term), gram_idx, avgdl["g"])
             gram_score = gram_score + GRAM_FACTOR * part / len(exact)
         # a long word's pieces apart, for passages matching neither way
         pieces = _unique(c.get("pieces") or [])
@@ -242,9 +240,8 @@ class _Concept:
         pieces_score = np.zeros(len(pieces_idx))
         if pieces:
             part = np.zeros(len(pieces_idx))
-            for keys, tf, dl in parr:
-                part += idf(n, len(keys)) * impact(_at(keys, tf, pieces_idx), _at(keys, dl, pieces_idx),
-                                                   avgdl["w"])
+            for postings in parr:
+                part += _term_scores(n, postings, pieces_idx, avgdl["w"])
             pieces_score = pieces_score + PIECES_FACTOR * part / len(pieces)
         # the three text routes are disjoint: one sorted array of passages and their scores
         text_idx = np.concatenate([self.word_idx, gram_idx, pieces_idx])
