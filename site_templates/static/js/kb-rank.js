@@ -326,6 +326,36 @@
     return self.file(self.meta.rules).then(function (r) { self.rulesData = r; return r; });
   };
 
+  /* The vocabulary and gazetteer ranges a query's parts look up. */
+  function lexiconRanges(parts, meta, rules) {
+    var out = { lex: [], ent: [] };
+    parts.forEach(function (p) {
+      out.lex = out.lex.concat(KB.lexRanges(p[0], meta.maxw));
+      out.ent = out.ent.concat(KB.lexRanges(p[0], rules.entMax));
+    });
+    return out;
+  }
+
+  function entNames(rules, ranges) {
+    var names = new Set();
+    ranges.forEach(function (r) { overlapping(rules.ent, r[0], r[1]).forEach(function (n) { names.add(n); }); });
+    return Array.from(names);
+  }
+
+  /* While the user is still typing: fetch the vocabulary and gazetteer chunks the text so far
+     needs (what run() fetches first), so that the search after the pause starts with them.
+     Errors are left to run(). */
+  Engine.prototype.prefetch = function (query) {
+    var self = this;
+    return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
+      var rules = got[0];
+      var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
+      var ranges = lexiconRanges(parts, self.meta, rules);
+      return Promise.all([self.loadChunks("lex", ranges.lex),
+                          KB.loadAll(entNames(rules, ranges.ent), self.base)]);
+    }).catch(function () { return null; });
+  };
+
   /* Run a query: {plan, ranked: [{idx, full, score}], matched, absent, fullCount, notices,
      codes: Map(idx -> [city set, mask]), partial: bool (some posting pages were not fetched),
      pagesPending}. opts.full: fetch every posting page (no byte budget). */
@@ -340,17 +370,12 @@
                    matched: new Map(), absent: [], fullCount: 0, codes: new Map(),
                    partial: false, pagesPending: 0 };
     var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
-    var lexRanges = [];
-    var entRanges = [];
-    parts.forEach(function (p) {
-      lexRanges = lexRanges.concat(KB.lexRanges(p[0], meta.maxw));
-      entRanges = entRanges.concat(KB.lexRanges(p[0], rules.entMax));
-    });
+    var ranges = lexiconRanges(parts, meta, rules);
+    var lexRanges = ranges.lex;
+    var entRanges = ranges.ent;
     var gaz = Object.create(null);
     var loadGaz = async function (ranges) {
-      var names = new Set();
-      ranges.forEach(function (r) { overlapping(rules.ent, r[0], r[1]).forEach(function (n) { names.add(n); }); });
-      names = Array.from(names);
+      var names = entNames(rules, ranges);
       await KB.loadAll(names, self.base);
       names.forEach(function (n) {
         var c = KB.data[n];

@@ -103,6 +103,7 @@
     var composing = false;
     var typed = function () {
       clearTimeout(self.timer);
+      if (self.engine && self.input.value.trim()) self.engine.prefetch(self.input.value);
       self.timer = setTimeout(function () {
         self.state.q = self.input.value;
         self.state.page = 1;
