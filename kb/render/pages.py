@@ -12,6 +12,7 @@ import jinja2
 
 from .. import charts, cite
 from ..fsutil import write_bytes
+from ..reuse import Carry, digest
 from ..read import DOC_TYPE_LABELS
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
                      COMPARE_MAX, COMPARE_PER_CELL, CSP, DATA_DICTIONARY, DATA_DIR,
@@ -44,8 +45,13 @@ NAV = (
 
 
 class _Renderer:
-    def __init__(self, out_dir, site, search_assets, base_url, templates_dir):
+    def __init__(self, out_dir, site, search_assets, base_url, templates_dir, carry=None,
+                 doc_keys=None):
         self.out = Path(out_dir)
+        # carry: kb.reuse.Carry — pages whose key is unchanged are linked from the previous
+        # output instead of rendered; doc_keys: {document id: hash of its passages}
+        self.carry = carry or Carry(out_dir, "render")
+        self.doc_keys = doc_keys or {}
         self.site = site
         self.search_assets = search_assets or {}
         self.base_url = (base_url if base_url.endswith("/") else base_url + "/") if base_url else None
@@ -83,18 +89,33 @@ class _Renderer:
             "scripts": [],
         }
 
-    def write(self, rel_path, text):
+    def write(self, rel_path, text, key=None):
         path = self.out / rel_path
         if not text.endswith("\n"):
             text += "\n"
-        write_bytes(path, text.encode("utf-8"))
+        data = text.encode("utf-8")
+        write_bytes(path, data)
         self.written.append(path)
+        self.carry.record(rel_path, key, len(data))
 
-    def page(self, template, rel_path, ctx, env=None):
-        text = (env or self.env).get_template(template).render(**ctx)
-        self.write(rel_path, text)
+    def page(self, template, rel_path, ctx=None, env=None, key=None):
+        """Render ``template`` with ``ctx`` (a dict, or a function making it) to ``rel_path``,
+        unless the previous output holds the page with the same key: by default a hash of
+        the template's name and the context (templates, code and settings are in the
+        carry's salt); callers that know cheaper inputs pass ``key`` and a function."""
         if rel_path.endswith(".html") and rel_path != "404.html":
             self.pages.append(rel_path)
+        if key is None:
+            if callable(ctx):
+                ctx = ctx()
+            key = self.carry.key("page", template, rel_path, env is self.search_env, ctx)
+        if self.carry.carry(rel_path, key):
+            self.written.append(self.out / rel_path)
+            return
+        if callable(ctx):
+            ctx = ctx()
+        text = (env or self.env).get_template(template).render(**ctx)
+        self.write(rel_path, text, key)
 
     # ----------------------------------------------------------------- static
 
@@ -429,7 +450,30 @@ class _Renderer:
             meta.append(("日期说明", doc["date_note"], None))
         meta.append(("段落数", str(len(passages)), None))
         original = (doc.get("url") or "").strip()
+        inputs = self._document_inputs(doc, passages)
         for part in range(1, n_parts + 1):
+            rel = s.doc_url(doc["id"], part)
+            key = self.carry.key("document", rel, part, n_parts, inputs) if inputs else None
+            ctx = self._document_ctx(doc, part, n_parts, parts, meta, original)
+            self.page("document.html", rel, ctx if key else ctx(), key=key)
+
+    def _document_inputs(self, doc, passages):
+        """What a document's pages are made of: its metadata, its passages (the pipeline's
+        content hash of them, else their data) and the pages of the cities they name
+        (a city gets a page only while it has passages)."""
+        s = self.site
+        content = self.doc_keys.get(doc["id"]) or digest(passages)
+        if content is None:
+            return None
+        names = {n for p in passages for n in p.get("cities", [])}
+        if doc.get("home_city"):
+            names.add(doc["home_city"])
+        return [doc, content, [[n, s.city_chip(n)["url"]] for n in sorted(names, key=str)]]
+
+    def _document_ctx(self, doc, part, n_parts, parts, meta, original):
+        s = self.site
+
+        def make():
             rel = s.doc_url(doc["id"], part)
             title = doc.get("title") or doc["id"]
             ctx = self.base_ctx(rel, "document", title if part == 1 else f"{title}（第 {part} 部分）",
@@ -456,7 +500,9 @@ class _Renderer:
                           for n in range(1, n_parts + 1)] if n_parts > 1 else [],
                 "scripts": ["static/js/cite.js"],
             })
-            self.page("document.html", rel, ctx)
+            return ctx
+
+        return make
 
     def documents_index(self):
         s = self.site
