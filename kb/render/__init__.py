@@ -101,15 +101,16 @@ def render_site(out_dir, documents, passages, figures, vocab, search_assets,
 
 
 def _salt(templates_dir, base_url, vocab):
-    """What every page depends on: the code (kb/ and kb/render/), the templates and static
-    files, kb/data (site wording, instrument notes), the vocabulary, the site's address and
-    the versions of the libraries that render."""
+    """What every page depends on: the code (kb/ and kb/render/), kb/data (site wording,
+    instrument notes), the vocabulary, the site's address, whether there is a search page and
+    the versions of the libraries that render. The templates are part of each page's key
+    (the template and those it extends or imports); the static files are copied anyway."""
     def get(name):
         return vocab.get(name) if isinstance(vocab, dict) else getattr(vocab, name, None)
 
     return reuse.digest(
         "render/1", reuse.code_digest(),
-        reuse.files_digest(sorted(templates_dir.rglob("*")), templates_dir),
+        (templates_dir / "search.html").exists(),  # the search page and every page's menu
         reuse.files_digest(sorted(DATA_DIR.rglob("*")), DATA_DIR),
         get("version"), [get(k) for k in ("cities", "provinces", "instruments", "metrics")],
         base_url, reuse.package_versions("jinja2", "markupsafe", "markdown"))

@@ -1,5 +1,6 @@
 """The page writers: one method per page kind, each computing plain dicts for its template."""
 
+import hashlib
 import json
 import math
 import re
@@ -12,7 +13,7 @@ import jinja2
 
 from .. import charts, cite
 from ..fsutil import write_bytes
-from ..reuse import Carry, digest
+from ..reuse import Carry, digest, files_digest
 from ..read import DOC_TYPE_LABELS
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
                      COMPARE_MAX, COMPARE_PER_CELL, CSP, DATA_DICTIONARY, DATA_DIR,
@@ -65,6 +66,7 @@ class _Renderer:
         self.search_env = jinja2.Environment(**common)
         self.written = []
         self.pages = []  # site-relative paths of HTML pages (for the sitemap)
+        self._template_keys = {}
 
     # ----------------------------------------------------------------- plumbing
 
@@ -98,6 +100,32 @@ class _Renderer:
         self.written.append(path)
         self.carry.record(rel_path, key, len(data))
 
+    def template_key(self, name):
+        """Hash of a template and of every template it extends, includes or imports, so a
+        changed template re-renders the pages that use it (and only those)."""
+        if name not in self._template_keys:
+            import jinja2.meta
+
+            seen, todo, h = set(), [name], hashlib.sha256()
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                source = self.env.loader.get_source(self.env, current)[0]
+                h.update(current.encode() + b"\0" + source.encode("utf-8") + b"\0")
+                for ref in jinja2.meta.find_referenced_templates(self.env.parse(source)):
+                    if ref is None:  # a name computed at render time: depend on every template
+                        return self._all_templates_key(name)
+                    todo.append(ref)
+            self._template_keys[name] = h.hexdigest()
+        return self._template_keys[name]
+
+    def _all_templates_key(self, name):
+        self._template_keys[name] = files_digest(sorted(self.templates_dir.rglob("*.html")),
+                                                 self.templates_dir)
+        return self._template_keys[name]
+
     def page(self, template, rel_path, ctx=None, env=None, key=None):
         """Render ``template`` with ``ctx`` (a dict, or a function making it) to ``rel_path``,
         unless the previous output holds the page with the same key: by default a hash of
@@ -108,7 +136,8 @@ class _Renderer:
         if key is None:
             if callable(ctx):
                 ctx = ctx()
-            key = self.carry.key("page", template, rel_path, env is self.search_env, ctx)
+            key = self.carry.key("page", self.template_key(template), rel_path,
+                                 env is self.search_env, ctx)
         if self.carry.carry(rel_path, key):
             self.written.append(self.out / rel_path)
             return
@@ -453,7 +482,8 @@ class _Renderer:
         inputs = self._document_inputs(doc, passages)
         for part in range(1, n_parts + 1):
             rel = s.doc_url(doc["id"], part)
-            key = self.carry.key("document", rel, part, n_parts, inputs) if inputs else None
+            key = (self.carry.key("document", self.template_key("document.html"), rel, part,
+                                  n_parts, inputs) if inputs else None)
             ctx = self._document_ctx(doc, part, n_parts, parts, meta, original)
             self.page("document.html", rel, ctx if key else ctx(), key=key)
 
@@ -567,7 +597,12 @@ class _Renderer:
                     "cities": [{"slug": c["slug"], "name": c["name"]} for c in self.site.cities],
                     "instruments": [{"slug": i["slug"], "label": i["label"]}
                                     for i in self.site.instruments]})
-        self.page("search.html", "search/index.html", ctx, env=self.search_env)
+        # The key leaves out how many index files this build wrote (the rest of the static
+        # index's statistics describe the index itself), so it is the same as a cold build's.
+        stats = dict(self.search_assets.get("stats") or {}, files_written=None)
+        key = self.carry.key("page", self.template_key("search.html"), "search/index.html", True,
+                             dict(ctx, search_assets=dict(self.search_assets, stats=stats)))
+        self.page("search.html", "search/index.html", ctx, env=self.search_env, key=key)
 
     def not_found(self):
         path = urlsplit(self.base_url or DEFAULT_BASE_URL).path or "/"
