@@ -150,7 +150,7 @@ def write_exports(data_dir, documents, passages, figures, vocab, coverage_report
     documents' new segments. ``stats``: a dict to receive what was reused."""
     data_dir = Path(data_dir)
     root = data_dir.parent
-    carry = reuse.Carry(root, "export", previous, reuse.digest("export/1", reuse.code_digest()))
+    carry = reuse.Carry(root, "export", previous, _salt())
     prefix = data_dir.name + "/"
     counts = {}
     for p in passages:
@@ -202,6 +202,14 @@ def write_exports(data_dir, documents, passages, figures, vocab, coverage_report
 
 _ORDER = ("passages.jsonl", "passages.csv", "documents.json", "taxonomy.json", "figures.json",
           "figures.csv", "figures-coverage.md")
+
+
+def _salt():
+    """What every export segment depends on besides its document: this module and the
+    helpers it calls (a change of other stages' code changes the documents' keys)."""
+    kb = reuse.KB_DIR
+    return reuse.digest("export/1", reuse.files_digest(
+        [kb / "export.py", kb / "urls.py", kb / "reuse.py", kb / "fsutil.py"], kb))
 
 
 def _old_segments(carry, rel):

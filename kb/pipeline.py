@@ -17,6 +17,11 @@
 * The Whoosh index of the previous output is updated in place (only changed
   documents are re-indexed) when its manifest matches; when a document was
   removed, the index is rebuilt, so it is byte-identical to a fresh build's.
+* Export and render reuse the previous output's files whose inputs did not change
+  (``kb.reuse``: keys in ``out/.kb/``; pages and whole export files are hard-linked
+  into the staging directory, export files of which only some documents changed are
+  assembled from the previous file's bytes of the others); the previous output is
+  only read, so a failed build still leaves it untouched.
 """
 
 import contextlib
