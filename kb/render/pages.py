@@ -32,6 +32,22 @@ def _js_data(name, payload):
     return f"KBPages.register({json.dumps(name)},{body});\n"
 
 
+_TEMPLATE_REF = re.compile(r"\{%-?\+?\s*(?:extends|include|import|from)\s+(\S[^%]*?)\s*(?:-?%\}|\s(?:import|as|ignore|with|without)\b)")
+_LITERAL = re.compile(r"""^(?:"([^"\\]*)"|'([^'\\]*)')$""")
+
+
+def _template_refs(source):
+    """Names of the templates ``source`` extends, includes or imports (string literals), or
+    None when one of them is an expression (then the page depends on every template)."""
+    refs = []
+    for arg in _TEMPLATE_REF.findall(source):
+        m = _LITERAL.match(arg.strip())
+        if not m:
+            return None
+        refs.append(m.group(1) if m.group(1) is not None else m.group(2))
+    return refs
+
+
 # --------------------------------------------------------------------------- pages
 
 NAV = (
@@ -104,26 +120,25 @@ class _Renderer:
         """Hash of a template and of every template it extends, includes or imports, so a
         changed template re-renders the pages that use it (and only those)."""
         if name not in self._template_keys:
-            import jinja2.meta
-
             seen, todo, h = set(), [name], hashlib.sha256()
             while todo:
                 current = todo.pop()
                 if current in seen:
                     continue
                 seen.add(current)
-                source = self.env.loader.get_source(self.env, current)[0]
+                try:
+                    source = self.env.loader.get_source(self.env, current)[0]
+                except jinja2.TemplateNotFound:  # {% include … ignore missing %}
+                    h.update(current.encode() + b"\0\0missing\0")
+                    continue
                 h.update(current.encode() + b"\0" + source.encode("utf-8") + b"\0")
-                for ref in jinja2.meta.find_referenced_templates(self.env.parse(source)):
-                    if ref is None:  # a name computed at render time: depend on every template
-                        return self._all_templates_key(name)
-                    todo.append(ref)
+                refs = _template_refs(source)
+                if refs is None:  # a name computed at render time: depend on every template
+                    self._template_keys[name] = files_digest(
+                        sorted(self.templates_dir.rglob("*.html")), self.templates_dir)
+                    return self._template_keys[name]
+                todo.extend(refs)
             self._template_keys[name] = h.hexdigest()
-        return self._template_keys[name]
-
-    def _all_templates_key(self, name):
-        self._template_keys[name] = files_digest(sorted(self.templates_dir.rglob("*.html")),
-                                                 self.templates_dir)
         return self._template_keys[name]
 
     def page(self, template, rel_path, ctx=None, env=None, key=None):
@@ -610,7 +625,7 @@ class _Renderer:
             path += "/"
         ctx = self.base_ctx("404.html", "404", "页面未找到")
         ctx["root"] = path  # absolute path: 404 pages are served at arbitrary depths
-        self.write("404.html", self.env.get_template("404.html").render(**ctx))
+        self.page("404.html", "404.html", ctx)
 
     def sitemap(self):
         """sitemap.xml lists absolute URLs, so it is written only when the site's address
