@@ -9,9 +9,10 @@ Output is deterministic: fixed key order, no timestamps.
 import csv
 import io
 import json
+from pathlib import Path
 
-from . import urls
-from .fsutil import write_text
+from . import reuse, urls
+from .fsutil import write_bytes, write_text
 
 PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "city_basis", "mentions",
                   "province", "instruments", "cues", "year", "years", "url")
@@ -79,24 +80,156 @@ def _jsonl(rows):
     return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
 
 
-def write_exports(data_dir, documents, passages, figures, vocab, coverage_report=""):
-    """Write every export file; returns the list of paths written."""
+def _passages_jsonl(rows):
+    return _jsonl(passage_record(p) for p in rows)
+
+
+def _passages_csv(rows):
+    return _csv_rows((dict(r, section=" › ".join(r["section"])) for r in map(passage_record, rows)),
+                     PASSAGE_FIELDS)
+
+
+def _figures_json(rows):
+    # = the items of json.dumps(list, indent=2): each item one level deeper (strings hold no
+    # raw newline), so a document's items can be kept and joined with others' unchanged
+    return ",\n".join("  " + json.dumps({k: f.get(k) for k in FIGURE_FIELDS}, ensure_ascii=False,
+                                         indent=2).replace("\n", "\n  ") for f in rows)
+
+
+def _figures_csv(rows):
+    return _csv_rows(rows, FIGURE_FIELDS)
+
+
+def _csv_rows(rows, fieldnames):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in fieldnames])
+    return buf.getvalue()
+
+
+def _csv_head(fieldnames):
+    return "\ufeff" + csv_text([], fieldnames)
+
+
+# The large files, made of one segment per document: (rows, head, separator, tail, empty
+# file, segment of one document's rows).
+_SEGMENTED = {
+    "passages.jsonl": ("passages", "", "", "", "", _passages_jsonl),
+    "passages.csv": ("passages", _csv_head(PASSAGE_FIELDS), "", "", None, _passages_csv),
+    "figures.json": ("figures", "[\n", ",\n", "\n]\n", "[]\n", _figures_json),
+    "figures.csv": ("figures", _csv_head(FIGURE_FIELDS), "", "", None, _figures_csv),
+}
+
+
+def _runs(rows, doc_keys):
+    """``rows`` cut into runs of one document: [(key, rows)]. A run's key is the content
+    hash of its document (``doc_keys``) when every document forms a single run (then the
+    run is all of that document's rows), else None (made, never reused)."""
+    runs = []
+    for r in rows:
+        doc = r.get("doc")
+        if runs and runs[-1][0] == doc:
+            runs[-1][1].append(r)
+        else:
+            runs.append((doc, [r]))
+    docs = [doc for doc, _ in runs]
+    whole = bool(doc_keys) and len(set(docs)) == len(docs)
+    return [((doc_keys.get(doc) if whole and doc is not None else None), rs) for doc, rs in runs]
+
+
+def write_exports(data_dir, documents, passages, figures, vocab, coverage_report="",
+                  previous=None, doc_keys=None, stats=None):
+    """Write every export file; returns the list of paths written.
+
+    The large files (passages and figures, JSON and CSV) are made of one segment per
+    document. With ``doc_keys`` ({document id: content hash of its analysis}) and
+    ``previous`` (an earlier output folder holding ``data/`` and its manifest
+    ``.kb/export.json``), an unchanged file is hard-linked from there and a changed one is
+    assembled from the unchanged documents' bytes of the previous file plus the changed
+    documents' new segments. ``stats``: a dict to receive what was reused."""
+    data_dir = Path(data_dir)
+    root = data_dir.parent
+    carry = reuse.Carry(root, "export", previous, _salt())
+    prefix = data_dir.name + "/"
     counts = {}
     for p in passages:
         counts[p["doc"]] = counts.get(p["doc"], 0) + 1
-    passage_rows = [passage_record(p) for p in passages]
-    section_joined = [dict(r, section=" › ".join(r["section"])) for r in passage_rows]
+    written = []
+    segments_reused = segments_made = files_reused = 0
+    rows_of = {"passages": passages, "figures": figures}
+    runs_of = {kind: _runs(rows, doc_keys or {}) for kind, rows in rows_of.items()}
+    for name, (kind, head, sep, tail, empty, make) in _SEGMENTED.items():
+        rel = prefix + name
+        runs = runs_of[kind]
+        keys = [k for k, _ in runs]
+        key = carry.key(name, keys) if all(keys) else None
+        if carry.carry(rel, key):
+            written.append(root / rel)
+            files_reused += 1
+            continue
+        old = _old_segments(carry, rel)
+        parts, lengths = [], []
+        for k, rows in runs:
+            if k is not None and k in old:
+                part = old[k]
+                segments_reused += 1
+            else:
+                part = make(rows).encode("utf-8")
+                segments_made += 1
+            parts.append(part)
+            lengths.append([k, len(part)])
+        if not parts and empty is not None:
+            data = empty.encode("utf-8")
+        else:
+            data = head.encode("utf-8") + sep.encode("utf-8").join(parts) + tail.encode("utf-8")
+        written.append(write_bytes(root / rel, data))
+        carry.record(rel, key, len(data), {"head": len(head.encode("utf-8")), "sep": len(sep.encode("utf-8")),
+                                           "segments": lengths} if key else None)
     files = {
-        "passages.jsonl": _jsonl(passage_rows),
-        "passages.csv": "\ufeff" + csv_text(section_joined, PASSAGE_FIELDS),
         "documents.json": _json([document_record(d, counts.get(d["id"], 0)) for d in documents]),
         "taxonomy.json": _json(taxonomy_record(vocab)),
-        "figures.json": _json([{k: f.get(k) for k in FIGURE_FIELDS} for f in figures]),
-        "figures.csv": "\ufeff" + csv_text(figures, FIGURE_FIELDS),
         "figures-coverage.md": coverage_report,
     }
-    written = []
     for name, text in files.items():
         written.append(write_text(data_dir / name, text))
-    return written
+    carry.save()
+    if stats is not None:
+        stats.update(files_reused=files_reused, segments_reused=segments_reused,
+                     segments_made=segments_made)
+    return sorted(written, key=lambda p: _ORDER.index(p.name))
+
+
+_ORDER = ("passages.jsonl", "passages.csv", "documents.json", "taxonomy.json", "figures.json",
+          "figures.csv", "figures-coverage.md")
+
+
+def _salt():
+    """What every export segment depends on besides its document: this module and the
+    helpers it calls (a change of other stages' code changes the documents' keys)."""
+    kb = reuse.KB_DIR
+    return reuse.digest("export/1", reuse.files_digest(
+        [kb / "export.py", kb / "urls.py", kb / "reuse.py", kb / "fsutil.py"], kb))
+
+
+def _old_segments(carry, rel):
+    """{document key: its segment's bytes} of the previous output's ``rel`` (empty when that
+    file or its manifest entry is missing or does not match)."""
+    entry = carry.old.get(rel) if carry.previous is not None else None
+    if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[2], dict):
+        return {}
+    path = carry.previous / rel
+    try:
+        if path.stat().st_size != entry[1]:
+            return {}
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    out, at, sep = {}, entry[2]["head"], entry[2]["sep"]
+    for i, (k, length) in enumerate(entry[2]["segments"]):
+        if i:
+            at += sep
+        out[k] = data[at:at + length]
+        at += length
+    return out
 

@@ -21,3 +21,17 @@ def write_bytes(path, data):
 
 def write_text(path, text):
     return write_bytes(path, text.encode("utf-8"))
+
+
+def link_or_copy(src, dst):
+    """Put ``src``'s bytes at ``dst`` as a hard link (a copy where linking is refused).
+    ``dst`` is unlinked first, so nothing is ever written through an existing link."""
+    import shutil
+
+    dst = Path(dst)
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst

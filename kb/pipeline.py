@@ -17,6 +17,11 @@
 * The Whoosh index of the previous output is updated in place (only changed
   documents are re-indexed) when its manifest matches; when a document was
   removed, the index is rebuilt, so it is byte-identical to a fresh build's.
+* Export and render reuse the previous output's files whose inputs did not change
+  (``kb.reuse``: keys in ``out/.kb/``; pages and whole export files are hard-linked
+  into the staging directory, export files of which only some documents changed are
+  assembled from the previous file's bytes of the others); the previous output is
+  only read, so a failed build still leaves it untouched.
 """
 
 import contextlib
@@ -292,18 +297,24 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                                       docs, keys, passages_by_doc, tokens, progress, jobs)
         stages.done("index", mode=mode)
 
+        previous = out_dir if out_dir.exists() else None  # its unchanged files are reused
+        doc_keys = {d["id"]: k for d, k in zip(docs, keys)}  # content hashes of the analyses
         meta_docs = [{k: v for k, v in d.items() if k != "text"} for d in docs]
+        export_stats = {}
         export.write_exports(staging / "data", meta_docs, passages, figures, vocab,
-                             coverage_report(figures, vocab))
-        stages.done("export")
+                             coverage_report(figures, vocab), previous=previous, doc_keys=doc_keys,
+                             stats=export_stats)
+        stages.done("export", **export_stats)
 
         search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
                                            previous=out_dir if out_dir.exists() else None, cache=cache_dir)
         del tokens
         stats = search_assets.get("stats", {})
         stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"))
-        render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url)
-        stages.done("render")
+        render_stats = {}
+        render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
+                    previous=previous, doc_keys=doc_keys, stats=render_stats)
+        stages.done("render", **render_stats)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

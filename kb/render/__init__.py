@@ -50,6 +50,8 @@ site is published.
 
 from pathlib import Path
 
+from .. import reuse
+from ..reuse import Carry
 from .config import (CITY_PAGE_PER_INSTRUMENT, COMPARE_PER_CELL, CSP, DATA_DIR,
                      REQUIRED_DOWNLOADS, TEMPLATES_DIR)
 from .md import markdown_to_html
@@ -62,14 +64,20 @@ __all__ = ["render_site", "markdown_to_html", "cue_sentence", "figure_measure", 
 
 
 def render_site(out_dir, documents, passages, figures, vocab, search_assets,
-                base_url=None, templates_dir=None):
+                base_url=None, templates_dir=None, previous=None, doc_keys=None, stats=None):
     """Render the whole static site into ``out_dir``; returns the sorted files written.
 
-    ``templates_dir`` defaults to ``site_templates/`` (tests may point it elsewhere)."""
+    ``templates_dir`` defaults to ``site_templates/`` (tests may point it elsewhere).
+    ``previous``: the previous build's output, whose pages are hard-linked into ``out_dir``
+    when their key (see ``kb.reuse``) is unchanged; the keys are kept in
+    ``out_dir/.kb/render.json``. ``doc_keys``: {document id: a content hash of its passages}
+    (the pipeline's analysis cache keys), so that a document's pages are keyed without
+    hashing its passages. ``stats``: a dict to receive the numbers of files rendered and reused."""
     out_dir = Path(out_dir)
+    templates_dir = Path(templates_dir) if templates_dir else TEMPLATES_DIR
     site = _Site(documents, passages, figures or [], vocab)
-    r = _Renderer(out_dir, site, search_assets, base_url,
-                  Path(templates_dir) if templates_dir else TEMPLATES_DIR)
+    carry = Carry(out_dir, "render", previous, _salt(templates_dir, base_url, vocab))
+    r = _Renderer(out_dir, site, search_assets, base_url, templates_dir, carry=carry, doc_keys=doc_keys)
     r.copy_static()
     r.home()
     r.cities_index()
@@ -86,4 +94,23 @@ def render_site(out_dir, documents, passages, figures, vocab, search_assets,
     r.search()
     r.not_found()
     r.sitemap()
+    r.written.append(carry.save())
+    if stats is not None:
+        stats.update(rendered=carry.made, reused=carry.reused)
     return sorted(set(r.written))
+
+
+def _salt(templates_dir, base_url, vocab):
+    """What every page depends on: the code (kb/ and kb/render/), kb/data (site wording,
+    instrument notes), the vocabulary, the site's address, whether there is a search page and
+    the versions of the libraries that render. The templates are part of each page's key
+    (the template and those it extends or imports); the static files are copied anyway."""
+    def get(name):
+        return vocab.get(name) if isinstance(vocab, dict) else getattr(vocab, name, None)
+
+    return reuse.digest(
+        "render/1", reuse.code_digest(),
+        (templates_dir / "search.html").exists(),  # the search page and every page's menu
+        reuse.files_digest(sorted(DATA_DIR.rglob("*")), DATA_DIR),
+        get("version"), [get(k) for k in ("cities", "provinces", "instruments", "metrics")],
+        base_url, reuse.package_versions("jinja2", "markupsafe", "markdown"))

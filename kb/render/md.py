@@ -37,8 +37,16 @@ class _NoRawHtml(Extension):
         md.treeprocessors.register(_SafeLinks(md), "safe_links", 0)
 
 
+_CONVERTER = None
+
+
 def markdown_to_html(source):
     """Markdown -> HTML (Markup) with raw HTML escaped and unsafe link schemes removed."""
-    md = markdown.Markdown(extensions=[_NoRawHtml(), "tables", "sane_lists"],
-                           output_format="html")
-    return Markup(md.convert(source or ""))
+    global _CONVERTER
+    if _CONVERTER is None:  # one converter, reset after each use (building one is the cost)
+        _CONVERTER = markdown.Markdown(extensions=[_NoRawHtml(), "tables", "sane_lists"],
+                                       output_format="html")
+    try:
+        return Markup(_CONVERTER.convert(source or ""))
+    finally:
+        _CONVERTER.reset()

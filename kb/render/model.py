@@ -8,6 +8,25 @@ from .config import (KIND_LABELS, OTHER_METRIC, QUALIFIER_LABELS, SCOPE_LABELS)
 from .text import _fmt_number, _get, _plain_aliases, _q, cue_sentence, figure_measure
 
 
+class _LazyViews(dict):
+    """{passage id: view}, each view computed on first use; ``in`` answers for every passage."""
+
+    def __init__(self, passages_by_id, make):
+        super().__init__()
+        self._passages = passages_by_id
+        self._make = make
+
+    def __missing__(self, passage_id):
+        view = self[passage_id] = self._make(self._passages[passage_id])
+        return view
+
+    def __contains__(self, passage_id):
+        return passage_id in self._passages
+
+    def passage(self, passage_id):
+        return self._passages[passage_id]
+
+
 class _Site:
     """Everything the templates need, computed once from the inputs."""
 
@@ -84,7 +103,9 @@ class _Site:
             if city is not None and f.get("metric") and f.get("metric") != OTHER_METRIC:
                 self.figures_by_city[city["slug"]].append(f)
 
-        self.views = {p["id"]: self._passage_view(p) for p in self.passages}
+        # A passage's view is computed when a page first asks for it: a rebuild that reuses
+        # most pages (kb.render.reuse) needs the views of the few pages it renders only.
+        self.views = _LazyViews({p["id"]: p for p in self.passages}, self._passage_view)
 
     def insts_of(self, p):
         """A passage's known instruments, in vocabulary order."""
@@ -198,7 +219,8 @@ class _Site:
         doc_id = f.get("doc") or (passage_id.rsplit("-", 1)[0] if passage_id else None)
         link = None
         if passage_id and passage_id in self.views:
-            link = self.views[passage_id]["url"]
+            passage = self.views.passage(passage_id)
+            link = self.passage_url(passage["doc"], passage["id"])  # = its view's url
         elif doc_id and doc_id in self.docs_by_id:
             link = self.doc_url(doc_id)
         return {

@@ -1,5 +1,6 @@
 """The page writers: one method per page kind, each computing plain dicts for its template."""
 
+import hashlib
 import json
 import math
 import re
@@ -12,6 +13,7 @@ import jinja2
 
 from .. import charts, cite
 from ..fsutil import write_bytes
+from ..reuse import Carry, digest, files_digest
 from ..read import DOC_TYPE_LABELS
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
                      COMPARE_MAX, COMPARE_PER_CELL, CSP, DATA_DICTIONARY, DATA_DIR,
@@ -30,6 +32,22 @@ def _js_data(name, payload):
     return f"KBPages.register({json.dumps(name)},{body});\n"
 
 
+_TEMPLATE_REF = re.compile(r"\{%-?\+?\s*(?:extends|include|import|from)\s+(\S[^%]*?)\s*(?:-?%\}|\s(?:import|as|ignore|with|without)\b)")
+_LITERAL = re.compile(r"""^(?:"([^"\\]*)"|'([^'\\]*)')$""")
+
+
+def _template_refs(source):
+    """Names of the templates ``source`` extends, includes or imports (string literals), or
+    None when one of them is an expression (then the page depends on every template)."""
+    refs = []
+    for arg in _TEMPLATE_REF.findall(source):
+        m = _LITERAL.match(arg.strip())
+        if not m:
+            return None
+        refs.append(m.group(1) if m.group(1) is not None else m.group(2))
+    return refs
+
+
 # --------------------------------------------------------------------------- pages
 
 NAV = (
@@ -44,8 +62,13 @@ NAV = (
 
 
 class _Renderer:
-    def __init__(self, out_dir, site, search_assets, base_url, templates_dir):
+    def __init__(self, out_dir, site, search_assets, base_url, templates_dir, carry=None,
+                 doc_keys=None):
         self.out = Path(out_dir)
+        # carry: kb.reuse.Carry — pages whose key is unchanged are linked from the previous
+        # output instead of rendered; doc_keys: {document id: hash of its passages}
+        self.carry = carry or Carry(out_dir, "render")
+        self.doc_keys = doc_keys or {}
         self.site = site
         self.search_assets = search_assets or {}
         self.base_url = (base_url if base_url.endswith("/") else base_url + "/") if base_url else None
@@ -59,6 +82,7 @@ class _Renderer:
         self.search_env = jinja2.Environment(**common)
         self.written = []
         self.pages = []  # site-relative paths of HTML pages (for the sitemap)
+        self._template_keys = {}
 
     # ----------------------------------------------------------------- plumbing
 
@@ -83,18 +107,59 @@ class _Renderer:
             "scripts": [],
         }
 
-    def write(self, rel_path, text):
+    def write(self, rel_path, text, key=None):
         path = self.out / rel_path
         if not text.endswith("\n"):
             text += "\n"
-        write_bytes(path, text.encode("utf-8"))
+        data = text.encode("utf-8")
+        write_bytes(path, data)
         self.written.append(path)
+        self.carry.record(rel_path, key, len(data))
 
-    def page(self, template, rel_path, ctx, env=None):
-        text = (env or self.env).get_template(template).render(**ctx)
-        self.write(rel_path, text)
+    def template_key(self, name):
+        """Hash of a template and of every template it extends, includes or imports, so a
+        changed template re-renders the pages that use it (and only those)."""
+        if name not in self._template_keys:
+            seen, todo, h = set(), [name], hashlib.sha256()
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                try:
+                    source = self.env.loader.get_source(self.env, current)[0]
+                except jinja2.TemplateNotFound:  # {% include … ignore missing %}
+                    h.update(current.encode() + b"\0\0missing\0")
+                    continue
+                h.update(current.encode() + b"\0" + source.encode("utf-8") + b"\0")
+                refs = _template_refs(source)
+                if refs is None:  # a name computed at render time: depend on every template
+                    self._template_keys[name] = files_digest(
+                        sorted(self.templates_dir.rglob("*.html")), self.templates_dir)
+                    return self._template_keys[name]
+                todo.extend(refs)
+            self._template_keys[name] = h.hexdigest()
+        return self._template_keys[name]
+
+    def page(self, template, rel_path, ctx=None, env=None, key=None):
+        """Render ``template`` with ``ctx`` (a dict, or a function making it) to ``rel_path``,
+        unless the previous output holds the page with the same key: by default a hash of
+        the template's name and the context (templates, code and settings are in the
+        carry's salt); callers that know cheaper inputs pass ``key`` and a function."""
         if rel_path.endswith(".html") and rel_path != "404.html":
             self.pages.append(rel_path)
+        if key is None:
+            if callable(ctx):
+                ctx = ctx()
+            key = self.carry.key("page", self.template_key(template), rel_path,
+                                 env is self.search_env, ctx)
+        if self.carry.carry(rel_path, key):
+            self.written.append(self.out / rel_path)
+            return
+        if callable(ctx):
+            ctx = ctx()
+        text = (env or self.env).get_template(template).render(**ctx)
+        self.write(rel_path, text, key)
 
     # ----------------------------------------------------------------- static
 
@@ -429,7 +494,31 @@ class _Renderer:
             meta.append(("日期说明", doc["date_note"], None))
         meta.append(("段落数", str(len(passages)), None))
         original = (doc.get("url") or "").strip()
+        inputs = self._document_inputs(doc, passages)
         for part in range(1, n_parts + 1):
+            rel = s.doc_url(doc["id"], part)
+            key = (self.carry.key("document", self.template_key("document.html"), rel, part,
+                                  n_parts, inputs) if inputs else None)
+            ctx = self._document_ctx(doc, part, n_parts, parts, meta, original)
+            self.page("document.html", rel, ctx if key else ctx(), key=key)
+
+    def _document_inputs(self, doc, passages):
+        """What a document's pages are made of: its metadata, its passages (the pipeline's
+        content hash of them, else their data) and the pages of the cities they name
+        (a city gets a page only while it has passages)."""
+        s = self.site
+        content = self.doc_keys.get(doc["id"]) or digest(passages)
+        if content is None:
+            return None
+        names = {n for p in passages for n in p.get("cities", [])}
+        if doc.get("home_city"):
+            names.add(doc["home_city"])
+        return [doc, content, [[n, s.city_chip(n)["url"]] for n in sorted(names, key=str)]]
+
+    def _document_ctx(self, doc, part, n_parts, parts, meta, original):
+        s = self.site
+
+        def make():
             rel = s.doc_url(doc["id"], part)
             title = doc.get("title") or doc["id"]
             ctx = self.base_ctx(rel, "document", title if part == 1 else f"{title}（第 {part} 部分）",
@@ -456,7 +545,9 @@ class _Renderer:
                           for n in range(1, n_parts + 1)] if n_parts > 1 else [],
                 "scripts": ["static/js/cite.js"],
             })
-            self.page("document.html", rel, ctx)
+            return ctx
+
+        return make
 
     def documents_index(self):
         s = self.site
@@ -521,7 +612,12 @@ class _Renderer:
                     "cities": [{"slug": c["slug"], "name": c["name"]} for c in self.site.cities],
                     "instruments": [{"slug": i["slug"], "label": i["label"]}
                                     for i in self.site.instruments]})
-        self.page("search.html", "search/index.html", ctx, env=self.search_env)
+        # The key leaves out how many index files this build wrote (the rest of the static
+        # index's statistics describe the index itself), so it is the same as a cold build's.
+        stats = dict(self.search_assets.get("stats") or {}, files_written=None)
+        key = self.carry.key("page", self.template_key("search.html"), "search/index.html", True,
+                             dict(ctx, search_assets=dict(self.search_assets, stats=stats)))
+        self.page("search.html", "search/index.html", ctx, env=self.search_env, key=key)
 
     def not_found(self):
         path = urlsplit(self.base_url or DEFAULT_BASE_URL).path or "/"
@@ -529,7 +625,7 @@ class _Renderer:
             path += "/"
         ctx = self.base_ctx("404.html", "404", "页面未找到")
         ctx["root"] = path  # absolute path: 404 pages are served at arbitrary depths
-        self.write("404.html", self.env.get_template("404.html").render(**ctx))
+        self.page("404.html", "404.html", ctx)
 
     def sitemap(self):
         """sitemap.xml lists absolute URLs, so it is written only when the site's address
