@@ -47,8 +47,8 @@ Execution: the arithmetic runs over numpy arrays of candidates, one vector opera
 concept and term in the order written above (IEEE doubles, the same operations as the
 scalar JavaScript twin, so both give the same scores); only phrase checks and proximity, which
 need positions, loop over the few passages they concern. A source may offer fast array
-versions of its columns (``arrays``, ``tagged_array``, ``size_array``, ``cue_array``,
-``order_rank``, ``prefix_postings``); without them the plain methods are used.
+versions of its columns (``arrays``, ``prefix_arrays``, ``positions``, ``tagged_array``,
+``size_array``, ``cue_array``, ``order_rank``); without them the plain methods are used.
 """
 
 import math
@@ -151,10 +151,33 @@ class _Columns:
         return self._arrays[key]
 
     def prefix(self, char):
-        fast = getattr(self.source, "prefix_postings", None)
-        if fast:
-            return fast(char)
+        """Arrays of the merged postings of every bigram starting with ``char``."""
+        key = ("prefix", char)
+        if key not in self._arrays:
+            fast = getattr(self.source, "prefix_arrays", None)
+            self._arrays[key] = fast(char) if fast else postings_arrays(self._merged(char))
+        return self._arrays[key]
+
+    def _merged(self, char):
         return merge_postings([self.source.get("g", t) for t in self.source.expand(char)])
+
+    def positions(self, slot, idx):
+        """{passage: positions} of a term (``("w"|"g", term)``) or a prefix slot (``("p",
+        char)``) for the passages ``idx`` (all in its postings). Sources may read positions
+        only for the passages asked (``positions(layer, term, idxs)``)."""
+        kind, term = slot
+        idxs = idx.tolist() if hasattr(idx, "tolist") else list(idx)
+        fast = getattr(self.source, "positions", None)
+        if fast:
+            if kind != "p":
+                return fast(kind, term, idxs)
+            merged = {i: [] for i in idxs}
+            for t in self.source.expand(term):
+                for i, pos in fast("g", t, idxs).items():
+                    merged[i].extend(pos)
+            return {i: tuple(sorted(p)) for i, p in merged.items()}
+        d = self._merged(term) if kind == "p" else self.source.get(kind, term)
+        return {i: d[i][1] for i in idxs}
 
     def tagged(self, kind, value):
         fast = getattr(self.source, "tagged_array", None)
@@ -192,37 +215,32 @@ class _Concept:
         self.tag_kind = "city" if c["cities"] else "instrument" if c["instrument"] else None
         self.tag_values = c["cities"] if c["cities"] else [c["instrument"]] if c["instrument"] else []
         # whole words as a phrase: the passages and the phrase's start positions
-        wmaps = [source.get("w", w) for w in c["words"]]
+        self.cols = cols
         warr = {w: cols.postings("w", w) for w in words}
         if len(c["words"]) == 1:
             self.word_idx = warr[c["words"][0]][0]
-            only = wmaps[0]
-            self.positions = lambda i: only[i][1]
+            self._starts = None
         else:
+            common = _intersect([warr[w][0] for w in words])
+            pos = [cols.positions(("w", w), common) for w in c["words"]]
             starts = {}
-            for i in _intersect([warr[w][0] for w in words]).tolist():
-                found = phrase_starts([d[i][1] for d in wmaps])
+            for i in common.tolist():
+                found = phrase_starts([p[i] for p in pos])
                 if found:
                     starts[i] = found
             self.word_idx = np.array(sorted(starts), dtype=np.int64)
-            self.positions = starts.__getitem__
+            self._starts = starts
         word_score = np.zeros(len(self.word_idx))
         for w in words:
             word_score += _term_scores(n, warr[w], self.word_idx, avgdl["w"])
         # the bigram substring, for passages without the whole words
-        smaps, sarr = [], []
-        for kind, term in c["slots"]:
-            if kind == "e":
-                smaps.append(source.get("g", term))
-                sarr.append(cols.postings("g", term))
-            else:
-                merged = cols.prefix(term)
-                smaps.append(merged)
-                sarr.append(postings_arrays(merged))
+        slots = [("g", term) if kind == "e" else ("p", term) for kind, term in c["slots"]]
+        sarr = [cols.postings(*slot) if slot[0] == "g" else cols.prefix(slot[1]) for slot in slots]
         gram_idx = np.setdiff1d(_intersect([a[0] for a in sarr]), self.word_idx, assume_unique=True)
-        if len(smaps) > 1:
+        if len(slots) > 1:
+            pos = [cols.positions(slot, gram_idx) for slot in slots]
             gram_idx = np.array([i for i in gram_idx.tolist()
-                                 if phrase_starts([d[i][1] for d in smaps])], dtype=np.int64)
+                                 if phrase_starts([p[i] for p in pos])], dtype=np.int64)
         exact = _unique([tuple(s) for s in c["slots"] if s[0] == "e"])
         gram_score = np.zeros(len(gram_idx))
         if exact:
@@ -255,6 +273,12 @@ class _Concept:
 
     def candidates(self):
         return np.concatenate([self.text_idx, self.tag_idx])
+
+    def word_positions(self, idx):
+        """{passage: positions of the concept's whole-word match} for passages of ``word_idx``."""
+        if self._starts is not None:
+            return {i: self._starts[i] for i in idx.tolist()}
+        return self.cols.positions(("w", self.c["words"][0]), idx)
 
 
 def _member(universe, idx):
@@ -353,8 +377,10 @@ def rank(plan, source):
             continue
         bonus = np.zeros(len(universe))
         w = min(weight[k], weight[k + 1])
+        first = concepts[k].word_positions(universe[both])
+        second = concepts[k + 1].word_positions(universe[both])
         for at, idx in zip(both.tolist(), universe[both].tolist()):
-            d = _nearest(concepts[k].positions(idx), concepts[k + 1].positions(idx))
+            d = _nearest(first[idx], second[idx])
             if d <= PROX_WINDOW:
                 bonus[at] = PROX_WEIGHT * w / max(d, 1)
         total = total + bonus

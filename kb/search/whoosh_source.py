@@ -2,6 +2,7 @@
 read from the Whoosh index (``output/index/``), ranked by :func:`kb.search.rank.rank`."""
 
 import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import BM25F
 
 from ..index import open_index
@@ -9,7 +10,7 @@ from ..vocab import load_vocab
 from . import chips, run
 from .entities import city_names, gazetteer, needle_tables
 from .query import load_rules
-from .rank import CUE_SATURATION, merge_postings, postings_arrays
+from .rank import CUE_SATURATION
 from .snippet import snippet
 
 
@@ -17,11 +18,12 @@ class WhooshSource:
     """The source interface of :func:`kb.search.rank.rank` over an open Whoosh reader.
 
     Made once per :class:`Searcher` (a warm searcher): the per-passage columns (exact field
-    lengths, tag counts, document and position for the tie-break) are read into arrays once,
-    and decoded postings (as maps and as arrays) are kept in a cache of at most
-    ``CACHE_POSTINGS`` postings."""
+    lengths, tag counts, document and position for the tie-break) are read into arrays once.
+    A term's passages and frequencies are read as arrays (16 bytes a posting) without its
+    positions; positions are decoded only for the passages a phrase or proximity check asks
+    about. Both are kept in a cache of at most ``CACHE_POSTINGS`` postings (≈ 256 MB)."""
 
-    CACHE_POSTINGS = 2_000_000
+    CACHE_POSTINGS = 16_000_000
 
     def __init__(self, reader, vocab):
         self.reader = reader
@@ -33,6 +35,7 @@ class WhooshSource:
             return [cr[d] for d in range(reader.doc_count_all())]
 
         self._dl = {"w": column("dlw"), "g": column("dlg")}
+        self._dl_arrays = {layer: np.array(v, dtype=np.float64) for layer, v in self._dl.items()}
         n = max(1, len(self.live))
         self.avgdl = {layer: sum(dl[d] for d in self.live) / n if self.live else 1.0
                       for layer, dl in self._dl.items()}
@@ -53,17 +56,7 @@ class WhooshSource:
     def has_word(self, term):
         return ("text", term) in self.reader
 
-    def get(self, layer, term):
-        def read():
-            field = "text" if layer == "w" else "grams"
-            out = {}
-            if (field, term) in self.reader:
-                dl = self._dl[layer]
-                for docnum, positions in self.reader.postings(field, term).items_as("positions"):
-                    out[docnum] = (len(positions), tuple(positions), dl[docnum])
-            return out
-
-        return self._cached_value((layer, term), read, len)
+    _FIELDS = {"w": "text", "g": "grams"}
 
     def _cached_value(self, key, make, size):
         out = self._cache.get(key)
@@ -76,14 +69,75 @@ class WhooshSource:
             self._cached += size(out)
         return out
 
-    def arrays(self, layer, term):
-        return self._cached_value(("a", layer, term), lambda: postings_arrays(self.get(layer, term)),
-                                  lambda a: len(a[0]))
+    def _read_ids_weights(self, field, term):
+        """Passage numbers and frequencies of a term, read block by block from each segment
+        (Whoosh's W3 posting blocks hold them apart from the positions, which are not decoded
+        here); other matchers are walked posting by posting."""
+        ids, weights = [], []
+        for reader, base in self.reader.leaf_readers():
+            if (field, term) not in reader:
+                continue
+            m = reader.postings(field, term)
+            deleted = reader.has_deletions()
+            if isinstance(m, W3LeafMatcher) and not deleted:
+                while m.is_active():
+                    m._read_ids()
+                    m._read_weights()
+                    ids.append(np.asarray(m._ids, dtype=np.int64) + base)
+                    weights.append(np.asarray(m._weights, dtype=np.float64))
+                    m._next_block()
+                continue
+            got, ws = [], []
+            while m.is_active():
+                if not (deleted and reader.is_deleted(m.id())):
+                    got.append(m.id() + base)
+                    ws.append(m.weight())
+                m.next()
+            ids.append(np.array(got, dtype=np.int64))
+            weights.append(np.array(ws, dtype=np.float64))
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(ids), np.concatenate(weights)
 
-    def prefix_postings(self, char):
-        return self._cached_value(("p", char),
-                                  lambda: merge_postings([self.get("g", t) for t in self.expand(char)]),
-                                  len)
+    def arrays(self, layer, term):
+        ids, tf = self._cached_value(("a", layer, term),
+                                     lambda: self._read_ids_weights(self._FIELDS[layer], term),
+                                     lambda a: len(a[0]))
+        return ids, tf, self._dl_arrays[layer][ids]
+
+    def positions(self, layer, term, idxs):
+        """{passage: positions} of ``term`` for the passages ``idxs`` (decoded once each)."""
+        known = self._cached_value(("pos", layer, term), dict, lambda d: 0)
+        missing = sorted(i for i in idxs if i not in known)
+        if missing:
+            m = self.reader.postings(self._FIELDS[layer], term)
+            for i in missing:
+                if m.is_active() and m.id() < i:
+                    m.skip_to(i)
+                if m.is_active() and m.id() == i:
+                    known[i] = tuple(m.value_as("positions"))
+            self._cached += len(missing)
+        return {i: known[i] for i in idxs}
+
+    def get(self, layer, term):
+        ids, tf, dl = self.arrays(layer, term)
+        pos = self.positions(layer, term, ids.tolist())
+        return {i: (int(f), pos[i], d) for i, f, d in zip(ids.tolist(), tf.tolist(), dl.tolist())}
+
+    def prefix_arrays(self, char):
+        def read():
+            parts = [self.arrays("g", t) for t in self.expand(char)]
+            if not parts:
+                return np.zeros(0, dtype=np.int64), np.zeros(0)
+            ids = np.concatenate([p[0] for p in parts])
+            tf = np.concatenate([p[1] for p in parts])
+            order = np.argsort(ids, kind="stable")
+            ids, tf = ids[order], tf[order]
+            uniq, start = np.unique(ids, return_index=True)
+            return uniq, np.add.reduceat(tf, start) if len(tf) else tf
+
+        ids, tf = self._cached_value(("pa", char), read, lambda a: len(a[0]))
+        return ids, tf, self._dl_arrays["g"][ids]
 
     def tagged_array(self, kind, value):
         key = ("tagged", kind, value)
@@ -113,7 +167,7 @@ class WhooshSource:
                 for t in self.reader.expand_prefix("text", char)]
 
     def df(self, word):
-        return len(self.get("w", word))
+        return len(self.arrays("w", word)[0])
 
     def expand(self, char):
         return [t if isinstance(t, str) else t.decode("utf-8")
