@@ -129,6 +129,11 @@ def _intersect(arrays):
     return out
 
 
+def _merge(a, b):
+    """The sorted union of two disjoint sorted arrays."""
+    return np.sort(np.concatenate([a, b]), kind="stable")
+
+
 def _term_scores(n, postings, idx, avgdl):
     """idf · impact of one term for the passages ``idx`` (a subset of its postings)."""
     keys, tf, dl = postings
@@ -254,7 +259,7 @@ class _Concept:
         pieces_idx = _EMPTY
         if parr:
             pieces_idx = np.setdiff1d(_intersect([a[0] for a in parr]),
-                                      np.union1d(self.word_idx, gram_idx), assume_unique=True)
+                                      _merge(self.word_idx, gram_idx), assume_unique=True)
         pieces_score = np.zeros(len(pieces_idx))
         if pieces:
             part = np.zeros(len(pieces_idx))
@@ -266,9 +271,10 @@ class _Concept:
         order = np.argsort(text_idx, kind="stable")
         self.text_idx = text_idx[order]
         self.text_score = np.concatenate([word_score, gram_score, pieces_score])[order]
-        self.strict_idx = np.union1d(self.word_idx, gram_idx)  # what a quoted phrase needs
+        self.strict_idx = _merge(self.word_idx, gram_idx)  # what a quoted phrase needs
         tagged = [cols.tagged(self.tag_kind, v) for v in self.tag_values]
-        self.tag_idx = np.unique(np.concatenate(tagged)) if tagged else _EMPTY
+        self.tag_idx = (_EMPTY if not tagged else tagged[0] if len(tagged) == 1
+                        else np.unique(np.concatenate(tagged)))
         self.tag_idf = idf(n, sum(len(t) for t in tagged)) if self.tag_kind else 0.0
 
     def candidates(self):
