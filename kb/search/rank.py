@@ -51,6 +51,7 @@ versions of its columns (``arrays``, ``prefix_arrays``, ``positions``, ``tagged_
 ``size_array``, ``cue_array``, ``order_rank``); without them the plain methods are used.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -86,12 +87,6 @@ def idf(n, df):
 def impact(tf, dl, avgdl):
     """BM25's saturated term frequency; ``tf`` and ``dl`` may be numbers or numpy arrays."""
     return tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl))
-
-
-def phrase_starts(position_lists):
-    """Start positions where list j holds p + j for every j."""
-    first, rest = position_lists[0], [set(p) for p in position_lists[1:]]
-    return [p for p in first if all(p + j + 1 in s for j, s in enumerate(rest))]
 
 
 def _unique(seq):
@@ -132,6 +127,35 @@ def _intersect(arrays):
 def _merge(a, b):
     """The sorted union of two disjoint sorted arrays."""
     return np.sort(np.concatenate([a, b]), kind="stable")
+
+
+_POS = 1 << 32  # passage·_POS + position: one sortable key per occurrence
+
+
+class _Phrase:
+    """Where ``slots`` occur at consecutive positions, for the passages ``idx``: the passages
+    (``idx``) and, per passage, the phrase's start positions: the positions p of the first
+    slot such that slot j occurs at p + j, found for all passages at once over occurrence keys."""
+
+    def __init__(self, cols, slots, idx):
+        starts = None
+        for j, slot in enumerate(slots):
+            pos = cols.positions(slot, idx)
+            lists = [pos[i] for i in idx.tolist()]
+            lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+            flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64,
+                               count=int(lengths.sum()))
+            keys = np.repeat(idx, lengths) * _POS + flat
+            starts = keys if starts is None else starts[np.isin(starts + j, keys)]
+        if starts is None:
+            starts = _EMPTY
+        self._passage, self._position = starts // _POS, starts % _POS
+        self.idx = np.unique(self._passage)
+
+    def starts(self, idx):
+        lo = np.searchsorted(self._passage, idx, side="left")
+        hi = np.searchsorted(self._passage, idx, side="right")
+        return {i: self._position[a:b].tolist() for i, a, b in zip(idx.tolist(), lo.tolist(), hi.tolist())}
 
 
 def _term_scores(n, postings, idx, avgdl):
@@ -226,15 +250,9 @@ class _Concept:
             self.word_idx = warr[c["words"][0]][0]
             self._starts = None
         else:
-            common = _intersect([warr[w][0] for w in words])
-            pos = [cols.positions(("w", w), common) for w in c["words"]]
-            starts = {}
-            for i in common.tolist():
-                found = phrase_starts([p[i] for p in pos])
-                if found:
-                    starts[i] = found
-            self.word_idx = np.array(sorted(starts), dtype=np.int64)
-            self._starts = starts
+            self._starts = _Phrase(cols, [("w", w) for w in c["words"]],
+                                   _intersect([warr[w][0] for w in words]))
+            self.word_idx = self._starts.idx
         word_score = np.zeros(len(self.word_idx))
         for w in words:
             word_score += _term_scores(n, warr[w], self.word_idx, avgdl["w"])
@@ -243,9 +261,7 @@ class _Concept:
         sarr = [cols.postings(*slot) if slot[0] == "g" else cols.prefix(slot[1]) for slot in slots]
         gram_idx = np.setdiff1d(_intersect([a[0] for a in sarr]), self.word_idx, assume_unique=True)
         if len(slots) > 1:
-            pos = [cols.positions(slot, gram_idx) for slot in slots]
-            gram_idx = np.array([i for i in gram_idx.tolist()
-                                 if phrase_starts([p[i] for p in pos])], dtype=np.int64)
+            gram_idx = _Phrase(cols, slots, gram_idx).idx
         exact = _unique([tuple(s) for s in c["slots"] if s[0] == "e"])
         gram_score = np.zeros(len(gram_idx))
         if exact:
@@ -283,7 +299,7 @@ class _Concept:
     def word_positions(self, idx):
         """{passage: positions of the concept's whole-word match} for passages of ``word_idx``."""
         if self._starts is not None:
-            return {i: self._starts[i] for i in idx.tolist()}
+            return self._starts.starts(idx)
         return self.cols.positions(("w", self.c["words"][0]), idx)
 
 
