@@ -140,22 +140,37 @@ class _Phrase:
     def __init__(self, cols, slots, idx):
         starts = None
         for j, slot in enumerate(slots):
-            pos = cols.positions(slot, idx)
-            lists = [pos[i] for i in idx.tolist()]
-            lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-            flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64,
-                               count=int(lengths.sum()))
-            keys = np.repeat(idx, lengths) * _POS + flat
+            keys = _occurrences(cols, slot, idx)
             starts = keys if starts is None else starts[np.isin(starts + j, keys)]
-        if starts is None:
-            starts = _EMPTY
-        self._passage, self._position = starts // _POS, starts % _POS
-        self.idx = np.unique(self._passage)
+        self.keys = _EMPTY if starts is None else starts
+        self.idx = np.unique(self.keys // _POS)
 
-    def starts(self, idx):
-        lo = np.searchsorted(self._passage, idx, side="left")
-        hi = np.searchsorted(self._passage, idx, side="right")
-        return {i: self._position[a:b].tolist() for i, a, b in zip(idx.tolist(), lo.tolist(), hi.tolist())}
+    def occurrences(self, idx):
+        """The start keys in the passages ``idx`` (a sorted subset of ``self.idx``)."""
+        return self.keys[np.isin(self.keys // _POS, idx)]
+
+
+def _occurrences(cols, slot, idx):
+    """Sorted occurrence keys (passage·_POS + position) of a slot in the passages ``idx``."""
+    pos = cols.positions(slot, idx)
+    lists = [pos[i] for i in idx.tolist()]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+    return np.repeat(idx, lengths) * _POS + flat
+
+
+def _nearest(first, second, idx):
+    """Per passage of ``idx``: the least distance between an occurrence key of ``first`` and
+    one of ``second`` (adjacent keys of different origin in their merged order)."""
+    keys = np.concatenate([first, second])
+    origin = np.concatenate([np.zeros(len(first), dtype=bool), np.ones(len(second), dtype=bool)])
+    order = np.argsort(keys, kind="stable")
+    keys, origin = keys[order], origin[order]
+    passage = keys // _POS
+    pair = (origin[1:] != origin[:-1]) & (passage[1:] == passage[:-1])
+    out = np.full(len(idx), np.iinfo(np.int64).max)
+    np.minimum.at(out, np.searchsorted(idx, passage[1:][pair]), (keys[1:] - keys[:-1])[pair])
+    return out
 
 
 def _term_scores(n, postings, idx, avgdl):
@@ -296,11 +311,11 @@ class _Concept:
     def candidates(self):
         return np.concatenate([self.text_idx, self.tag_idx])
 
-    def word_positions(self, idx):
-        """{passage: positions of the concept's whole-word match} for passages of ``word_idx``."""
+    def word_occurrences(self, idx):
+        """Occurrence keys of the concept's whole-word match in passages ``idx`` (of ``word_idx``)."""
         if self._starts is not None:
-            return self._starts.starts(idx)
-        return self.cols.positions(("w", self.c["words"][0]), idx)
+            return self._starts.occurrences(idx)
+        return _occurrences(self.cols, ("w", self.c["words"][0]), idx)
 
 
 def _member(universe, idx):
@@ -330,10 +345,6 @@ class _Matched:
 
     def __contains__(self, idx):
         return self.get(idx) is not None
-
-
-def _nearest(p1, p2):
-    return min(abs(a - b) for a in p1 for b in p2)
 
 
 def rank(plan, source):
@@ -399,12 +410,10 @@ def rank(plan, source):
             continue
         bonus = np.zeros(len(universe))
         w = min(weight[k], weight[k + 1])
-        first = concepts[k].word_positions(universe[both])
-        second = concepts[k + 1].word_positions(universe[both])
-        for at, idx in zip(both.tolist(), universe[both].tolist()):
-            d = _nearest(first[idx], second[idx])
-            if d <= PROX_WINDOW:
-                bonus[at] = PROX_WEIGHT * w / max(d, 1)
+        idx = universe[both]
+        d = _nearest(concepts[k].word_occurrences(idx), concepts[k + 1].word_occurrences(idx), idx)
+        near = d <= PROX_WINDOW
+        bonus[both[near]] = PROX_WEIGHT * w / np.maximum(d[near], 1)
         total = total + bonus
     coverage = coverage / total_w if total_w else np.ones(len(universe))
     total = total * coverage ** COORD_POWER
