@@ -187,16 +187,17 @@ def _encode(t, order, heads):
     small = _SMALL
     prev = -1
     tidx, ttf, tpos, toff = t.idx, t.tf, t.pos, t.off
-    last = len(tidx) - 1
+    if len(toff) == len(tidx):  # the end of the last posting's positions, once
+        toff.append(len(tpos))
     for k in order:
         idx = tidx[k]
         d = idx - prev - 1
         prev = idx
+        f = ttf[k] - 1
         ap(small[d] if d < 4096 else _big(d))
         ap(heads[idx])
-        f = ttf[k] - 1
         ap(small[f] if f < 4096 else _big(f))
-        ap(tpos[toff[k]:toff[k + 1]] if k < last else tpos[toff[k]:])
+        ap(tpos[toff[k]:toff[k + 1]])
     return b"".join(parts).decode("ascii")
 
 
@@ -213,9 +214,11 @@ def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
         if full is not None and len(full) <= inline_max:
             out.append((term, [df, full], size + len(full)))
             continue
-        tf, idxs = t.tf, t.idx
-        norm = [K1 * (1 - B + B * lengths[i] / avgdl) for i in idxs]
-        order = sorted(range(df), key=lambda k: (-(tf[k] * (K1 + 1) / (tf[k] + norm[k])), idxs[k]))
+        # by impact, ties in passage order (the postings are in passage order and the sort is
+        # stable)
+        k1 = K1 + 1
+        neg = [-(f * k1 / (f + K1 * (1 - B + B * lengths[i] / avgdl))) for f, i in zip(t.tf, t.idx)]
+        order = sorted(range(df), key=neg.__getitem__)
         refs = []
         start, size_p = 0, page0
         while start < df:
