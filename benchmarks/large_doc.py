@@ -25,6 +25,7 @@ from run import ROOT, build, machine_info, snapshot_code, splice_block, stage_ta
 from synth import generate  # noqa: E402
 
 START, END = "<!-- large-document:start -->", "<!-- large-document:end -->"
+TARGET_S = 60  # issue 10 item 5 / issue 11 item 4: one 30 MB document builds in at most this wall time
 SIDECAR = "title: 超大文档基准\npublisher: 基准测试\ndate: 2025\ntype: report\n"
 
 
@@ -64,6 +65,10 @@ def report(run, size, mb):
              f"| peak RSS, largest single process | {run['maxrss_mb']:.0f} MB |",
              "", "Per stage:", ""]
     lines += stage_table(res or {"stages": run.get("partial_stages", [])})
+    if mb == 30:
+        verdict = "PASS" if run["ok"] and run["wall"] <= TARGET_S else "FAIL"
+        lines += ["", f"Target ≤ {TARGET_S} s wall for 30 MB: **{verdict}** ({run['wall']:.1f} s at a "
+                      f"1-min load of {run['load_before']} → {run['load_after']} on this machine)."]
     return "\n".join(lines) + "\n"
 
 

@@ -867,15 +867,25 @@ def extract_passage(passage, metrics, city_forms=None, plan=False, not_figures=(
     return figures
 
 
-def extract(passages, vocab=None):
-    """Figures of all passages, in passage order then text order."""
-    metrics = metrics_for(vocab)
-    not_figures = not_figures_for(vocab)
-    city_forms = _city_names(vocab)
+def plan_documents(passages):
+    """Ids of the documents among ``passages``' whose figures are targets by default
+    (plans: a 责任单位 anywhere, or a policy)."""
     by_doc = {}
     for p in passages:
         by_doc.setdefault(p.get("doc"), []).append(p)
-    plan_docs = {doc for doc, ps in by_doc.items() if _is_plan_doc(ps)}
+    return {doc for doc, ps in by_doc.items() if _is_plan_doc(ps)}
+
+
+def extract(passages, vocab=None, plan_docs=None):
+    """Figures of all passages, in passage order then text order.
+
+    ``plan_docs``: :func:`plan_documents` of the whole documents when ``passages`` is a
+    slice of them (a large document's figures are extracted in parallel slices)."""
+    metrics = metrics_for(vocab)
+    not_figures = not_figures_for(vocab)
+    city_forms = _city_names(vocab)
+    if plan_docs is None:
+        plan_docs = plan_documents(passages)
     out = []
     for p in passages:
         out.extend(extract_passage(p, metrics, city_forms, p.get("doc") in plan_docs, not_figures))

@@ -25,6 +25,7 @@ deleted by document id and the new ones added (``update_index``).
 import contextlib
 import hashlib
 import itertools
+import operator
 import random
 import shutil
 from array import array
@@ -204,7 +205,7 @@ class _Postings:
             for tbytes in sorted(terms):
                 flat = terms[tbytes]
                 docs = flat[0::3]
-                if any(docs[i] > docs[i + 1] for i in range(len(docs) - 1)):  # merged segments
+                if any(map(operator.gt, docs, docs[1:])):  # merged segments
                     triples = sorted(zip(docs, flat[1::3], flat[2::3]), key=lambda t: t[0])
                     flat = [x for t in triples for x in t]
                 yield fieldname, tbytes, flat
@@ -268,7 +269,7 @@ def _add_bulk(pw, flat, lengths):
         if top > pw._maxweight:
             pw._maxweight = top
         if lengths:
-            lens = [n for n in (lengths[d] for d in docs) if n]
+            lens = [n for n in map(lengths.__getitem__, docs) if n]
             if lens:
                 low, high = min(lens), max(lens)
                 if pw._minlength is None or low < pw._minlength:
@@ -291,11 +292,113 @@ def _seeded_names(seed):
 
 def _add(writer, passages, doc_types=None, tokens=None):
     pool = writer.pool
+    direct = DIRECT and isinstance(pool, _Postings)
+    memo = {}
     for passage in passages:
         f = _fields(passage, doc_types, tokens)
         pool.lengths["text"].append(f["dlw"])
         pool.lengths["grams"].append(f["dlg"])
-        writer.add_document(**f)
+        if direct:
+            _add_document(writer, f, memo)
+        else:
+            writer.add_document(**f)
+
+
+DIRECT = True  # _add_document instead of Whoosh's add_document (tests compare the two)
+_UNIQUE = ("id", "position")  # fields whose values are not memoised (one per passage)
+
+
+def _add_document(writer, fields, memo):
+    """What Whoosh's ``SegmentWriter.add_document(**fields)`` does for a document of this
+    schema (no boosts, vectors or spelling fields) into a :class:`_Postings` pool, with the
+    postings and column values of the fields that repeat a value (doc, type, year, tags,
+    lengths) computed once per value, and the token layers' postings put straight into the
+    pool. Same calls to the per-document writer, in the same order: the same files."""
+    writer._check_state()
+    perdocwriter = writer.perdocwriter
+    schema = writer.schema
+    docnum = writer.docnum
+    pool_fields = writer.pool.fields
+    perdocwriter.start_doc(docnum)
+    try:
+        for fieldname in sorted(name for name in fields if not name.startswith("_")):
+            value = fields[fieldname]
+            if value is None:
+                continue
+            field = schema[fieldname]
+            terms = pool_fields.get(fieldname)
+            if terms is None:
+                terms = pool_fields[fieldname] = {}
+            length = 0
+            if isinstance(field, TokenText) and not isinstance(value, str):
+                length = _add_tokens(field, value, terms, docnum) if field.scorable else 0
+            elif field.indexed:
+                key = (fieldname, value)
+                items = memo.get(key) if fieldname not in _UNIQUE else None
+                if items is None:
+                    items = []
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        items.append((tbytes, freq, weight * 1.0, vbytes or b""))
+                    if fieldname not in _UNIQUE:
+                        memo[key] = items
+                for tbytes, freq, weight, vbytes in items:
+                    if field.scorable:
+                        length += freq
+                    flat = terms.get(tbytes)
+                    if flat is None:
+                        terms[tbytes] = [docnum, weight, vbytes]
+                    else:
+                        flat += (docnum, weight, vbytes)
+            customval = fields.get("_stored_%s" % fieldname, value)
+            perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
+            column = field.column_type
+            if column and customval is not None:
+                if fieldname in _UNIQUE:
+                    cv = field.to_column_value(customval)
+                else:
+                    ckey = ("column", fieldname, customval)
+                    cv = memo.get(ckey)
+                    if cv is None:
+                        cv = memo[ckey] = field.to_column_value(customval)
+                perdocwriter.add_column_value(fieldname, column, cv)
+    except Exception:
+        perdocwriter.cancel_doc()
+        raise
+    perdocwriter.finish_doc()
+    writer._added = True
+    writer.docnum += 1
+
+
+def _add_tokens(field, pairs, terms, docnum):
+    """The postings :meth:`TokenText.index` gives for (term, position) ``pairs``, added
+    to ``terms`` (a :class:`_Postings` field) for ``docnum``; returns the field length."""
+    per = {}
+    for term, pos in pairs:
+        lst = per.get(term)
+        if lst is None:
+            per[term] = [pos]
+        else:
+            lst.append(pos)
+    fb = field.format.field_boost
+    encode = field.format.encode
+    single = _SINGLE
+    length = 0
+    for term, ps in per.items():
+        n = len(ps)
+        length += n
+        if n == 1:
+            vbytes = single.get(ps[0])
+            if vbytes is None:
+                vbytes = single[ps[0]] = encode(ps)
+        else:
+            vbytes = encode(ps)
+        tbytes = term.encode("utf-8")
+        flat = terms.get(tbytes)
+        if flat is None:
+            terms[tbytes] = [docnum, n * fb * 1.0, vbytes or b""]
+        else:
+            flat += (docnum, n * fb * 1.0, vbytes or b"")
+    return length
 
 
 SEGMENT_PASSAGES = 16_000  # passages per segment: bounds the postings held in memory

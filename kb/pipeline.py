@@ -42,10 +42,11 @@ from pathlib import Path
 from . import analysis, export, formats, index as kbindex, urls
 from .clean import clean
 from .errors import InputError
-from .figures import coverage, coverage_report, extract
+from .figures import coverage, coverage_report, extract, plan_documents
+from .parallel import fork_map
 from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
 from .split import split
-from .tag import tag_passages
+from .tag import passage_facts as tag_passages_facts, tag_passages
 from .vocab import load_vocab
 
 _STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls", "analysis")
@@ -83,24 +84,48 @@ def analysis_version():
 # ---------------------------------------------------------------- per document
 
 
-def analyse_document(doc):
+CHUNK_PASSAGES = 1000  # passages per slice when one document is analysed in parallel slices
+CHUNKED_CHARS = 1_000_000  # documents this long (characters) are analysed that way
+
+
+def analyse_document(doc, jobs=1, chunk=CHUNK_PASSAGES):
     """clean → split → tag → figures → tokens for one document (runs in a worker process).
 
     ``tokens`` holds, per passage, both token layers packed by
     :func:`kb.analysis.passage_tokens` (about the size of the text): the Whoosh index and
-    the static index read them instead of segmenting every passage again."""
+    the static index read them instead of segmenting every passage again.
+
+    Cleaning and splitting read the whole document; with ``jobs`` > 1 and more than
+    ``chunk`` passages, the per-passage work (tag facts, tokens, figures) runs on slices
+    of ``chunk`` passages in forked worker processes and is joined in order: the result
+    is the same as one process's."""
     vocab = load_vocab()
     passages = split(clean(doc["text"], doc))
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
-    tagged = tag_passages(doc, passages, vocab)
+    slices = [(i, i + chunk) for i in range(0, len(passages), max(1, chunk))]
+    if jobs < 2 or len(slices) < 2:
+        slices = [(0, len(passages))]
+    else:
+        analysis.segmenter()  # loaded once here, shared by the forked workers
+
+    def facts_and_tokens(a, b):
+        part = passages[a:b]
+        return (tag_passages_facts(doc, part, vocab),
+                [analysis.passage_tokens(p["text"]) for p in part])
+
+    done = fork_map(facts_and_tokens, slices, jobs)
+    facts = [f for fs, _t in done for f in fs]
+    tokens = [t for _f, ts in done for t in ts]
+    tagged = tag_passages(doc, passages, vocab, facts=facts)
     urls.assign_urls(tagged)
-    figures = extract(tagged, vocab)
+    plan_docs = plan_documents(tagged)
+    figures = [f for fs in fork_map(lambda a, b: extract(tagged[a:b], vocab, plan_docs), slices, jobs)
+               for f in fs]
     by_id = {p["id"]: p["url"] for p in tagged}
     for f in figures:
         f["url"] = by_id.get(f["passage"]) or urls.doc_page(f["doc"])
-    return {"passages": tagged, "figures": figures,
-            "tokens": [analysis.passage_tokens(p["text"]) for p in tagged]}
+    return {"passages": tagged, "figures": figures, "tokens": tokens}
 
 
 def _worker_init():
@@ -132,13 +157,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
             missing.append(i)
     bar = _progress(progress, "切分与标注", total=len(missing))
     if missing:
-        todo = [docs[i] for i in missing]
-        if jobs > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as pool:
-                chunk = max(1, min(16, len(todo) // (jobs * 4)))
-                computed = list(bar(pool.map(analyse_document, todo, chunksize=chunk)))
-        else:
-            computed = [analyse_document(d) for d in bar(todo)]
+        computed = _analyse_missing([docs[i] for i in missing], jobs, bar)
         for i, result in zip(missing, computed):
             results[i] = result
             path = _cache_path(cache_dir, keys[i])
@@ -148,6 +167,22 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
                 pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
     return results, keys, {"cached": len(docs) - len(missing), "analysed": len(missing)}
+
+
+def _analyse_missing(todo, jobs, bar):
+    """analyse_document of each of ``todo``, in order: documents of CHUNKED_CHARS or more
+    one after the other in this process, each in parallel slices; the others spread over
+    a pool of worker processes."""
+    big = [jobs > 1 and len(d["text"]) >= CHUNKED_CHARS for d in todo]
+    small = [d for d, b in zip(todo, big) if not b]
+    if jobs > 1 and len(small) > 1:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as pool:
+            chunk = max(1, min(16, len(small) // (jobs * 4)))
+            done = list(bar(pool.map(analyse_document, small, chunksize=chunk)))
+    else:
+        done = [analyse_document(d) for d in bar(small)]
+    done.reverse()
+    return [analyse_document(d, jobs, CHUNK_PASSAGES) if b else done.pop() for d, b in zip(todo, big)]
 
 
 # ---------------------------------------------------------------- the build

@@ -370,33 +370,52 @@ def document_province(doc, vocab):
     return None
 
 
-def tag_passages(doc, passages, vocab):
-    """Tag the passages of one document (see the module docstring for the rules)."""
+def passage_facts(doc, passages, vocab):
+    """What tagging reads from each passage on its own, in passage order: ``(place hits,
+    heading context, cues, years, id hash)``. Each passage's facts depend only on that
+    passage (and the document's home city and year), so the facts of consecutive slices
+    of a document, concatenated, equal the facts of the whole (a large document is
+    tagged in parallel slices this way); :func:`tag_passages` then does the
+    document-wide part."""
+    home = doc.get("home_city") or None
+    doc_year = doc.get("year")
+    cache = {}
+    out = []
+    for p in passages:
+        norm = normalize(p.get("text") or "")
+        out.append((analyse_places(norm, vocab),
+                    _heading_context(p.get("section") or [], vocab, home, cache),
+                    match_instruments(norm, vocab),
+                    sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys}),
+                    passage_hash(norm, normalized=True)))
+    return out
+
+
+def tag_passages(doc, passages, vocab, facts=None):
+    """Tag the passages of one document (see the module docstring for the rules).
+
+    ``facts``: :func:`passage_facts` of ``passages`` when already computed (the result is
+    the same)."""
     doc_id = doc["id"]
     home = doc.get("home_city") or None
     home_province = vocab.city_by_name[home]["province"] if home in vocab.city_by_name else None
     doc_year = doc.get("year")
 
-    norms = [normalize(p.get("text") or "") for p in passages]
-    text_hits = [analyse_places(n, vocab) for n in norms]
-    cache = {}
-    headings = [_heading_context(p.get("section") or [], vocab, home, cache) for p in passages]
-    comparative = is_comparative(home, text_hits, [h[0] for h in headings])
+    if facts is None:
+        facts = passage_facts(doc, passages, vocab)
+    comparative = is_comparative(home, [f[0] for f in facts], [f[1][0] for f in facts])
     own_province = None if home else document_province(doc, vocab)
     own_policy = bool(home) and doc.get("type") == "policy" and not comparative
 
     seen = Counter()
     out = []
-    for passage, norm, hits, heading in zip(passages, norms, text_hits, headings):
-        h = passage_hash(norm, normalized=True)
+    for passage, (hits, heading, cues, years, h) in zip(passages, facts):
         seen[h] += 1
         pid = f"{doc_id}-{h}" if seen[h] == 1 else f"{doc_id}-{h}-{seen[h]}"
         cities, provinces = _resolve(hits, heading, home, home_province, comparative, own_policy)
         if own_province and not cities and not provinces:
             provinces = [own_province]
         mentions = _unique([c[0] for c in hits.cities] + list(cities))
-        cues = match_instruments(norm, vocab)
-        years = sorted({y for _surface, ys in extract_years(norm, doc_year) for y in ys})
         tagged = dict(passage)
         tagged.update({
             "id": pid,

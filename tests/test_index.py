@@ -87,3 +87,21 @@ def test_block_filling_writes_the_same_files_as_posting_by_posting(tmp_path, mon
     with kbindex.open_index(bulk).searcher() as s:
         assert s.doc_frequency("grams", "补偿") > 2 * 128
     assert tree_digest(bulk) == tree_digest(plain)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_direct_adds_write_the_same_files_as_whoosh_add_document(tmp_path, monkeypatch, jobs):
+    many = MORE * 30  # repeated field values (memoised postings) and long posting lists
+    many = [dict(p, id=f"{p['id']}-{k}", position=k) for k, p in enumerate(many)]
+    tokens = {p["id"]: analysis.passage_tokens(p["text"]) for p in many[::2]}  # and some analysed
+    monkeypatch.setattr(kbindex, "MIN_SHARD", 20)
+    monkeypatch.setattr(kbindex, "SEGMENT_PASSAGES", 70)
+    direct = kbindex.build_index(many, tmp_path / "direct", doc_types=TYPES, tokens=tokens, jobs=jobs)
+    monkeypatch.setattr(kbindex, "DIRECT", False)
+    whoosh = kbindex.build_index(many, tmp_path / "whoosh", doc_types=TYPES, tokens=tokens, jobs=jobs)
+    assert tree_digest(direct) == tree_digest(whoosh)
+    new = [dict(p, id=p["id"] + "-new") for p in many if p["doc"] == "d2"]
+    for flag, ix in ((False, whoosh), (True, direct)):
+        monkeypatch.setattr(kbindex, "DIRECT", flag)
+        kbindex.update_index(ix, {"d2": new}, doc_types=TYPES)
+    assert tree_digest(direct) == tree_digest(whoosh)

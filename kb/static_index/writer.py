@@ -1,7 +1,9 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import hashlib
+import itertools
 import json
+import operator
 import os
 import re
 import shutil
@@ -155,23 +157,24 @@ def _collect(passages, fn):
         toks = fn(p)
         lengths.append(len(toks))
         per = {}
-        for tok in toks:
-            lst = per.get(tok[0])
+        for term, q in toks:
+            lst = per.get(term)
             if lst is None:
-                per[tok[0]] = [tok[1]]
+                per[term] = [q]
             else:
-                lst.append(tok[1])
+                lst.append(q)
         for term, pos in per.items():
             t = terms.get(term)
             if t is None:
                 t = terms[term] = _Term()
             t.idx.append(idx)
-            t.tf.append(len(pos))
             t.off.append(len(t.pos))
             if len(pos) == 1:
+                t.tf.append(1)
                 v = pos[0]
                 t.pos += small[v] if v < 4096 else _big(v)
             else:
+                t.tf.append(len(pos))
                 pos.sort()
                 prev = 0
                 for q in pos:
@@ -184,22 +187,21 @@ def _collect(passages, fn):
 def _encode(t, order, heads):
     """Posting string of the postings ``order`` (indexes into t, in passage order).
     ``heads[idx]`` = varints of the passage's city set, instrument mask, field length."""
-    parts = []
-    ap = parts.append
     small = _SMALL
-    prev = -1
     tidx, ttf, tpos, toff = t.idx, t.tf, t.pos, t.off
-    last = len(tidx) - 1
-    for k in order:
-        idx = tidx[k]
-        d = idx - prev - 1
-        prev = idx
-        ap(small[d] if d < 4096 else _big(d))
-        ap(heads[idx])
-        f = ttf[k] - 1
-        ap(small[f] if f < 4096 else _big(f))
-        ap(tpos[toff[k]:toff[k + 1]] if k < last else tpos[toff[k]:])
-    return b"".join(parts).decode("ascii")
+    if len(toff) == len(tidx):  # the end of the last posting's positions, once
+        toff.append(len(tpos))
+    if isinstance(order, range) and order == range(len(tidx)):
+        idxs, tfs, starts, ends = tidx, ttf, toff, toff[1:]
+    else:
+        idxs, tfs = [tidx[k] for k in order], [ttf[k] for k in order]
+        starts, ends = [toff[k] for k in order], [toff[k + 1] for k in order]
+    gaps = [small[d] if d < 4096 else _big(d)
+            for d in map(operator.sub, idxs, itertools.chain((0,), map((1).__add__, idxs)))]
+    freqs = [small[f - 1] if f <= 4096 else _big(f - 1) for f in tfs]
+    positions = [tpos[a:b] for a, b in zip(starts, ends)]
+    return b"".join(itertools.chain.from_iterable(
+        zip(gaps, map(heads.__getitem__, idxs), freqs, positions))).decode("ascii")
 
 
 def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
@@ -215,9 +217,11 @@ def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
         if full is not None and len(full) <= inline_max:
             out.append((term, [df, full], size + len(full)))
             continue
-        tf, idxs = t.tf, t.idx
-        norm = [K1 * (1 - B + B * lengths[i] / avgdl) for i in idxs]
-        order = sorted(range(df), key=lambda k: (-(tf[k] * (K1 + 1) / (tf[k] + norm[k])), idxs[k]))
+        # by impact, ties in passage order (the postings are in passage order and the sort is
+        # stable)
+        k1 = K1 + 1
+        neg = [-(f * k1 / (f + K1 * (1 - B + B * lengths[i] / avgdl))) for f, i in zip(t.tf, t.idx)]
+        order = sorted(range(df), key=neg.__getitem__)
         refs = []
         start, size_p = 0, page0
         while start < df:
@@ -307,6 +311,32 @@ def _write_layer(root, layer, ordered, args):
             "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
             "sizes": files.sizes, "chars": chars, "written": files.written, "carried": files.carried,
             "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
+
+
+def _write_fragments(root, ordered, args):
+    """The texts for snippets, ``frag_size`` passages per numbered file (runs in a worker
+    process when jobs > 1); returns the directory name, the count and the files' sizes."""
+    files = _Files(root, args.get("previous"))
+    doc_by_id, doc_rank, doc_types = args["doc_by_id"], args["doc_rank"], args["doc_types"]
+    frag_size = args["frag_size"]
+    groups = []
+    for g in range(0, len(ordered), frag_size):
+        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
+                        list(p.get("section") or []), p["text"],
+                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"]),
+                        # what the result says of its document (no title file to fetch)
+                        str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
+                        str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
+                       for p in ordered[g:g + frag_size]])
+    return {"dir": files.register_set("f", groups), "count": len(groups), "sizes": files.sizes,
+            "written": files.written, "carried": files.carried}
+
+
+def _write_task(kind, root, ordered, args):
+    """One independent part of the index: a posting layer ("w", "g") or the fragments ("f")."""
+    if kind == "f":
+        return _write_fragments(root, ordered, args)
+    return _write_layer(root, kind, ordered, args)
 
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
@@ -493,8 +523,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # ---- postings: the word and gram layers are independent (one process each)
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
                       chunk_bytes=chunk_bytes, tokens=tokens, previous=previous)
-    built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
-                     jobs)
+    # (and the fragments, which need neither: a third task for whichever process is free first)
+    frag_args = dict(frag_size=frag_size, doc_by_id=doc_by_id, doc_rank=doc_rank, doc_types=doc_types,
+                     previous=previous)
+    *built, frags = fork_map(_write_task, [("w", root, ordered, layer_args), ("g", root, ordered, layer_args),
+                                           ("f", root, ordered, frag_args)], jobs)
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
     charset = set()
     for layer, res in zip(("w", "g"), built):
@@ -520,19 +553,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
 
-    # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
-    groups = []
-    for g in range(0, n, frag_size):
-        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
-                        list(p.get("section") or []), p["text"],
-                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"]),
-                        # what the result says of its document (no title file to fetch)
-                        str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
-                        str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
-                       for p in ordered[g:g + frag_size]])
-    frag_dir = files.register_set("f", groups)
-    n_groups = len(groups)
-    del groups
+    # ---- fragments (written above, with the postings)
+    files.sizes.update(frags["sizes"])
+    files.written += frags["written"]
+    files.carried += frags["carried"]
+    frag_dir, n_groups = frags["dir"], frags["count"]
 
     # ---- browser scripts and stylesheet (content-hashed copies)
     script_names = []
