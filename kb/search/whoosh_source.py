@@ -247,9 +247,14 @@ class Searcher:
     def query(self, qstring, limit=10, **filters):
         """The whole answer: {"hits": [...], "total", "notices", "plan"}; ``limit`` 0 = all."""
         result = run(qstring, self.source, self.gazetteer, self.rules, filters)
-        scores = {h[0]: h[2] for h in result["ranked"]["hits"]}
         matched = result["ranked"]["matched"]
         idxs = result["idxs"][:limit] if limit else result["idxs"]
+        scores, wanted = {}, set(idxs)
+        for idx, _full, score in result["ranked"]["hits"]:  # best first: stops early
+            if len(scores) == len(wanted):
+                break
+            if idx in wanted:
+                scores[idx] = score
         hits = []
         for idx in idxs:
             stored = self.searcher.stored_fields(idx)
