@@ -342,17 +342,80 @@
     return Array.from(names);
   }
 
-  /* While the user is still typing: fetch the vocabulary and gazetteer chunks the text so far
-     needs (what run() fetches first), so that the search after the pause starts with them.
-     Errors are left to run(). */
+  /* The dictionary chunks of a plan's terms and prefix ranges, and the facet lists of its city
+     and instrument concepts: {direct: [[layer, term]], prefixChunks: Map(char -> chunk
+     names), tagLists: Map("city\0slug" | "instrument\0slug" -> Map(idx -> codes))}.
+     opts.prefixes === false: leave the prefix ranges (a last character still being typed). */
+  Engine.prototype.loadTerms = async function (plan, info, opts) {
+    var self = this;
+    var withPrefixes = !opts || opts.prefixes !== false;
+    // Posting chunks of every term (and of every prefix range).
+    var direct = [];
+    var prefixes = [];
+    plan.concepts.forEach(function (c) {
+      c.words.forEach(function (w) { direct.push(["w", w]); });
+      (c.pieces || []).forEach(function (w) { direct.push(["w", w]); });
+      c.slots.forEach(function (s) {
+        if (s[0] === "e") direct.push(["g", s[1]]); else if (withPrefixes) prefixes.push(s[1]);
+      });
+    });
+    var wRanges = [];
+    var gRanges = [];
+    direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
+    var prefixChunks = new Map();
+    // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
+    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
+    var listLoads = [];
+    plan.concepts.forEach(function (c) {
+      var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
+      if (!kind) return;
+      (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
+        var key = kind + "\u0000" + slug;
+        var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
+        if (code === undefined || tagLists.has(key)) return;
+        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
+        tagLists.set(key, null);
+        listLoads.push(self.file(name).then(function (text) {
+          var width = kind === "city" ? 3 : 4;
+          var fk = "fl" + width + ":" + name;
+          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text, width));
+          tagLists.set(key, self.decoded.get(fk));
+        }));
+      });
+    });
+    await Promise.all([
+      self.loadChunks("w", wRanges),
+      self.loadChunks("g", gRanges),
+      Promise.all(prefixes.map(function (c) {
+        return self.loadChunks("g", [[c, c + "\uffff"]]).then(function (names) { prefixChunks.set(c, names); });
+      })),
+      Promise.all(listLoads),
+    ]);
+
+    return { direct: direct, prefixChunks: prefixChunks, tagLists: tagLists };
+  };
+
+  /* While the user is still typing: fetch what run() would fetch before the posting pages (the
+     vocabulary and gazetteer chunks, then the dictionary chunks and facet lists of the plan's
+     terms), so that the search after the pause finds them loaded. Errors are left to run(). */
   Engine.prototype.prefetch = function (query) {
     var self = this;
     return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
       var rules = got[0];
       var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
       var ranges = lexiconRanges(parts, self.meta, rules);
-      return Promise.all([self.loadChunks("lex", ranges.lex),
-                          KB.loadAll(entNames(rules, ranges.ent), self.base)]);
+      var ent = entNames(rules, ranges.ent);
+      return Promise.all([self.loadChunks("lex", ranges.lex), KB.loadAll(ent, self.base)])
+        .then(function (loaded) {
+          // the plan as run() will make it (misprints aside), then its terms' chunks and lists
+          var sets = loaded[0].map(function (n) { return self.lexSet(n); });
+          var gaz = Object.create(null);
+          ent.forEach(function (n) { Object.keys(KB.data[n]).forEach(function (k) { gaz[k] = KB.data[n][k]; }); });
+          var hasWord = function (t) { return sets.some(function (set) { return set.has(t); }); };
+          var plan = KB.planQuery(query, hasWord, { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq },
+                                  self.meta.maxw, {});
+          return self.loadTerms(plan, got[1], { prefixes: false });
+        });
     }).catch(function () { return null; });
   };
 
@@ -428,48 +491,10 @@
     var plan = result.plan = KB.planQuery(query, hasWord, qrules, meta.maxw, fixes);
     if (!plan.concepts.length) return result;
 
-    // Posting chunks of every term (and of every prefix range).
-    var direct = [];
-    var prefixes = [];
-    plan.concepts.forEach(function (c) {
-      c.words.forEach(function (w) { direct.push(["w", w]); });
-      (c.pieces || []).forEach(function (w) { direct.push(["w", w]); });
-      c.slots.forEach(function (s) {
-        if (s[0] === "e") direct.push(["g", s[1]]); else prefixes.push(s[1]);
-      });
-    });
-    var wRanges = [];
-    var gRanges = [];
-    direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
-    var prefixChunks = new Map();
-    // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
-    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
-    var listLoads = [];
-    plan.concepts.forEach(function (c) {
-      var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
-      if (!kind) return;
-      (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
-        var key = kind + "\u0000" + slug;
-        var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
-        if (code === undefined || tagLists.has(key)) return;
-        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
-        tagLists.set(key, null);
-        listLoads.push(self.file(name).then(function (text) {
-          var width = kind === "city" ? 3 : 4;
-          var fk = "fl" + width + ":" + name;
-          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text, width));
-          tagLists.set(key, self.decoded.get(fk));
-        }));
-      });
-    });
-    await Promise.all([
-      self.loadChunks("w", wRanges),
-      self.loadChunks("g", gRanges),
-      Promise.all(prefixes.map(function (c) {
-        return self.loadChunks("g", [[c, c + "\uffff"]]).then(function (names) { prefixChunks.set(c, names); });
-      })),
-      Promise.all(listLoads),
-    ]);
+    var loaded = await self.loadTerms(plan, info);
+    var direct = loaded.direct;
+    var prefixChunks = loaded.prefixChunks;
+    var tagLists = loaded.tagLists;
 
     var entries = new Map(); // "layer\0term" -> {key, df, post, mandatory}
     function entryOf(layer, term, mandatory) {
