@@ -20,7 +20,8 @@ from ..search import query as squery
 from ..search.rank import B, K1, constants as rank_constants
 from ..search.snippet import SNIPPET_CHARS
 from ..search.reference import city_slugs as _city_slugs, ordered as _ordered, utf16_key
-from .codec import HASH_LEN, _SMALL, _big, _hash, _json, _vb
+from .codec import HASH_LEN, _hash, _json, _vb
+from . import postings
 from .t2s import t2s_map
 
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
@@ -136,101 +137,6 @@ class _Files:
         return folder
 
 
-class _Term:
-    __slots__ = ("idx", "tf", "pos", "off")
-
-    def __init__(self):
-        self.idx = array("I")
-        self.tf = array("I")
-        self.pos = bytearray()  # encoded positions of all postings
-        self.off = array("I")  # where each posting's positions start in pos
-
-
-def _collect(passages, fn):
-    """Posting data of one layer: ({term: _Term}, field lengths array)."""
-    terms = {}
-    lengths = array("I")
-    small = _SMALL
-    for idx, p in enumerate(passages):
-        toks = fn(p)
-        lengths.append(len(toks))
-        per = {}
-        for tok in toks:
-            lst = per.get(tok[0])
-            if lst is None:
-                per[tok[0]] = [tok[1]]
-            else:
-                lst.append(tok[1])
-        for term, pos in per.items():
-            t = terms.get(term)
-            if t is None:
-                t = terms[term] = _Term()
-            t.idx.append(idx)
-            t.tf.append(len(pos))
-            t.off.append(len(t.pos))
-            if len(pos) == 1:
-                v = pos[0]
-                t.pos += small[v] if v < 4096 else _big(v)
-            else:
-                pos.sort()
-                prev = 0
-                for q in pos:
-                    d = q - prev
-                    t.pos += small[d] if d < 4096 else _big(d)
-                    prev = q
-    return terms, lengths
-
-
-def _encode(t, order, heads):
-    """Posting string of the postings ``order`` (indexes into t, in passage order).
-    ``heads[idx]`` = varints of the passage's city set, instrument mask, field length."""
-    parts = []
-    ap = parts.append
-    small = _SMALL
-    prev = -1
-    tidx, ttf, tpos, toff = t.idx, t.tf, t.pos, t.off
-    last = len(tidx) - 1
-    for k in order:
-        idx = tidx[k]
-        d = idx - prev - 1
-        prev = idx
-        ap(small[d] if d < 4096 else _big(d))
-        ap(heads[idx])
-        f = ttf[k] - 1
-        ap(small[f] if f < 4096 else _big(f))
-        ap(tpos[toff[k]:toff[k + 1]] if k < last else tpos[toff[k]:])
-    return b"".join(parts).decode("ascii")
-
-
-def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
-    """Sorted [(term, entry, approximate JSON bytes)] of one layer; long posting lists go to
-    page files ordered by impact."""
-    out = []
-    pages_written = 0
-    for term in sorted(terms, key=utf16_key):
-        t = terms[term]
-        df = len(t.idx)
-        size = len(term.encode("utf-8")) + 12
-        full = _encode(t, range(df), heads) if df * 6 <= inline_max else None
-        if full is not None and len(full) <= inline_max:
-            out.append((term, [df, full], size + len(full)))
-            continue
-        tf, idxs = t.tf, t.idx
-        norm = [K1 * (1 - B + B * lengths[i] / avgdl) for i in idxs]
-        order = sorted(range(df), key=lambda k: (-(tf[k] * (K1 + 1) / (tf[k] + norm[k])), idxs[k]))
-        refs = []
-        start, size_p = 0, page0
-        while start < df:
-            page = sorted(order[start:start + size_p])
-            name = files.register("p", _encode(t, page, heads))
-            refs.append([name, len(page), files.sizes[name]])
-            pages_written += 1
-            start += size_p
-            size_p *= 2
-        out.append((term, [df, refs], size + 40 * len(refs)))
-    return out, pages_written
-
-
 def _cut(items, target, size_of):
     """Cut a sorted list into consecutive chunks of about ``target`` bytes (any boundary)."""
     chunks, cur, cur_bytes = [], [], 0
@@ -271,30 +177,61 @@ def _inst_labels(vocab):
     return out
 
 
-def _layer_tokens(layer, tokens):
-    """passage -> its (term, position) pairs of one layer: from the analysis stage's cached
-    tokens (passage id -> :func:`kb.analysis.passage_tokens`) where given, else cut now."""
-    unpack = analysis.words_of if layer == "w" else analysis.grams_of
-    cut = analysis.word_tokens if layer == "w" else analysis.gram_tokens
-
-    def fn(p):
-        packed = tokens.get(p["id"]) if tokens else None
-        if packed is not None:
-            return unpack(packed)
-        return [(t, pos) for t, pos, _s, _e in cut(p["text"])]
+def _passage_terms(layer, tokens):
+    """passage -> (its terms of one layer, their positions): from the analysis stage's
+    cached tokens (passage id -> :func:`kb.analysis.passage_tokens`) where given, else cut
+    now (the same terms as :func:`kb.analysis.word_tokens` / ``gram_tokens``)."""
+    sep = analysis._SEP
+    if layer == "w":
+        def fn(p):
+            packed = tokens.get(p["id"]) if tokens else None
+            if packed is not None:
+                return (packed[0].split(sep), packed[1]) if packed[0] else ((), ())
+            toks = analysis.word_tokens(p["text"])
+            return [t for t, *_ in toks], [q for _t, q, *_ in toks]
+    else:
+        def fn(p):
+            packed = tokens.get(p["id"]) if tokens else None
+            if packed is None:
+                toks = analysis.gram_tokens(p["text"])
+                return [t for t, *_ in toks], [q for _t, q, *_ in toks]
+            if not packed[2]:
+                return (), ()
+            terms = []
+            for run in packed[2].split(sep):
+                if "\u3400" <= run[0]:
+                    terms += [run[i:i + 2] for i in range(len(run) - 1)]
+                    terms.append(run[-1])
+                else:
+                    terms.append(run)
+            return terms, range(len(terms))
     return fn
+
+
+def _doc_groups(ordered):
+    """[(document id, first passage number, end)] of passages in index order."""
+    out = []
+    start = 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i]["doc"] != ordered[start]["doc"]:
+            out.append((ordered[start]["doc"], start, i))
+            start = i
+    return out
 
 
 def _write_layer(root, layer, ordered, args):
     """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
     files = _Files(root, args.get("previous"))
-    terms, lengths = _collect(ordered, _layer_tokens(layer, args.get("tokens")))
+    fn = _passage_terms(layer, args.get("tokens"))
+    docs = [postings.doc_terms([fn(p) for p in ordered[a:b]]) for _d, a, b in _doc_groups(ordered)]
+    terms, tid, pidx, pos, lengths = postings.merge(docs)
+    del docs
     n = len(ordered)
-    avg = (sum(lengths) / n) if n else 1.0
-    csets, masks = args["csets"], args["masks"]
-    heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
-    entries, pages = _entries(files, terms, heads, lengths, avg, args["page0"], args["inline_max"])
+    avg = (int(lengths.sum()) / n) if n else 1.0
+    entries, pages = postings.entries(files, terms, tid, pidx, pos, lengths, args["csets"], args["masks"],
+                                      avg, args["page0"], args["inline_max"])
+    del tid, pidx, pos
     refs, chunk_sizes = [], []
     for chunk in _cut(entries, args["chunk_bytes"], lambda e: e[2]):
         name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
@@ -306,7 +243,7 @@ def _write_layer(root, layer, ordered, args):
     return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
             "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
             "sizes": files.sizes, "chars": chars, "written": files.written, "carried": files.carried,
-            "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
+            "terms": terms if layer == "w" else None}
 
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
