@@ -306,11 +306,14 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                              stats=export_stats)
         stages.done("export", **export_stats)
 
+        si_stats = {}
         search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
-                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir)
+                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir,
+                                           doc_keys=doc_keys, build_stats=si_stats)
         del tokens
         stats = search_assets.get("stats", {})
-        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"))
+        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"),
+                    terms_cached=si_stats.get("terms_cached", 0))
         render_stats = {}
         render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
                     previous=previous, doc_keys=doc_keys, stats=render_stats)

@@ -27,41 +27,53 @@ def doc_terms(passages):
     sequences) -> ``(terms, ids, positions, counts)``: the document's distinct terms
     (first-seen order), and per token (passage by passage) the term's number in ``terms``
     and its position; ``counts``: tokens per passage."""
-    local = {}
-    sd = local.setdefault
-    ids, pos, counts = [], [], []
+    all_terms, pos, counts = [], [], []
     for terms, positions in passages:
         counts.append(len(terms))
-        ids += [sd(t, len(local)) for t in terms]
+        all_terms += terms
         pos += positions
-    return (list(local), np.array(ids, dtype=np.int32), np.array(pos, dtype=np.int64),
-            np.array(counts, dtype=np.int64))
+    local = list(dict.fromkeys(all_terms))
+    num = {t: i for i, t in enumerate(local)}
+    return (local, np.fromiter(map(num.__getitem__, all_terms), dtype=np.int32, count=len(all_terms)),
+            np.array(pos, dtype=np.int32), np.array(counts, dtype=np.int32))
+
+
+def valid(entry, n_passages):
+    """Whether ``entry`` has the shape :func:`doc_terms` gives a document of ``n_passages``
+    passages (a cached entry that does not is computed again)."""
+    try:
+        terms, ids, pos, counts = entry
+        return (isinstance(terms, list) and all(type(t) is str for t in terms)
+                and all(isinstance(a, np.ndarray) and a.dtype == np.int32 and a.ndim == 1
+                        for a in (ids, pos, counts))
+                and len(counts) == n_passages and len(ids) == len(pos) == int(counts.sum())
+                and (not len(ids) or (0 <= int(ids.min()) and int(ids.max()) < len(terms)))
+                and (not len(pos) or int(pos.min()) >= 0) and (not len(counts) or int(counts.min()) >= 0))
+    except (TypeError, ValueError):
+        return False
 
 
 def merge(docs):
     """Per-document numberings (:func:`doc_terms`, in index order) -> the layer's sorted
     terms (UTF-16 order) and per token: term number, passage number, position; plus the
     field length of every passage."""
-    gid = {}
-    for terms, *_ in docs:
-        for t in terms:
-            gid.setdefault(t, len(gid))
-    terms = list(gid)
-    order = sorted(range(len(terms)), key=lambda i: utf16_key(terms[i]))
-    rank = np.empty(len(terms), dtype=np.int64)
-    rank[np.array(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.int64)
+    vocab = set()
+    for d in docs:
+        vocab.update(d[0])
+    terms = sorted(vocab, key=utf16_key)
+    del vocab
+    gid = {t: i for i, t in enumerate(terms)}.__getitem__
     tids, pidxs, poss, lens = [], [], [], []
     start = 0
     for dterms, ids, pos, counts in docs:
-        l2g = rank[np.array([gid[t] for t in dterms], dtype=np.int64)] if dterms else np.zeros(0, np.int64)
+        l2g = np.fromiter(map(gid, dterms), dtype=np.int64, count=len(dterms))
         tids.append(l2g[ids])
         pidxs.append(np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts))
         poss.append(pos)
         lens.append(counts)
         start += len(counts)
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    return ([terms[i] for i in order], cat(tids).astype(np.int64), cat(pidxs), cat(poss).astype(np.int64),
-            cat(lens).astype(np.int64))
+    cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64))
+    return terms, cat(tids), cat(pidxs), cat(poss), cat(lens)
 
 
 def _vlen(v):

@@ -1,8 +1,10 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
+import functools
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 from array import array
@@ -63,6 +65,22 @@ def _link_or_copy(src, dst):
         shutil.copy2(src, dst)
 
 
+def _create(path, data):
+    """Write ``data`` as a new file at ``path`` (an existing file there, perhaps a link to an
+    earlier build's, is unlinked first, never written through)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 class _Files:
     """Writes files under search/ and remembers their sizes.
 
@@ -73,11 +91,33 @@ class _Files:
     never written through an existing link: it is unlinked first."""
 
     def __init__(self, root, previous=None):
-        self.root = root
+        self.root = Path(root)
         self.previous = Path(previous) if previous else None
         self.sizes = {}
         self.dirs = set()
         self.written = self.carried = 0
+        self._listed = {}  # (folder, "" or a subfolder) -> {file name: size} (listed once)
+
+    def _names(self, base, sub):
+        """{name: size} of the files in ``base/sub`` (a name is a content hash, so a name
+        not listed there is not worth a stat)."""
+        key = (base, sub)
+        names = self._listed.get(key)
+        if names is None:
+            names = {}
+            try:
+                with os.scandir(base / sub if sub else base) as it:
+                    for e in it:
+                        if e.is_file(follow_symlinks=False):
+                            names[e.name] = e.stat(follow_symlinks=False).st_size
+            except OSError:
+                pass
+            self._listed[key] = names
+        return names
+
+    def _size_in(self, base, name):
+        sub, _, leaf = name.rpartition("/")
+        return self._names(base, sub).get(leaf)
 
     def write(self, name, data):
         path = self.root / name
@@ -90,26 +130,22 @@ class _Files:
             if parent not in self.dirs:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        try:
-            unchanged = path.stat().st_size == len(data) and path.read_bytes() == data
-        except FileNotFoundError:
-            unchanged = False
+        unchanged = self._size_in(self.root, name) == len(data) and path.read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
             else:
-                path.unlink(missing_ok=True)
-                path.write_bytes(data)
+                _create(path, data)
                 self.written += 1
         self.sizes[name] = len(data)
         return name
 
     def _carry(self, name, path, data):
-        if self.previous is None:
+        if self.previous is None or self._size_in(self.previous, name) != len(data):
             return False
         old = self.previous / name
         try:
-            if old.stat().st_size != len(data) or old.read_bytes() != data:
+            if old.read_bytes() != data:
                 return False
             _link_or_copy(old, path)
         except OSError:
@@ -219,12 +255,62 @@ def _doc_groups(ordered):
     return out
 
 
+_TERMS_DIR = "static-index-terms"  # in the build cache: per document, its tokens numbered
+
+
+@functools.lru_cache(maxsize=1)
+def _terms_salt():
+    """What the cached numberings depend on besides the document: the code that makes them."""
+    h = hashlib.sha256(b"static-index-terms/1")
+    for path in (Path(__file__), Path(postings.__file__), Path(analysis.__file__)):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _layer_docs(ordered, layer, tokens, doc_keys, cache):
+    """Per document (in index order): :func:`postings.doc_terms` of its passages' tokens of
+    one layer. With ``cache`` and ``doc_keys`` (document id -> the analysis cache key, which
+    fixes its passages and tokens) each is kept in the cache and read back by the next build;
+    an entry that cannot be read or has the wrong shape is computed again. Returns (the
+    numberings, how many came from the cache)."""
+    fn = _passage_terms(layer, tokens)
+    folder = Path(cache) / _TERMS_DIR if cache and doc_keys else None
+    salt = _terms_salt() if folder else None
+    out, cached = [], 0
+    for doc, a, b in _doc_groups(ordered):
+        key = doc_keys.get(doc) if folder else None
+        path = None
+        if key:
+            name = hashlib.sha256(f"{key}|{salt}|{layer}".encode()).hexdigest()
+            path = folder / name[:2] / f"{name}.pickle"
+            try:
+                with open(path, "rb") as fh:
+                    entry = pickle.load(fh)
+            except Exception:  # missing, truncated or not ours: compute it
+                entry = None
+            if entry is not None and postings.valid(entry, b - a):
+                out.append(entry)
+                cached += 1
+                continue
+        entry = postings.doc_terms([fn(p) for p in ordered[a:b]])
+        out.append(entry)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+    return out, cached
+
+
 def _write_layer(root, layer, ordered, args):
     """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
     files = _Files(root, args.get("previous"))
-    fn = _passage_terms(layer, args.get("tokens"))
-    docs = [postings.doc_terms([fn(p) for p in ordered[a:b]]) for _d, a, b in _doc_groups(ordered)]
+    docs, from_cache = _layer_docs(ordered, layer, args.get("tokens"), args.get("doc_keys"), args.get("cache"))
     terms, tid, pidx, pos, lengths = postings.merge(docs)
     del docs
     n = len(ordered)
@@ -243,12 +329,13 @@ def _write_layer(root, layer, ordered, args):
     return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
             "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
             "sizes": files.sizes, "chars": chars, "written": files.written, "carried": files.carried,
-            "terms": terms if layer == "w" else None}
+            "terms": terms if layer == "w" else None, "docs_cached": from_cache}
 
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None):
+                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
@@ -258,10 +345,13 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     are built in parallel (forked) processes. ``tokens``: passage id ->
     :func:`kb.analysis.passage_tokens` of its text, as the analysis stage cached them
     (passages without are cut here). ``previous``: an earlier build's output folder, whose
-    unchanged index files are hard-linked instead of written again; with ``cache`` (a folder)
-    too, an index whose inputs (passages, documents, vocabulary, layout and the code and
-    scripts that make it) are those of the last build is not computed at all: its files are
-    all linked from ``previous``. The other keyword arguments tune the layout
+    unchanged index files are hard-linked instead of written again. ``cache`` (a folder) with
+    ``doc_keys`` (document id -> a key that fixes its passages and tokens: the analysis cache
+    key): each document's tokens, numbered per layer, are kept there, so a build numbers
+    only the tokens of new or changed documents. With ``cache`` and ``previous``, an index
+    whose inputs (passages, documents, vocabulary, layout and the code and scripts that make
+    it) are those of the last build is not computed at all: its files are all linked from
+    ``previous``. The other keyword arguments tune the layout
     (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
@@ -429,10 +519,12 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     # ---- postings: the word and gram layers are independent (one process each)
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
-                      chunk_bytes=chunk_bytes, tokens=tokens, previous=previous)
+                      chunk_bytes=chunk_bytes, tokens=tokens, previous=previous, cache=cache,
+                      doc_keys=doc_keys)
     built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
                      jobs)
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
+    docs_cached = 0
     charset = set()
     for layer, res in zip(("w", "g"), built):
         files.sizes.update(res["sizes"])
@@ -443,8 +535,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         chunk_sizes += res["chunk_sizes"]
         n_chunks[layer] = res["n_chunks"]
         n_terms[layer] = res["n_terms"]
+        docs_cached += res["docs_cached"]
         avgdl.append(res["avgdl"])
         charset |= res["chars"]
+    if build_stats is not None:
+        build_stats["terms_cached"] = docs_cached
     words_sorted = built[0]["terms"]
     del built
 
@@ -590,10 +685,13 @@ def compact_js(text):
 def _remove_stale(root, keep):
     """Delete index files of an earlier build (only names this module writes)."""
     keep_dirs = {k.split("/", 1)[0] for k in keep if "/" in k}
-    for path in root.iterdir():
-        rel = path.name
-        if path.is_dir() and _OWN_DIR_RE.match(rel):
-            if rel not in keep_dirs:
-                shutil.rmtree(path)
-        elif path.is_file() and _OWN_FILE_RE.match(rel) and rel not in keep:
-            path.unlink()
+    with os.scandir(root) as it:
+        entries = list(it)
+    for e in entries:
+        rel = e.name
+        if rel in keep or rel in keep_dirs:
+            continue
+        if e.is_dir() and _OWN_DIR_RE.match(rel):
+            shutil.rmtree(e.path)
+        elif e.is_file() and _OWN_FILE_RE.match(rel):
+            os.unlink(e.path)
