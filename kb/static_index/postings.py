@@ -43,7 +43,7 @@ def valid(entry, n_passages):
     passages (a cached entry that does not is computed again)."""
     try:
         terms, ids, pos, counts = entry
-        return (isinstance(terms, list) and all(type(t) is str for t in terms)
+        return (isinstance(terms, list) and set(map(type, terms)) <= {str}
                 and all(isinstance(a, np.ndarray) and a.dtype == np.int32 and a.ndim == 1
                         for a in (ids, pos, counts))
                 and len(counts) == n_passages and len(ids) == len(pos) == int(counts.sum())

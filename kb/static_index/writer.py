@@ -332,6 +332,30 @@ def _write_layer(root, layer, ordered, args):
             "terms": terms if layer == "w" else None, "docs_cached": from_cache}
 
 
+def _write_fragments(root, ordered, args):
+    """The fragment files: the texts for snippets, ``frag_size`` passages per numbered file
+    (runs in a worker process when jobs > 1)."""
+    files = _Files(root, args.get("previous"))
+    frag_size, doc_rank, doc_by_id, doc_types = args["frag_size"], args["doc_rank"], args["doc_by_id"], args["doc_types"]
+    groups = []
+    for g in range(0, len(ordered), frag_size):
+        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
+                        list(p.get("section") or []), p["text"],
+                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"]),
+                        # what the result says of its document (no title file to fetch)
+                        str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
+                        str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
+                       for p in ordered[g:g + frag_size]])
+    folder = files.register_set("f", groups)
+    return {"dir": folder, "count": len(groups), "sizes": files.sizes, "written": files.written,
+            "carried": files.carried}
+
+
+def _write_part(root, kind, ordered, args):
+    """One independent part of the index: a posting layer ("w", "g") or the fragments ("f")."""
+    return _write_fragments(root, ordered, args) if kind == "f" else _write_layer(root, kind, ordered, args)
+
+
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
                        budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
@@ -517,12 +541,18 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "snip": SNIPPET_CHARS,
     })
 
-    # ---- postings: the word and gram layers are independent (one process each)
+    # ---- postings: the word and gram layers are independent (one process each)…
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
                       chunk_bytes=chunk_bytes, tokens=tokens, previous=previous, cache=cache,
                       doc_keys=doc_keys)
-    built = fork_map(_write_layer, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args)],
-                     jobs)
+    # ---- and the fragments (the texts for snippets) beside them, in the pool's first free process
+    frag_args = dict(previous=previous, frag_size=frag_size, doc_rank=doc_rank, doc_by_id=doc_by_id,
+                     doc_types=doc_types)
+    *built, frags = fork_map(_write_part, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args),
+                                           (root, "f", ordered, frag_args)], jobs)
+    files.sizes.update(frags["sizes"])
+    files.written += frags["written"]
+    files.carried += frags["carried"]
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
     docs_cached = 0
     charset = set()
@@ -552,19 +582,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
 
-    # ---- fragments: the texts for snippets, FRAG_SIZE passages per numbered file
-    groups = []
-    for g in range(0, n, frag_size):
-        groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
-                        list(p.get("section") or []), p["text"],
-                        str(_get(doc_by_id.get(p["doc"]), "title") or p["doc"]),
-                        # what the result says of its document (no title file to fetch)
-                        str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
-                        str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
-                       for p in ordered[g:g + frag_size]])
-    frag_dir = files.register_set("f", groups)
-    n_groups = len(groups)
-    del groups
+    frag_dir, n_groups = frags["dir"], frags["count"]
 
     # ---- browser scripts and stylesheet (content-hashed copies)
     script_names = []
