@@ -108,8 +108,12 @@ def _vb(v):
 
 
 @pytest.mark.parametrize("layer", ["w", "g"])
-@pytest.mark.parametrize("page0,inline_max,big", [(2, 30, False), (3, 200, True), (384, 1024, False)])
-def test_vectorised_postings_equal_the_reference(layer, page0, inline_max, big):
+@pytest.mark.parametrize("page0,inline_max,big,batch,pack", [(2, 30, False, 1 << 20, 62), (3, 200, True, 1 << 20, 62),
+                                                              (384, 1024, False, 1 << 20, 62),
+                                                              (2, 30, False, 97, 62), (3, 200, True, 1, 0)])
+def test_vectorised_postings_equal_the_reference(layer, page0, inline_max, big, batch, pack, monkeypatch):
+    monkeypatch.setattr(postings, "BATCH_VALUES", batch)  # terms encoded in batches
+    monkeypatch.setattr(postings, "PACK_BITS", pack)  # 0: three sorted arrays instead of one key
     passages, docs, _vocab = corpus_data()
     ordered = _ordered(passages, docs)[:400]
     rng = random.Random(page0)
@@ -128,9 +132,9 @@ def test_vectorised_postings_equal_the_reference(layer, page0, inline_max, big):
     f_ref, f_new = _Files(), _Files()
     want = _entries(f_ref, terms_ref, heads, lengths, avgdl, page0, inline_max)
     docs_terms = [postings.doc_terms([fn(p) for p in ordered[a:b]]) for _d, a, b in _doc_groups(ordered)]
-    terms, tid, pidx, pos, lens = postings.merge(docs_terms)
-    assert list(lens) == list(lengths)
-    got = postings.entries(f_new, terms, tid, pidx, pos, lens, csets, masks, avgdl, page0, inline_max)
+    table = postings.merge(docs_terms)
+    assert list(table.lengths) == list(lengths)
+    got = postings.entries(f_new, table, csets, masks, avgdl, page0, inline_max)
     assert got == want
     assert f_new.bodies == f_ref.bodies
     assert want[1] > 0  # some lists were paged

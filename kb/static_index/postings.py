@@ -19,7 +19,8 @@ from .codec import CONT, TERM
 
 _TERM_A = np.frombuffer(TERM.encode(), dtype=np.uint8)
 _CONT_A = np.frombuffer(CONT.encode(), dtype=np.uint8)
-BATCH_VALUES = 1 << 21  # varint values encoded at once (bounds the memory of a layer)
+BATCH_VALUES = 1 << 18  # tokens encoded at once (bounds the memory of a layer)
+PACK_BITS = 62  # a token's term, passage and position numbers packed in one int64 key
 
 
 def doc_terms(passages):
@@ -53,32 +54,77 @@ def valid(entry, n_passages):
         return False
 
 
+class Tokens:
+    """The tokens of one layer sorted by (term, passage, position): ``terms`` (UTF-16
+    order), ``lengths`` (field length of every passage), ``starts`` (where each term's tokens
+    begin; one more at the end) and :meth:`rows` (term numbers, passage numbers, positions of
+    a range of tokens). Kept as one packed int64 key per token where the three fit in 62
+    bits (8 bytes a token), else as three sorted arrays."""
+
+    def __init__(self, terms, lengths, key=None, bits=None, arrays=None):
+        self.terms, self.lengths = terms, lengths
+        self.key, self.bits, self.arrays = key, bits, arrays
+        if key is not None:
+            shift = bits[0] + bits[1]
+            self.starts = np.searchsorted(key, np.arange(len(terms) + 1, dtype=np.int64) << shift)
+        else:
+            self.starts = np.searchsorted(arrays[0], np.arange(len(terms) + 1))
+
+    def __len__(self):
+        return int(self.starts[-1])
+
+    def rows(self, a, b):
+        if self.key is None:
+            return tuple(x[a:b].astype(np.int64) for x in self.arrays)
+        bi, bp = self.bits
+        k = self.key[a:b]
+        return k >> (bi + bp), (k >> bp) & ((1 << bi) - 1), k & ((1 << bp) - 1)
+
+
 def merge(docs):
-    """Per-document numberings (:func:`doc_terms`, in index order) -> the layer's sorted
-    terms (UTF-16 order) and per token: term number, passage number, position; plus the
-    field length of every passage."""
+    """Per-document numberings (:func:`doc_terms`, in index order) -> the layer's
+    :class:`Tokens`."""
     vocab = set()
     for d in docs:
         vocab.update(d[0])
     terms = sorted(vocab, key=utf16_key)
     del vocab
     gid = {t: i for i, t in enumerate(terms)}.__getitem__
-    tids, pidxs, poss, lens = [], [], [], []
-    start = 0
+    lengths = np.concatenate([d[3] for d in docs]).astype(np.int64) if docs else np.zeros(0, np.int64)
+    n_tok = int(lengths.sum())
+    max_pos = max((int(d[2].max()) for d in docs if len(d[2])), default=0)
+    bits_t = max(len(terms).bit_length(), 1)
+    bits_i = max(len(lengths).bit_length(), 1)
+    bits_p = max(max_pos.bit_length(), 1)
+    packed = bits_t + bits_i + bits_p <= PACK_BITS
+    if packed:
+        key = np.empty(n_tok, dtype=np.int64)
+    else:
+        arrays = tuple(np.empty(n_tok, dtype=np.int64) for _ in range(3))
+    start = at = 0
     for dterms, ids, pos, counts in docs:
         l2g = np.fromiter(map(gid, dterms), dtype=np.int64, count=len(dterms))
-        tids.append(l2g[ids])
-        pidxs.append(np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts))
-        poss.append(pos)
-        lens.append(counts)
+        end = at + len(ids)
+        pidx = np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts)
+        if packed:
+            part = key[at:end]
+            np.left_shift(l2g[ids], bits_i + bits_p, out=part)
+            part |= pidx << bits_p
+            part |= pos
+        else:
+            arrays[0][at:end], arrays[1][at:end], arrays[2][at:end] = l2g[ids], pidx, pos
         start += len(counts)
-    cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64))
-    return terms, cat(tids), cat(pidxs), cat(poss), cat(lens)
+        at = end
+    if packed:
+        key.sort()
+        return Tokens(terms, lengths, key=key, bits=(bits_i, bits_p))
+    order = np.lexsort((arrays[2], arrays[1], arrays[0]))
+    return Tokens(terms, lengths, arrays=tuple(a[order] for a in arrays))
 
 
 def _vlen(v):
-    """Number of base-32 digits of each value."""
-    n = np.ones(len(v), dtype=np.int64)
+    """Number of base-32 digits of each value (int8)."""
+    n = np.ones(len(v), dtype=np.int8)
     if len(v):
         top = int(v.max())
         lim = 32
@@ -89,32 +135,21 @@ def _vlen(v):
 
 
 def _varints(v):
-    """Varint bytes of the values ``v`` (uint64), and each value's byte offset."""
+    """Varint bytes of the values ``v`` (uint64), and the byte offset of each value."""
     nd = _vlen(v)
-    ends = np.cumsum(nd)
-    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-    last = ends - 1
-    out[last] = _TERM_A[(v & 31).astype(np.int64)]
+    last = np.cumsum(nd, dtype=np.int64)
+    out = np.empty(int(last[-1]) if len(last) else 0, dtype=np.uint8)
+    last -= 1  # where each value's last digit goes
+    out[last] = _TERM_A[v.astype(np.uint8) & 31]
     j = 1
     sel = np.flatnonzero(nd > 1)
     while len(sel):
-        out[last[sel] - j] = _CONT_A[((v[sel] >> np.uint64(5 * j)) & np.uint64(31)).astype(np.int64)]
+        out[last[sel] - j] = _CONT_A[(v[sel] >> np.uint64(5 * j)).astype(np.uint8) & 31]
         j += 1
         sel = sel[nd[sel] > j]
-    return out, ends - nd
-
-
-def _sort_tokens(tid, pidx, pos):
-    """Tokens sorted by (term, passage, position)."""
-    bits_p = max(int(pos.max()).bit_length(), 1) if len(pos) else 1
-    bits_i = max(int(pidx.max()).bit_length(), 1) if len(pidx) else 1
-    bits_t = max(int(tid.max()).bit_length(), 1) if len(tid) else 1
-    if bits_p + bits_i + bits_t <= 62:
-        key = (tid << (bits_i + bits_p)) | (pidx << bits_p) | pos
-        key.sort()
-        return key >> (bits_i + bits_p), (key >> bits_p) & ((1 << bits_i) - 1), key & ((1 << bits_p) - 1)
-    order = np.lexsort((pos, pidx, tid))
-    return tid[order], pidx[order], pos[order]
+    last -= nd
+    last += 1
+    return out, last
 
 
 def _argsort_keys(keys):
@@ -129,15 +164,30 @@ def _argsort_keys(keys):
     return np.argsort(comp)  # the rows are distinct
 
 
-def entries(files, terms, tid, pidx, pos, lengths, csets, masks, avgdl, page0, inline_max):
-    """Sorted [(term, entry, approximate JSON bytes)] of one layer (page files written
-    through ``files``), and the number of pages: what ``writer._entries`` made posting by
-    posting."""
-    out = []
-    n_terms = len(terms)
-    if not n_terms:
-        return out, 0
-    tid, pidx, pos = _sort_tokens(tid, pidx, pos)
+def entries(files, table, csets, masks, avgdl, page0, inline_max):
+    """Sorted [(term, entry, approximate JSON bytes)] of one layer (:class:`Tokens`; page
+    files written through ``files``), and the number of pages: what the per-posting loops
+    made before. Terms are encoded in batches of about BATCH_VALUES tokens (memory)."""
+    out, pages = [], 0
+    csets = np.asarray(csets, dtype=np.uint64)
+    masks = np.array(masks, dtype=np.uint64)
+    head_len = (_vlen(csets).astype(np.int64) + _vlen(masks) + _vlen(table.lengths.astype(np.uint64)))
+    starts = table.starts
+    n_terms = len(table.terms)
+    t0 = 0
+    while t0 < n_terms:
+        t1 = int(np.searchsorted(starts, int(starts[t0]) + BATCH_VALUES, side="right")) - 1
+        t1 = min(max(t1, t0 + 1), n_terms)
+        pages += _batch(files, table, t0, t1, csets, masks, head_len, avgdl, page0, inline_max, out)
+        t0 = t1
+    return out, pages
+
+
+def _batch(files, table, t0, t1, csets, masks, head_len, avgdl, page0, inline_max, out):
+    """Entries of the terms t0 … t1 − 1 (appended to ``out``); returns the pages written."""
+    terms, lengths = table.terms, table.lengths
+    tid, pidx, pos = table.rows(int(table.starts[t0]), int(table.starts[t1]))
+    tid -= t0  # term numbers within the batch
     T = len(tid)
     first = np.empty(T, dtype=bool)
     first[0] = True
@@ -152,15 +202,12 @@ def entries(files, terms, tid, pidx, pos, lengths, csets, masks, avgdl, page0, i
     del first, tid, pidx, pos
     tstart = np.flatnonzero(np.r_[True, p_tid[1:] != p_tid[:-1]])
     df = np.diff(np.append(tstart, P))
-    csets = np.asarray(csets, dtype=np.uint64)
-    masks = np.array(masks, dtype=np.uint64)
     lengths_u = lengths.astype(np.uint64)
-    head_len = _vlen(csets) + _vlen(masks) + _vlen(lengths_u)
 
     # Inline when short: the length of the string in passage order.
     gap = p_pidx - np.r_[-1, p_pidx[:-1]] - 1
     gap[tstart] = p_pidx[tstart]
-    plen = _vlen(gap) + head_len[p_pidx] + _vlen(tf - 1) + np.add.reduceat(_vlen(pv), pst)
+    plen = head_len[p_pidx] + _vlen(gap) + _vlen(tf - 1) + np.add.reduceat(_vlen(pv), pst, dtype=np.int64)
     inline = (df * 6 <= inline_max) & (np.add.reduceat(plen, tstart) <= inline_max)
     del plen, gap
 
@@ -174,7 +221,7 @@ def entries(files, terms, tid, pidx, pos, lengths, csets, masks, avgdl, page0, i
         # rank of the impact (0 = highest; equal floats share a rank): impacts depend on
         # (tf, field length) only, so they are computed once per distinct pair
         code = s_tf * (int(lengths.max()) + 1) + lengths[s_pidx]
-        if int(code.max()) < (1 << 24):
+        if int(code.max()) < (1 << 20):
             present = np.zeros(int(code.max()) + 1, dtype=bool)
             present[code] = True
             pairs = np.flatnonzero(present)
@@ -184,8 +231,8 @@ def entries(files, terms, tid, pidx, pos, lengths, csets, masks, avgdl, page0, i
         u_tf = (pairs // (int(lengths.max()) + 1)).astype(np.float64)
         u_len = (pairs % (int(lengths.max()) + 1)).astype(np.float64)
         impact = (u_tf * (K1 + 1)) / (u_tf + K1 * ((1 - B) + (B * u_len) / avgdl))
-        values, dense = np.unique(-impact, return_inverse=True)
-        if int(code.max()) < (1 << 24):
+        _values, dense = np.unique(-impact, return_inverse=True)
+        if int(code.max()) < (1 << 20):
             lut[pairs] = dense
             irank = lut[code]
         else:
@@ -207,59 +254,51 @@ def entries(files, terms, tid, pidx, pos, lengths, csets, masks, avgdl, page0, i
     perm = _argsort_keys((p_tid, page, p_pidx))  # output order of the postings
     del paged_p
 
+    o_pidx, o_page, o_tid, o_tf = p_pidx[perm], page[perm], p_tid[perm], tf[perm]
+    grp = np.r_[True, (o_tid[1:] != o_tid[:-1]) | (o_page[1:] != o_page[:-1])]
+    o_gap = o_pidx - np.r_[-1, o_pidx[:-1]] - 1
+    o_gap[grp] = o_pidx[grp]
+    nval = 5 + o_tf
+    off = np.cumsum(nval) - nval
+    vals = np.empty(int(nval.sum()), dtype=np.uint64)
+    vals[off] = o_gap
+    vals[off + 1] = csets[o_pidx]
+    vals[off + 2] = masks[o_pidx]
+    vals[off + 3] = lengths_u[o_pidx]
+    vals[off + 4] = o_tf - 1
+    # positions: the tokens of posting perm[j] go after its five values
+    n_tok = int(o_tf.sum())
+    tok_post = np.repeat(np.arange(P), o_tf)  # output posting of each token
+    within = np.arange(n_tok) - np.repeat(np.cumsum(o_tf) - o_tf, o_tf)
+    vals[off[tok_post] + 5 + within] = pv[pst[perm][tok_post] + within]
+    del tok_post, within, pv, o_gap
+    buf, boff = _varints(vals)
+    del vals
+    g_starts = np.flatnonzero(grp)
+    g_byte = np.append(boff[off[g_starts]], len(buf)).tolist()
+    g_tid = o_tid[g_starts].tolist()
+    g_n = np.diff(np.append(g_starts, P)).tolist()
+    data = buf.tobytes()
+    del buf, boff
+    df, inline = df.tolist(), inline.tolist()
     pages_written = 0
-    t0 = 0
-    while t0 < n_terms:
-        # a batch of whole terms, about BATCH_VALUES values
-        a = int(tstart[t0])
-        t1 = int(np.searchsorted(tstart, a + max(1, BATCH_VALUES // 8), side="left"))
-        t1 = min(max(t1, t0 + 1), n_terms)
-        b = int(tstart[t1]) if t1 < n_terms else P
-        bp = perm[a:b]  # postings a..b-1 in output order (a permutation of that range)
-        o_pidx, o_page, o_tid, o_tf = p_pidx[bp], page[bp], p_tid[bp], tf[bp]
-        grp = np.r_[True, (o_tid[1:] != o_tid[:-1]) | (o_page[1:] != o_page[:-1])]
-        o_gap = o_pidx - np.r_[-1, o_pidx[:-1]] - 1
-        o_gap[grp] = o_pidx[grp]
-        nval = 5 + o_tf
-        off = np.cumsum(nval) - nval
-        vals = np.empty(int(nval.sum()), dtype=np.uint64)
-        vals[off] = o_gap
-        vals[off + 1] = csets[o_pidx]
-        vals[off + 2] = masks[o_pidx]
-        vals[off + 3] = lengths_u[o_pidx]
-        vals[off + 4] = o_tf - 1
-        # positions: the tokens of posting bp[j] go after its five values
-        n_tok = int(o_tf.sum())
-        tok_post = np.repeat(np.arange(b - a), o_tf)  # output posting of each token
-        within = np.arange(n_tok) - np.repeat(np.cumsum(o_tf) - o_tf, o_tf)
-        vals[off[tok_post] + 5 + within] = pv[pst[bp][tok_post] + within]
-        del tok_post, within
-        buf, boff = _varints(vals)
-        del vals
-        g_starts = np.flatnonzero(grp)
-        g_byte = np.append(boff[off[g_starts]], len(buf)).tolist()
-        g_tid = o_tid[g_starts].tolist()
-        g_n = np.diff(np.append(g_starts, b - a)).tolist()
-        data = buf.tobytes()
-        del buf, boff
-        gi = 0
-        ng = len(g_starts)
-        while gi < ng:
-            t = g_tid[gi]
-            term = terms[t]
-            d = int(df[t])
-            size = len(term.encode("utf-8")) + 12
-            if inline[t]:
-                s = data[g_byte[gi]:g_byte[gi + 1]].decode("ascii")
-                out.append((term, [d, s], size + len(s)))
-                gi += 1
-                continue
-            refs = []
-            while gi < ng and g_tid[gi] == t:
-                name = files.register("p", data[g_byte[gi]:g_byte[gi + 1]].decode("ascii"))
-                refs.append([name, g_n[gi], files.sizes[name]])
-                pages_written += 1
-                gi += 1
-            out.append((term, [d, refs], size + 40 * len(refs)))
-        t0 = t1
-    return out, pages_written
+    gi = 0
+    ng = len(g_starts)
+    while gi < ng:
+        t = g_tid[gi]
+        term = terms[t0 + t]
+        d = df[t]
+        size = len(term.encode("utf-8")) + 12
+        if inline[t]:
+            s = data[g_byte[gi]:g_byte[gi + 1]].decode("ascii")
+            out.append((term, [d, s], size + len(s)))
+            gi += 1
+            continue
+        refs = []
+        while gi < ng and g_tid[gi] == t:
+            name = files.register("p", data[g_byte[gi]:g_byte[gi + 1]].decode("ascii"))
+            refs.append([name, g_n[gi], files.sizes[name]])
+            pages_written += 1
+            gi += 1
+        out.append((term, [d, refs], size + 40 * len(refs)))
+    return pages_written

@@ -311,13 +311,14 @@ def _write_layer(root, layer, ordered, args):
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
     files = _Files(root, args.get("previous"))
     docs, from_cache = _layer_docs(ordered, layer, args.get("tokens"), args.get("doc_keys"), args.get("cache"))
-    terms, tid, pidx, pos, lengths = postings.merge(docs)
+    table = postings.merge(docs)
     del docs
+    terms = table.terms
     n = len(ordered)
-    avg = (int(lengths.sum()) / n) if n else 1.0
-    entries, pages = postings.entries(files, terms, tid, pidx, pos, lengths, args["csets"], args["masks"],
-                                      avg, args["page0"], args["inline_max"])
-    del tid, pidx, pos
+    avg = (int(table.lengths.sum()) / n) if n else 1.0
+    entries, pages = postings.entries(files, table, args["csets"], args["masks"], avg, args["page0"],
+                                      args["inline_max"])
+    del table
     refs, chunk_sizes = [], []
     for chunk in _cut(entries, args["chunk_bytes"], lambda e: e[2]):
         name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
