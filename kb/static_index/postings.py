@@ -23,10 +23,14 @@ BATCH_VALUES = 1 << 18  # tokens encoded at once (bounds the memory of a layer)
 PACK_BITS = 62  # a token's term, passage and position numbers packed in one int64 key
 
 
+SEP = "\x1f"  # joins a document's terms (no term holds it: see kb.analysis)
+
+
 def doc_terms(passages):
     """Tokens of one document's passages (per passage: its terms and their positions, two
     sequences) -> ``(terms, ids, positions, counts)``: the document's distinct terms
-    (first-seen order), and per token (passage by passage) the term's number in ``terms``
+    (first-seen order, joined by SEP: one string is a fraction of the memory of a list and
+    quick to unpickle), and per token (passage by passage) the term's number in ``terms``
     and its position; ``counts``: tokens per passage."""
     all_terms, pos, counts = [], [], []
     for terms, positions in passages:
@@ -35,8 +39,19 @@ def doc_terms(passages):
         pos += positions
     local = list(dict.fromkeys(all_terms))
     num = {t: i for i, t in enumerate(local)}
-    return (local, np.fromiter(map(num.__getitem__, all_terms), dtype=np.int32, count=len(all_terms)),
+    joined = SEP.join(local)
+    if joined.count(SEP) != max(len(local) - 1, 0) or (len(local) == 1 and not local[0]):
+        joined = local  # a term holding the separator (or one empty term): kept as a list
+    return (joined, np.fromiter(map(num.__getitem__, all_terms), dtype=np.int32, count=len(all_terms)),
             np.array(pos, dtype=np.int32), np.array(counts, dtype=np.int32))
+
+
+def terms_of(entry):
+    """The distinct terms of a :func:`doc_terms` entry, as a list."""
+    terms = entry[0]
+    if isinstance(terms, str):
+        return terms.split(SEP) if terms else []
+    return terms
 
 
 def valid(entry, n_passages):
@@ -44,11 +59,16 @@ def valid(entry, n_passages):
     passages (a cached entry that does not is computed again)."""
     try:
         terms, ids, pos, counts = entry
-        return (isinstance(terms, list) and set(map(type, terms)) <= {str}
-                and all(isinstance(a, np.ndarray) and a.dtype == np.int32 and a.ndim == 1
-                        for a in (ids, pos, counts))
+        if isinstance(terms, str):
+            n_terms = terms.count(SEP) + 1 if terms else 0
+        elif isinstance(terms, list) and set(map(type, terms)) <= {str}:
+            n_terms = len(terms)
+        else:
+            return False
+        return (all(isinstance(a, np.ndarray) and a.dtype == np.int32 and a.ndim == 1
+                    for a in (ids, pos, counts))
                 and len(counts) == n_passages and len(ids) == len(pos) == int(counts.sum())
-                and (not len(ids) or (0 <= int(ids.min()) and int(ids.max()) < len(terms)))
+                and (not len(ids) or (0 <= int(ids.min()) and int(ids.max()) < n_terms))
                 and (not len(pos) or int(pos.min()) >= 0) and (not len(counts) or int(counts.min()) >= 0))
     except (TypeError, ValueError):
         return False
@@ -86,7 +106,7 @@ def merge(docs):
     :class:`Tokens`."""
     vocab = set()
     for d in docs:
-        vocab.update(d[0])
+        vocab.update(terms_of(d))
     terms = sorted(vocab, key=utf16_key)
     del vocab
     gid = {t: i for i, t in enumerate(terms)}.__getitem__
@@ -102,7 +122,9 @@ def merge(docs):
     else:
         arrays = tuple(np.empty(n_tok, dtype=np.int64) for _ in range(3))
     start = at = 0
-    for dterms, ids, pos, counts in docs:
+    for entry in docs:
+        _terms, ids, pos, counts = entry
+        dterms = terms_of(entry)
         l2g = np.fromiter(map(gid, dterms), dtype=np.int64, count=len(dterms))
         end = at + len(ids)
         pidx = np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts)
