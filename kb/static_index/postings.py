@@ -102,8 +102,8 @@ class Tokens:
 
 
 def merge(docs):
-    """Per-document numberings (:func:`doc_terms`, in index order) -> the layer's
-    :class:`Tokens`."""
+    """Per-document numberings (:func:`doc_terms`, in index order; the list is emptied as
+    they are packed) -> the layer's :class:`Tokens`."""
     vocab = set()
     for d in docs:
         vocab.update(terms_of(d))
@@ -122,7 +122,8 @@ def merge(docs):
     else:
         arrays = tuple(np.empty(n_tok, dtype=np.int64) for _ in range(3))
     start = at = 0
-    for entry in docs:
+    for i in range(len(docs)):
+        entry, docs[i] = docs[i], None  # consumed: the keys replace the numberings
         _terms, ids, pos, counts = entry
         dterms = terms_of(entry)
         l2g = np.fromiter(map(gid, dterms), dtype=np.int64, count=len(dterms))
