@@ -21,7 +21,9 @@
   (``kb.reuse``: keys in ``out/.kb/``; pages and whole export files are hard-linked
   into the staging directory, export files of which only some documents changed are
   assembled from the previous file's bytes of the others); the previous output is
-  only read, so a failed build still leaves it untouched.
+  only read, so a failed build still leaves it untouched. The static index links its
+  files that keep their bytes and reads each unchanged document's numbered tokens from
+  the cache (``.kbcache/static-index-terms/``, keyed by the analysis key).
 """
 
 import contextlib
