@@ -28,7 +28,6 @@ import itertools
 import operator
 import random
 import shutil
-from array import array
 from pathlib import Path
 
 from whoosh import fields, index

@@ -21,7 +21,9 @@
   (``kb.reuse``: keys in ``out/.kb/``; pages and whole export files are hard-linked
   into the staging directory, export files of which only some documents changed are
   assembled from the previous file's bytes of the others); the previous output is
-  only read, so a failed build still leaves it untouched.
+  only read, so a failed build still leaves it untouched. The static index links its
+  files that keep their bytes and reads each unchanged document's numbered tokens from
+  the cache (``.kbcache/static-index-terms/``, keyed by the analysis key).
 """
 
 import contextlib
@@ -341,11 +343,14 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                              stats=export_stats)
         stages.done("export", **export_stats)
 
+        si_stats = {}
         search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
-                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir)
+                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir,
+                                           doc_keys=doc_keys, build_stats=si_stats)
         del tokens
         stats = search_assets.get("stats", {})
-        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"))
+        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"),
+                    terms_cached=si_stats.get("terms_cached", 0))
         render_stats = {}
         render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
                     previous=previous, doc_keys=doc_keys, stats=render_stats)

@@ -61,8 +61,10 @@ constants, caps) is written into the index, and the browser (``kb-query.js``, ``
 ``kb-snippet.js``) executes the same model. :class:`StaticIndex` (``reader.py``) serves these
 files to :func:`kb.search.rank.rank` the way the browser reads them.
 
-Modules: ``codec`` (varints, posting strings), ``writer`` (the layout above), ``reader``
-(:class:`StaticIndex`), ``t2s`` (the traditional → simplified map).
+Modules: ``codec`` (varints, posting strings), ``writer`` (the layout above), ``postings``
+(the posting lists of a layer, collected and encoded over numpy arrays; per-document token
+numberings the writer caches by the analysis key), ``reader`` (:class:`StaticIndex`), ``t2s``
+(the traditional → simplified map).
 """
 
 from .codec import (decode_city_sets, decode_facet_list, decode_postings, decode_varints,  # noqa: F401

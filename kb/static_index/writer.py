@@ -1,10 +1,10 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
+import functools
 import hashlib
-import itertools
 import json
-import operator
 import os
+import pickle
 import re
 import shutil
 from array import array
@@ -22,7 +22,8 @@ from ..search import query as squery
 from ..search.rank import B, K1, constants as rank_constants
 from ..search.snippet import SNIPPET_CHARS
 from ..search.reference import city_slugs as _city_slugs, ordered as _ordered, utf16_key
-from .codec import HASH_LEN, _SMALL, _big, _hash, _json, _vb
+from .codec import HASH_LEN, _hash, _json, _vb
+from . import postings
 from .t2s import t2s_map
 
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
@@ -64,6 +65,22 @@ def _link_or_copy(src, dst):
         shutil.copy2(src, dst)
 
 
+def _create(path, data):
+    """Write ``data`` as a new file at ``path`` (an existing file there, perhaps a link to an
+    earlier build's, is unlinked first, never written through)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 class _Files:
     """Writes files under search/ and remembers their sizes.
 
@@ -74,11 +91,33 @@ class _Files:
     never written through an existing link: it is unlinked first."""
 
     def __init__(self, root, previous=None):
-        self.root = root
+        self.root = Path(root)
         self.previous = Path(previous) if previous else None
         self.sizes = {}
         self.dirs = set()
         self.written = self.carried = 0
+        self._listed = {}  # (folder, "" or a subfolder) -> {file name: size} (listed once)
+
+    def _names(self, base, sub):
+        """{name: size} of the files in ``base/sub`` (a name is a content hash, so a name
+        not listed there is not worth a stat)."""
+        key = (base, sub)
+        names = self._listed.get(key)
+        if names is None:
+            names = {}
+            try:
+                with os.scandir(base / sub if sub else base) as it:
+                    for e in it:
+                        if e.is_file(follow_symlinks=False):
+                            names[e.name] = e.stat(follow_symlinks=False).st_size
+            except OSError:
+                pass
+            self._listed[key] = names
+        return names
+
+    def _size_in(self, base, name):
+        sub, _, leaf = name.rpartition("/")
+        return self._names(base, sub).get(leaf)
 
     def write(self, name, data):
         path = self.root / name
@@ -91,26 +130,22 @@ class _Files:
             if parent not in self.dirs:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        try:
-            unchanged = path.stat().st_size == len(data) and path.read_bytes() == data
-        except FileNotFoundError:
-            unchanged = False
+        unchanged = self._size_in(self.root, name) == len(data) and path.read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
             else:
-                path.unlink(missing_ok=True)
-                path.write_bytes(data)
+                _create(path, data)
                 self.written += 1
         self.sizes[name] = len(data)
         return name
 
     def _carry(self, name, path, data):
-        if self.previous is None:
+        if self.previous is None or self._size_in(self.previous, name) != len(data):
             return False
         old = self.previous / name
         try:
-            if old.stat().st_size != len(data) or old.read_bytes() != data:
+            if old.read_bytes() != data:
                 return False
             _link_or_copy(old, path)
         except OSError:
@@ -136,103 +171,6 @@ class _Files:
             name = f"{folder}/{k}.js"
             self.write(name, f'KB.register("{name}",{body});\n'.encode("utf-8"))
         return folder
-
-
-class _Term:
-    __slots__ = ("idx", "tf", "pos", "off")
-
-    def __init__(self):
-        self.idx = array("I")
-        self.tf = array("I")
-        self.pos = bytearray()  # encoded positions of all postings
-        self.off = array("I")  # where each posting's positions start in pos
-
-
-def _collect(passages, fn):
-    """Posting data of one layer: ({term: _Term}, field lengths array)."""
-    terms = {}
-    lengths = array("I")
-    small = _SMALL
-    for idx, p in enumerate(passages):
-        toks = fn(p)
-        lengths.append(len(toks))
-        per = {}
-        for term, q in toks:
-            lst = per.get(term)
-            if lst is None:
-                per[term] = [q]
-            else:
-                lst.append(q)
-        for term, pos in per.items():
-            t = terms.get(term)
-            if t is None:
-                t = terms[term] = _Term()
-            t.idx.append(idx)
-            t.off.append(len(t.pos))
-            if len(pos) == 1:
-                t.tf.append(1)
-                v = pos[0]
-                t.pos += small[v] if v < 4096 else _big(v)
-            else:
-                t.tf.append(len(pos))
-                pos.sort()
-                prev = 0
-                for q in pos:
-                    d = q - prev
-                    t.pos += small[d] if d < 4096 else _big(d)
-                    prev = q
-    return terms, lengths
-
-
-def _encode(t, order, heads):
-    """Posting string of the postings ``order`` (indexes into t, in passage order).
-    ``heads[idx]`` = varints of the passage's city set, instrument mask, field length."""
-    small = _SMALL
-    tidx, ttf, tpos, toff = t.idx, t.tf, t.pos, t.off
-    if len(toff) == len(tidx):  # the end of the last posting's positions, once
-        toff.append(len(tpos))
-    if isinstance(order, range) and order == range(len(tidx)):
-        idxs, tfs, starts, ends = tidx, ttf, toff, toff[1:]
-    else:
-        idxs, tfs = [tidx[k] for k in order], [ttf[k] for k in order]
-        starts, ends = [toff[k] for k in order], [toff[k + 1] for k in order]
-    gaps = [small[d] if d < 4096 else _big(d)
-            for d in map(operator.sub, idxs, itertools.chain((0,), map((1).__add__, idxs)))]
-    freqs = [small[f - 1] if f <= 4096 else _big(f - 1) for f in tfs]
-    positions = [tpos[a:b] for a, b in zip(starts, ends)]
-    return b"".join(itertools.chain.from_iterable(
-        zip(gaps, map(heads.__getitem__, idxs), freqs, positions))).decode("ascii")
-
-
-def _entries(files, terms, heads, lengths, avgdl, page0, inline_max=INLINE_MAX):
-    """Sorted [(term, entry, approximate JSON bytes)] of one layer; long posting lists go to
-    page files ordered by impact."""
-    out = []
-    pages_written = 0
-    for term in sorted(terms, key=utf16_key):
-        t = terms[term]
-        df = len(t.idx)
-        size = len(term.encode("utf-8")) + 12
-        full = _encode(t, range(df), heads) if df * 6 <= inline_max else None
-        if full is not None and len(full) <= inline_max:
-            out.append((term, [df, full], size + len(full)))
-            continue
-        # by impact, ties in passage order (the postings are in passage order and the sort is
-        # stable)
-        k1 = K1 + 1
-        neg = [-(f * k1 / (f + K1 * (1 - B + B * lengths[i] / avgdl))) for f, i in zip(t.tf, t.idx)]
-        order = sorted(range(df), key=neg.__getitem__)
-        refs = []
-        start, size_p = 0, page0
-        while start < df:
-            page = sorted(order[start:start + size_p])
-            name = files.register("p", _encode(t, page, heads))
-            refs.append([name, len(page), files.sizes[name]])
-            pages_written += 1
-            start += size_p
-            size_p *= 2
-        out.append((term, [df, refs], size + 40 * len(refs)))
-    return out, pages_written
 
 
 def _cut(items, target, size_of):
@@ -275,30 +213,112 @@ def _inst_labels(vocab):
     return out
 
 
-def _layer_tokens(layer, tokens):
-    """passage -> its (term, position) pairs of one layer: from the analysis stage's cached
-    tokens (passage id -> :func:`kb.analysis.passage_tokens`) where given, else cut now."""
-    unpack = analysis.words_of if layer == "w" else analysis.grams_of
-    cut = analysis.word_tokens if layer == "w" else analysis.gram_tokens
-
-    def fn(p):
-        packed = tokens.get(p["id"]) if tokens else None
-        if packed is not None:
-            return unpack(packed)
-        return [(t, pos) for t, pos, _s, _e in cut(p["text"])]
+def _passage_terms(layer, tokens):
+    """passage -> (its terms of one layer, their positions): from the analysis stage's
+    cached tokens (passage id -> :func:`kb.analysis.passage_tokens`) where given, else cut
+    now (the same terms as :func:`kb.analysis.word_tokens` / ``gram_tokens``)."""
+    sep = analysis._SEP
+    if layer == "w":
+        def fn(p):
+            packed = tokens.get(p["id"]) if tokens else None
+            if packed is not None:
+                return (packed[0].split(sep), packed[1]) if packed[0] else ((), ())
+            toks = analysis.word_tokens(p["text"])
+            return [t for t, *_ in toks], [q for _t, q, *_ in toks]
+    else:
+        def fn(p):
+            packed = tokens.get(p["id"]) if tokens else None
+            if packed is None:
+                toks = analysis.gram_tokens(p["text"])
+                return [t for t, *_ in toks], [q for _t, q, *_ in toks]
+            if not packed[2]:
+                return (), ()
+            terms = []
+            for run in packed[2].split(sep):
+                if "\u3400" <= run[0]:
+                    terms += [run[i:i + 2] for i in range(len(run) - 1)]
+                    terms.append(run[-1])
+                else:
+                    terms.append(run)
+            return terms, range(len(terms))
     return fn
+
+
+def _doc_groups(ordered):
+    """[(document id, first passage number, end)] of passages in index order."""
+    out = []
+    start = 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i]["doc"] != ordered[start]["doc"]:
+            out.append((ordered[start]["doc"], start, i))
+            start = i
+    return out
+
+
+_TERMS_DIR = "static-index-terms"  # in the build cache: per document, its tokens numbered
+
+
+@functools.lru_cache(maxsize=1)
+def _terms_salt():
+    """What the cached numberings depend on besides the document: the code that makes them."""
+    h = hashlib.sha256(b"static-index-terms/1")
+    for path in (Path(__file__), Path(postings.__file__), Path(analysis.__file__)):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _layer_docs(ordered, layer, tokens, doc_keys, cache):
+    """Per document (in index order): :func:`postings.doc_terms` of its passages' tokens of
+    one layer. With ``cache`` and ``doc_keys`` (document id -> the analysis cache key, which
+    fixes its passages and tokens) each is kept in the cache and read back by the next build;
+    an entry that cannot be read or has the wrong shape is computed again. Returns (the
+    numberings, how many came from the cache)."""
+    fn = _passage_terms(layer, tokens)
+    folder = Path(cache) / _TERMS_DIR if cache and doc_keys else None
+    salt = _terms_salt() if folder else None
+    out, cached = [], 0
+    for doc, a, b in _doc_groups(ordered):
+        key = doc_keys.get(doc) if folder else None
+        path = None
+        if key:
+            name = hashlib.sha256(f"{key}|{salt}|{layer}".encode()).hexdigest()
+            path = folder / name[:2] / f"{name}.pickle"
+            try:
+                with open(path, "rb") as fh:
+                    entry = pickle.load(fh)
+            except Exception:  # missing, truncated or not ours: compute it
+                entry = None
+            if entry is not None and postings.valid(entry, b - a):
+                out.append(entry)
+                cached += 1
+                continue
+        entry = postings.doc_terms([fn(p) for p in ordered[a:b]])
+        out.append(entry)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+    return out, cached
 
 
 def _write_layer(root, layer, ordered, args):
     """Collect, encode and write one posting layer ("w" words, "g" grams); returns what
     the meta file and the statistics need (runs in a worker process when jobs > 1)."""
     files = _Files(root, args.get("previous"))
-    terms, lengths = _collect(ordered, _layer_tokens(layer, args.get("tokens")))
+    docs, from_cache = _layer_docs(ordered, layer, args.get("tokens"), args.get("doc_keys"), args.get("cache"))
+    table = postings.merge(docs)
+    del docs
+    terms = table.terms
     n = len(ordered)
-    avg = (sum(lengths) / n) if n else 1.0
-    csets, masks = args["csets"], args["masks"]
-    heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
-    entries, pages = _entries(files, terms, heads, lengths, avg, args["page0"], args["inline_max"])
+    avg = (int(table.lengths.sum()) / n) if n else 1.0
+    entries, pages = postings.entries(files, table, args["csets"], args["masks"], avg, args["page0"],
+                                      args["inline_max"])
+    del table
     refs, chunk_sizes = [], []
     for chunk in _cut(entries, args["chunk_bytes"], lambda e: e[2]):
         name = files.register(layer, {"t": [t for t, _e, _s in chunk], "e": [e for _t, e, _s in chunk]})
@@ -310,15 +330,14 @@ def _write_layer(root, layer, ordered, args):
     return {"dir": _directories(files, layer + "d", refs), "avgdl": avg, "pages": pages,
             "chunk_sizes": chunk_sizes, "n_chunks": len(refs), "n_terms": len(terms),
             "sizes": files.sizes, "chars": chars, "written": files.written, "carried": files.carried,
-            "terms": sorted(terms, key=utf16_key) if layer == "w" else None}
+            "terms": terms if layer == "w" else None, "docs_cached": from_cache}
 
 
 def _write_fragments(root, ordered, args):
-    """The texts for snippets, ``frag_size`` passages per numbered file (runs in a worker
-    process when jobs > 1); returns the directory name, the count and the files' sizes."""
+    """The fragment files: the texts for snippets, ``frag_size`` passages per numbered file
+    (runs in a worker process when jobs > 1)."""
     files = _Files(root, args.get("previous"))
-    doc_by_id, doc_rank, doc_types = args["doc_by_id"], args["doc_rank"], args["doc_types"]
-    frag_size = args["frag_size"]
+    frag_size, doc_rank, doc_by_id, doc_types = args["frag_size"], args["doc_rank"], args["doc_by_id"], args["doc_types"]
     groups = []
     for g in range(0, len(ordered), frag_size):
         groups.append([[p["id"], p.get("url") or passage_url(p["doc"], p["id"]), doc_rank[p["doc"]],
@@ -328,20 +347,20 @@ def _write_fragments(root, ordered, args):
                         str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
                         str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
                        for p in ordered[g:g + frag_size]])
-    return {"dir": files.register_set("f", groups), "count": len(groups), "sizes": files.sizes,
-            "written": files.written, "carried": files.carried}
+    folder = files.register_set("f", groups)
+    return {"dir": folder, "count": len(groups), "sizes": files.sizes, "written": files.written,
+            "carried": files.carried}
 
 
-def _write_task(kind, root, ordered, args):
+def _write_part(root, kind, ordered, args):
     """One independent part of the index: a posting layer ("w", "g") or the fragments ("f")."""
-    if kind == "f":
-        return _write_fragments(root, ordered, args)
-    return _write_layer(root, kind, ordered, args)
+    return _write_fragments(root, ordered, args) if kind == "f" else _write_layer(root, kind, ordered, args)
 
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None):
+                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
     ``passages``: tagged passage dicts (id, doc, section, text, cities, instruments, year,
@@ -351,10 +370,13 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     are built in parallel (forked) processes. ``tokens``: passage id ->
     :func:`kb.analysis.passage_tokens` of its text, as the analysis stage cached them
     (passages without are cut here). ``previous``: an earlier build's output folder, whose
-    unchanged index files are hard-linked instead of written again; with ``cache`` (a folder)
-    too, an index whose inputs (passages, documents, vocabulary, layout and the code and
-    scripts that make it) are those of the last build is not computed at all: its files are
-    all linked from ``previous``. The other keyword arguments tune the layout
+    unchanged index files are hard-linked instead of written again. ``cache`` (a folder) with
+    ``doc_keys`` (document id -> a key that fixes its passages and tokens: the analysis cache
+    key): each document's tokens, numbered per layer, are kept there, so a build numbers
+    only the tokens of new or changed documents. With ``cache`` and ``previous``, an index
+    whose inputs (passages, documents, vocabulary, layout and the code and scripts that make
+    it) are those of the last build is not computed at all: its files are all linked from
+    ``previous``. The other keyword arguments tune the layout
     (tests use tiny pages to exercise paging).
 
     Returns ``{"scripts": [site-relative script paths to load at start, in order],
@@ -520,15 +542,20 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "snip": SNIPPET_CHARS,
     })
 
-    # ---- postings: the word and gram layers are independent (one process each)
+    # ---- postings: the word and gram layers are independent (one process each)…
     layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
-                      chunk_bytes=chunk_bytes, tokens=tokens, previous=previous)
-    # (and the fragments, which need neither: a third task for whichever process is free first)
-    frag_args = dict(frag_size=frag_size, doc_by_id=doc_by_id, doc_rank=doc_rank, doc_types=doc_types,
-                     previous=previous)
-    *built, frags = fork_map(_write_task, [("w", root, ordered, layer_args), ("g", root, ordered, layer_args),
-                                           ("f", root, ordered, frag_args)], jobs)
+                      chunk_bytes=chunk_bytes, tokens=tokens, previous=previous, cache=cache,
+                      doc_keys=doc_keys)
+    # ---- and the fragments (the texts for snippets) beside them, in the pool's first free process
+    frag_args = dict(previous=previous, frag_size=frag_size, doc_rank=doc_rank, doc_by_id=doc_by_id,
+                     doc_types=doc_types)
+    *built, frags = fork_map(_write_part, [(root, "w", ordered, layer_args), (root, "g", ordered, layer_args),
+                                           (root, "f", ordered, frag_args)], jobs)
+    files.sizes.update(frags["sizes"])
+    files.written += frags["written"]
+    files.carried += frags["carried"]
     layer_dirs, page_files, chunk_sizes, n_chunks, n_terms, avgdl = {}, 0, [], {}, {}, []
+    docs_cached = 0
     charset = set()
     for layer, res in zip(("w", "g"), built):
         files.sizes.update(res["sizes"])
@@ -539,8 +566,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         chunk_sizes += res["chunk_sizes"]
         n_chunks[layer] = res["n_chunks"]
         n_terms[layer] = res["n_terms"]
+        docs_cached += res["docs_cached"]
         avgdl.append(res["avgdl"])
         charset |= res["chars"]
+    if build_stats is not None:
+        build_stats["terms_cached"] = docs_cached
     words_sorted = built[0]["terms"]
     del built
 
@@ -553,10 +583,6 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
 
-    # ---- fragments (written above, with the postings)
-    files.sizes.update(frags["sizes"])
-    files.written += frags["written"]
-    files.carried += frags["carried"]
     frag_dir, n_groups = frags["dir"], frags["count"]
 
     # ---- browser scripts and stylesheet (content-hashed copies)
@@ -678,10 +704,13 @@ def compact_js(text):
 def _remove_stale(root, keep):
     """Delete index files of an earlier build (only names this module writes)."""
     keep_dirs = {k.split("/", 1)[0] for k in keep if "/" in k}
-    for path in root.iterdir():
-        rel = path.name
-        if path.is_dir() and _OWN_DIR_RE.match(rel):
-            if rel not in keep_dirs:
-                shutil.rmtree(path)
-        elif path.is_file() and _OWN_FILE_RE.match(rel) and rel not in keep:
-            path.unlink()
+    with os.scandir(root) as it:
+        entries = list(it)
+    for e in entries:
+        rel = e.name
+        if rel in keep or rel in keep_dirs:
+            continue
+        if e.is_dir() and _OWN_DIR_RE.match(rel):
+            shutil.rmtree(e.path)
+        elif e.is_file() and _OWN_FILE_RE.match(rel):
+            os.unlink(e.path)

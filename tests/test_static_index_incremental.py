@@ -1,0 +1,129 @@
+"""The static index built with the previous output and the per-document token cache
+(``cache`` + ``doc_keys``) is byte for byte the cold index, for an added, an edited and a
+removed document, and a damaged cache only costs time."""
+
+import hashlib
+import json
+import os
+import pickle
+
+import pytest
+
+from kb import static_index as si
+from kb.analysis import passage_tokens
+from kb.static_index import writer
+
+from .test_static_index import synthetic_corpus
+
+
+def _tree(out):
+    """{path under search/: bytes}."""
+    root = out / "search"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _keys(passages):
+    """document id -> a key of its passages (what the analysis cache key fixes in a build)."""
+    by_doc = {}
+    for p in passages:
+        by_doc.setdefault(p["doc"], []).append(p)
+    return {d: hashlib.sha256(json.dumps(ps, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+            for d, ps in by_doc.items()}
+
+
+def _build(out, corpus, **kw):
+    passages, docs, vocab = corpus
+    tokens = {p["id"]: passage_tokens(p["text"]) for p in passages}
+    stats = {}
+    result = si.write_static_index(out, passages, docs, vocab, tokens=tokens, jobs=2, build_stats=stats, **kw)
+    result["stats"]["terms_cached"] = stats.get("terms_cached")
+    return result
+
+
+@pytest.fixture(scope="module")
+def base():
+    passages, docs, vocab = synthetic_corpus(300, seed=11, per_doc=25)  # 12 documents
+    return passages, docs, vocab
+
+
+def _added(corpus):
+    """A new document sorted between the others (every later passage number moves)."""
+    passages, docs, vocab = corpus
+    src = [p for p in passages if p["doc"] == docs[3]["id"]]
+    new = [dict(p, id=p["id"].replace(docs[3]["id"], "syn00003a"), doc="syn00003a",
+                text=p["text"] + "新增文档的补充说明。", cities=["成都"]) for p in src[:7]]
+    return passages + new, docs + [dict(docs[3], id="syn00003a", title="新增文档")], vocab
+
+
+def _edited(corpus):
+    passages, docs, vocab = corpus
+    target = docs[5]["id"]
+    out = [dict(p, text=p["text"] + "另设科技保险补偿条款。") if p["doc"] == target and i % 3 == 0 else p
+           for i, p in enumerate(passages)]
+    return out, docs, vocab
+
+
+def _removed(corpus):
+    passages, docs, vocab = corpus
+    gone = docs[2]["id"]
+    return [p for p in passages if p["doc"] != gone], [d for d in docs if d["id"] != gone], vocab
+
+
+@pytest.mark.parametrize("change", [_added, _edited, _removed])
+def test_incremental_static_index_equals_a_cold_one(tmp_path, base, change):
+    cache = tmp_path / "cache"
+    _build(tmp_path / "old", base, cache=cache, doc_keys=_keys(base[0]))
+    before = _tree(tmp_path / "old")
+    changed = change(base)
+    keys = _keys(changed[0])
+    inc = _build(tmp_path / "new", changed, cache=cache, doc_keys=keys, previous=tmp_path / "old")
+    cold = _build(tmp_path / "cold", changed)
+    assert _tree(tmp_path / "new") == _tree(tmp_path / "cold")
+    assert inc["scripts"] == cold["scripts"]
+    # the documents that did not change came from the cache (both layers)
+    unchanged = len(set(keys.values()) & set(_keys(base[0]).values()))
+    assert inc["stats"]["terms_cached"] == 2 * unchanged > 0
+    assert _tree(tmp_path / "old") == before  # the previous output is only read
+
+
+def _entries(cache):
+    return sorted((cache / writer._TERMS_DIR).rglob("*.pickle"))
+
+
+def test_a_damaged_or_missing_cache_falls_back_to_computing(tmp_path, base):
+    cache = tmp_path / "cache"
+    keys = _keys(base[0])
+    first = _build(tmp_path / "a", base, cache=cache, doc_keys=keys)
+    assert first["stats"]["terms_cached"] == 0
+    entries = _entries(cache)
+    assert len(entries) == 2 * len(keys)
+    # truncated, garbage, a well-formed pickle of the wrong shape, one of the wrong passage
+    # count, term numbers out of range; one deleted
+    entries[0].write_bytes(entries[0].read_bytes()[:20])
+    entries[1].write_bytes(b"not a pickle")
+    entries[2].write_bytes(pickle.dumps({"terms": []}))
+    terms, ids, pos, counts = pickle.loads(entries[3].read_bytes())
+    entries[3].write_bytes(pickle.dumps((terms, ids, pos, counts[:-1])))
+    terms, ids, pos, counts = pickle.loads(entries[4].read_bytes())
+    entries[4].write_bytes(pickle.dumps((terms[:1], ids, pos, counts)))
+    entries[5].unlink()
+    second = _build(tmp_path / "b", base, cache=cache, doc_keys=keys)  # no previous: no whole-index reuse
+    cold = _build(tmp_path / "cold", base)
+    assert _tree(tmp_path / "b") == _tree(tmp_path / "cold") == _tree(tmp_path / "a")
+    assert second["stats"]["terms_cached"] == 2 * len(keys) - 6
+    # the damaged entries were made again
+    third = _build(tmp_path / "c", base, cache=cache, doc_keys=keys)
+    assert third["stats"]["terms_cached"] == 2 * len(keys)
+    # a cache that cannot be written (a file where its folder would be) only costs time
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / writer._TERMS_DIR).write_text("x")
+    fourth = _build(tmp_path / "d", base, cache=blocked, doc_keys=keys)
+    assert fourth["stats"]["terms_cached"] == 0
+    assert _tree(tmp_path / "d") == _tree(tmp_path / "cold")
+
+
+def test_no_document_keys_no_token_cache(tmp_path, base):
+    _build(tmp_path / "a", base, cache=tmp_path / "cache")
+    assert not (tmp_path / "cache" / writer._TERMS_DIR).exists()
+    assert not os.listdir(tmp_path / "cache") or writer._TERMS_DIR not in os.listdir(tmp_path / "cache")
