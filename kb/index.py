@@ -92,6 +92,18 @@ class GramTokenizer(_LayerTokenizer):
     layer = "grams"
 
 
+def _positions_by_term(pairs):
+    """{term: [positions]} of (term, position) pairs, terms in first-seen order."""
+    per = {}
+    for term, pos in pairs:
+        lst = per.get(term)
+        if lst is None:
+            per[term] = [pos]
+        else:
+            lst.append(pos)
+    return per
+
+
 class TokenText(fields.TEXT):
     """A TEXT field with positions that indexes a list of (term, position) pairs as given
     (the tokens :func:`kb.analysis.passage_tokens` cached); a string is analysed by the
@@ -100,13 +112,7 @@ class TokenText(fields.TEXT):
     def index(self, value, **kwargs):
         if isinstance(value, str):
             return super().index(value, **kwargs)
-        per = {}
-        for term, pos in value:
-            lst = per.get(term)
-            if lst is None:
-                per[term] = [pos]
-            else:
-                lst.append(pos)
+        per = _positions_by_term(value)
         fb = self.format.field_boost
         encode = self.format.encode
         single = _SINGLE
@@ -371,13 +377,7 @@ def _add_document(writer, fields, memo):
 def _add_tokens(field, pairs, terms, docnum):
     """The postings :meth:`TokenText.index` gives for (term, position) ``pairs``, added
     to ``terms`` (a :class:`_Postings` field) for ``docnum``; returns the field length."""
-    per = {}
-    for term, pos in pairs:
-        lst = per.get(term)
-        if lst is None:
-            per[term] = [pos]
-        else:
-            lst.append(pos)
+    per = _positions_by_term(pairs)
     fb = field.format.field_boost
     encode = field.format.encode
     single = _SINGLE
