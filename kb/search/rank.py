@@ -350,11 +350,13 @@ class _Matched:
 def rank(plan, source):
     """Rank passages for ``plan`` (:func:`kb.search.query.plan_query`) over ``source``.
 
-    ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``get(layer, term)`` → {idx: (tf,
-    positions, field length)}; ``expand(char)`` → gram terms starting with ``char``;
-    ``tagged(kind, value)`` → set of idx; ``tag_size(idx, kind)`` → number of the passage's
-    subject cities / instruments; ``cue_count(idx, slug)``; ``order(idx)`` → tie-break key
-    (and, optionally, the array versions named in the module's docstring).
+    ``source`` offers: ``n``; ``avgdl`` {"w", "g"}; ``expand(char)`` → gram terms starting
+    with ``char``; ``tagged(kind, value)`` → set of idx; and either the plain columns —
+    ``get(layer, term)`` → {idx: (tf, positions, field length)}, ``tag_size(idx, kind)`` →
+    number of the passage's subject cities / instruments, ``cue_count(idx, slug)``,
+    ``order(idx)`` → tie-break key — or their array versions named in the module's docstring
+    (``arrays``, ``prefix_arrays`` and ``positions`` for ``get``, ``size_array``, ``cue_array``,
+    ``order_rank``).
 
     Returns {"hits": [(idx, full, score)], "matched": {idx: [concept indexes]}, "absent":
     [concept texts], "full": number of passages matching every present concept}."""

@@ -98,10 +98,6 @@ class Reference:
     def tagged(self, kind, value):
         return self.tags[kind].get(value, set())
 
-
-    def tag_count(self, kind, value):
-        return len(self.tags[kind].get(value, ()))
-
     def cue_count(self, idx, slug):
         return len((self.passages[idx].get("cues") or {}).get(slug) or ())
 

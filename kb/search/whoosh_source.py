@@ -34,19 +34,18 @@ class WhooshSource:
             cr = reader.column_reader(name)
             return [cr[d] for d in range(reader.doc_count_all())]
 
-        self._dl = {"w": column("dlw"), "g": column("dlg")}
-        self._dl_arrays = {layer: np.array(v, dtype=np.float64) for layer, v in self._dl.items()}
+        lengths = {"w": column("dlw"), "g": column("dlg")}
+        self._dl_arrays = {layer: np.array(v, dtype=np.float64) for layer, v in lengths.items()}
         n = max(1, len(self.live))
         self.avgdl = {layer: sum(dl[d] for d in self.live) / n if self.live else 1.0
-                      for layer, dl in self._dl.items()}
+                      for layer, dl in lengths.items()}
         docs, positions = column("doc"), column("position")
         self._order = list(zip(docs, positions))
         rank = np.zeros(len(self._order), dtype=np.int64)
         rank[sorted(range(len(self._order)), key=self._order.__getitem__)] = np.arange(len(self._order))
         self._rank = rank
-        self._sizes = {"city": column("ncities"), "instrument": column("ninst")}
-        self._size_arrays = {kind: np.maximum(np.array(v, dtype=np.float64), 1.0)
-                             for kind, v in self._sizes.items()}
+        self._size_arrays = {kind: np.maximum(np.array(column(name), dtype=np.float64), 1.0)
+                             for kind, name in (("city", "ncities"), ("instrument", "ninst"))}
         self._slug_name = city_names(vocab)
         self._cache = {}
         self._cached = 0
@@ -119,11 +118,6 @@ class WhooshSource:
             self._cached += len(missing)
         return {i: known[i] for i in idxs}
 
-    def get(self, layer, term):
-        ids, tf, dl = self.arrays(layer, term)
-        pos = self.positions(layer, term, ids.tolist())
-        return {i: (int(f), pos[i], d) for i, f, d in zip(ids.tolist(), tf.tolist(), dl.tolist())}
-
     def prefix_arrays(self, char):
         def read():
             parts = [self.arrays("g", t) for t in self.expand(char)]
@@ -187,18 +181,6 @@ class WhooshSource:
             return self._field_set("cities", self._slug_name.get(value, value))
         return self._field_set("instruments", value)
 
-
-    def tag_count(self, kind, value):
-        return len(self.tagged(kind, value))
-
-    def cue_count(self, idx, slug):
-        for k in range(CUE_SATURATION, 0, -1):
-            if idx in self._field_set("cuecounts", f"{slug}:{k}"):
-                return k
-        return 0
-
-    def tag_size(self, idx, kind):
-        return max(1, self._sizes[kind][idx])
 
     def order(self, idx):
         return self._order[idx]

@@ -123,11 +123,6 @@ class StaticIndex:
         codes = self._list("instrument", slug).get(idx)
         return codes[2] if codes else 0
 
-
-    def tag_count(self, kind, value):
-        e = self._facet_entry(kind, value)
-        return e[2] if e else 0
-
     def tag_size(self, idx, kind):
         if not hasattr(self, "_codes"):
             self._codes = {}
