@@ -1,6 +1,7 @@
 """Small file-system helpers shared by the stages that write output."""
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -26,8 +27,6 @@ def write_text(path, text):
 def link_or_copy(src, dst):
     """Put ``src``'s bytes at ``dst`` as a hard link (a copy where linking is refused).
     ``dst`` is unlinked first, so nothing is ever written through an existing link."""
-    import shutil
-
     dst = Path(dst)
     dst.unlink(missing_ok=True)
     try:

@@ -45,6 +45,7 @@ from . import analysis, export, formats, index as kbindex, urls
 from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract, plan_documents
+from .fsutil import write_bytes
 from .parallel import fork_map
 from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
 from .split import split
@@ -162,12 +163,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress):
         computed = _analyse_missing([docs[i] for i in missing], jobs, bar)
         for i, result in zip(missing, computed):
             results[i] = result
-            path = _cache_path(cache_dir, keys[i])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+            write_bytes(_cache_path(cache_dir, keys[i]), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     return results, keys, {"cached": len(docs) - len(missing), "analysed": len(missing)}
 
 

@@ -25,13 +25,13 @@ image-only PDF, a page with no article text, a damaged Word file).
 import functools
 import hashlib
 import json
-import os
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import InputError
+from ..fsutil import write_text
 
 # suffix -> module of this package; the order is the order listed to users
 FORMATS = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html",
@@ -91,10 +91,7 @@ def extract(path, data=None, cache_dir=None):
         raise InputError(path, "没有可提取的正文 (no text extracted)")
     result = result._replace(text=text)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(result._asdict(), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cached)
+        write_text(cached, json.dumps(result._asdict(), ensure_ascii=False))
     return result
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import rjsmin
 
 from .. import analysis
+from ..fsutil import link_or_copy, write_bytes, write_text
 from ..parallel import fork_map
 from ..read import DOC_TYPE_LABELS
 from ..urls import passage_url
@@ -53,16 +54,6 @@ def _get(obj, name, default=None):
     if isinstance(obj, dict):
         return obj.get(name, default)
     return getattr(obj, name, default)
-
-
-def _link_or_copy(src, dst):
-    """Put ``src``'s bytes at ``dst`` as a hard link (a copy where linking is refused); never
-    writes through an existing link at ``dst``."""
-    dst.unlink(missing_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _create(path, data):
@@ -147,7 +138,7 @@ class _Files:
         try:
             if old.read_bytes() != data:
                 return False
-            _link_or_copy(old, path)
+            link_or_copy(old, path)
         except OSError:
             return False
         return True
@@ -296,11 +287,7 @@ def _layer_docs(ordered, layer, tokens, doc_keys, cache):
         out.append(entry)
         if path is not None:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-                with open(tmp, "wb") as fh:
-                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
+                write_bytes(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
             except OSError:
                 pass  # a cache that cannot be written only costs time
     return out, cached
@@ -664,9 +651,7 @@ def _remember(cache, digest, result, sizes):
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
         old.unlink(missing_ok=True)
-    tmp = folder / f".{digest}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps({"result": result, "sizes": sizes}, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, folder / f"{digest}.json")
+    write_text(folder / f"{digest}.json", json.dumps({"result": result, "sizes": sizes}, ensure_ascii=False))
 
 
 def _reuse(cache, digest, previous, root):
@@ -687,7 +672,7 @@ def _reuse(cache, digest, previous, root):
             if "/" in name and dst.parent not in made:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 made.add(dst.parent)
-            _link_or_copy(src, dst)
+            link_or_copy(src, dst)
         except OSError:
             return None
     _remove_stale(root, set(saved["sizes"]))
