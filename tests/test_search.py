@@ -127,6 +127,27 @@ def test_whoosh_agrees_with_the_reference(searcher, reference, q):
     assert ids(searcher.search(q, limit=0)) == want
 
 
+def _whoosh_postings(s, layer, term):
+    ids_, tf, dl = s.source.arrays(layer, term)
+    pos = s.source.positions(layer, term, ids_.tolist())
+    return {s.searcher.stored_fields(d)["id"]: (int(f), tuple(pos[d]), int(n))
+            for d, f, n in zip(ids_.tolist(), tf.tolist(), dl.tolist())}
+
+
+@pytest.mark.parametrize("updated", [False, True])
+def test_whoosh_postings_equal_the_reference(tmp_path, reference, updated):
+    # term frequencies, positions and field lengths as BM25 reads them, in one segment and
+    # after an update (a second segment, deleted documents in the first)
+    index_dir = build_index(PASSAGES, tmp_path / "index", doc_types=TYPES)
+    if updated:
+        update_index(index_dir, {"d2": [p for p in PASSAGES if p["doc"] == "d2"]}, doc_types=TYPES)
+    with Searcher(index_dir) as s:
+        for layer in ("w", "g"):
+            for term, post in reference.postings[layer].items():
+                want = {reference.passage_id(i): (p[0], tuple(p[1]), p[2]) for i, p in post.items()}
+                assert _whoosh_postings(s, layer, term) == want, (layer, term)
+
+
 def test_incremental_update_replaces_a_document(tmp_path):
     index_dir = build_index(PASSAGES, tmp_path / "index", doc_types=TYPES)
     update_index(index_dir, {"d2": [P("d2-z", "新增科技保险补偿条款。", doc="d2", instruments=("insurance",))]},

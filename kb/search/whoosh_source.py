@@ -3,7 +3,9 @@ read from the Whoosh index (``output/index/``), ranked by :func:`kb.search.rank.
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.scoring import BM25F
+from whoosh.system import _INT_SIZE
 
 from ..index import open_index
 from ..vocab import load_vocab
@@ -69,34 +71,37 @@ class WhooshSource:
         return out
 
     def _read_ids_weights(self, field, term):
-        """Passage numbers and frequencies of a term, read block by block from each segment
-        (Whoosh's W3 posting blocks hold them apart from the positions, which are not decoded
-        here); other matchers are walked posting by posting."""
-        ids, weights = [], []
+        """Passage numbers and frequencies of a term, read block by block from each segment.
+        A frequency is the count that prefixes each posting's value in Whoosh's ``Positions``
+        format (the block's weights are frequency × field boost, so they are not used); the
+        positions after it are not decoded here. Other matchers are walked posting by posting."""
+        fast_format = isinstance(self.reader.schema[field].format, Positions)
+        ids, freqs = [], []
         for reader, base in self.reader.leaf_readers():
             if (field, term) not in reader:
                 continue
             m = reader.postings(field, term)
             deleted = reader.has_deletions()
-            if isinstance(m, W3LeafMatcher) and not deleted:
+            if fast_format and isinstance(m, W3LeafMatcher) and not deleted:
                 while m.is_active():
                     m._read_ids()
-                    m._read_weights()
+                    m._read_values()
                     ids.append(np.asarray(m._ids, dtype=np.int64) + base)
-                    weights.append(np.asarray(m._weights, dtype=np.float64))
+                    prefix = b"".join(v[:_INT_SIZE] for v in m._values)
+                    freqs.append(np.frombuffer(prefix, dtype=">u4").astype(np.float64))
                     m._next_block()
                 continue
-            got, ws = [], []
+            got, fs = [], []
             while m.is_active():
                 if not (deleted and reader.is_deleted(m.id())):
                     got.append(m.id() + base)
-                    ws.append(m.weight())
+                    fs.append(m.value_as("frequency"))
                 m.next()
             ids.append(np.array(got, dtype=np.int64))
-            weights.append(np.array(ws, dtype=np.float64))
+            freqs.append(np.array(fs, dtype=np.float64))
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return np.concatenate(ids), np.concatenate(weights)
+        return np.concatenate(ids), np.concatenate(freqs)
 
     def arrays(self, layer, term):
         ids, tf = self._cached_value(("a", layer, term),
