@@ -38,7 +38,9 @@ from .search.rank import CUE_SATURATION
 from .parallel import can_fork, fork_map
 
 INDEX_NAME = "MAIN"
-SCHEMA_VERSION = "5"  # bump when fields or analysis change incompatibly
+# bump when fields or analysis change incompatibly; the cue counts are stored capped at
+# CUE_SATURATION, so the schema changes with it
+SCHEMA_VERSION = f"6.{CUE_SATURATION}"
 
 
 class _LayerTokenizer(Tokenizer):

@@ -37,7 +37,13 @@ ln(1 + (N − df + 0.5)/(df + 0.5))):
   apart (distance 0: both inside one compound word, 科技 and 金融 in 科技金融);
 * coordination: the sum is multiplied by ``coverage ** COORD_POWER``, where coverage is the
   weight of the matched concepts over the weight of every concept that occurs in the
-  candidates (a concept's weight is idf of the number of candidates it matches).
+  candidates. A concept's weight is how specific its **text** is: idf of the number of
+  candidates that contain it as text (words, substring or pieces); only a concept found by
+  tag alone (a province whose name no passage prints) is weighed by the candidates it matches
+  by tag. The tags widen what a city or instrument concept matches, but they must not make the
+  concept look common: in 银行如何通过知识产权质押为轻资产科技企业融资 the instrument tag
+  adds every passage tagged with IP finance, and weighed by that number 知识产权质押 would
+  count for less than 轻.
 
 Order: passages matching **every** concept that occurs come first, then the rest (partial
 matches); inside each group by score (rounded to 1e-6), then by index order (document id,
@@ -65,8 +71,8 @@ MENTION_FACTOR = 0.3
 INSTRUMENT_FACTOR = 0.5
 PROX_WINDOW = 5
 PROX_WEIGHT = 0.5
-COORD_POWER = 2
-CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
+COORD_POWER = 3
+CUE_SATURATION = 2  # distinct cues of an instrument beyond which a passage is not more about it
 SCORE_SCALE = 1_000_000
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -369,7 +375,7 @@ def rank(plan, source):
     universe = np.flatnonzero(flags)
     # per concept, over the candidates: does it match, its score, does it match as words
     valid = np.ones(len(universe), dtype=bool)
-    masks, scores, words = [], [], []
+    masks, texts, scores, words = [], [], [], []
     for c in concepts:
         text = _member(universe, c.text_idx)
         score = np.zeros(len(universe))
@@ -388,6 +394,7 @@ def rank(plan, source):
                         / CUE_SATURATION / np.sqrt(cols.sizes("instrument", universe[at])))
             score[at] = score[at] + TAG_WEIGHT * INSTRUMENT_FACTOR * c.tag_idf * strength
         masks.append(text | tagged)
+        texts.append(text)
         scores.append(score)
         words.append(_member(universe, c.word_idx))
     keep = valid & np.logical_or.reduce(masks) if masks else valid
@@ -396,7 +403,8 @@ def rank(plan, source):
     scores = [s[keep] for s in scores]
     words = [w[keep] for w in words]
     df = [int(m.sum()) for m in masks]
-    weight = [idf(n, d) if d else 0.0 for d in df]
+    text_df = [int(t[keep].sum()) for t in texts]
+    weight = [idf(n, t or d) if d else 0.0 for d, t in zip(df, text_df)]
     present = [k for k in range(len(concepts)) if df[k]]
     total_w = sum(weight[k] for k in present)
     coverage = np.zeros(len(universe))

@@ -184,13 +184,17 @@
             Math.sqrt(src.tagSize(idx, "instrument"));
           score += C.tag * C.inst * c.tagIdf * strength;
         }
-        row.push([k, score, pos || []]);
+        row.push([k, score, pos || [], word || gram || pieces]);
       }
       if (row && row.length) per.set(idx, row);
     });
+    // a concept's weight: idf of the candidates holding it as text (tags only when no text)
     var df = concepts.map(function () { return 0; });
-    per.forEach(function (row) { row.forEach(function (r) { df[r[0]] += 1; }); });
-    var weight = df.map(function (d) { return d ? KB.idf(n, d) : 0; });
+    var textDf = concepts.map(function () { return 0; });
+    per.forEach(function (row) {
+      row.forEach(function (r) { df[r[0]] += 1; if (r[3]) textDf[r[0]] += 1; });
+    });
+    var weight = df.map(function (d, k) { return d ? KB.idf(n, textDf[k] || d) : 0; });
     var present = [];
     df.forEach(function (d, k) { if (d) present.push(k); });
     var totalW = 0;
