@@ -118,15 +118,29 @@ def test_cli_system_answers_every_query_in_order(built_site):
     assert len(ranked) == 3 and all(r and len(r) <= 10 and set(r) <= ids for r in ranked)
 
 
+START, END = "<!-- relevance:start -->", "<!-- relevance:end -->"
+
+
 def test_write_replaces_only_the_relevance_block(tmp_path, built_site):
     target = tmp_path / "BENCHMARKS.md"
-    target.write_text(f"# Bench\n\n{rel.START}\nold table\n{rel.END}\n\nHand-written notes.\n",
+    target.write_text(f"# Bench\n\n{START}\nold table\n{END}\n\nHand-written notes.\n",
                       encoding="utf-8")
     assert rel.main(["--out", str(built_site), "--systems", "baseline", "--no-progress",
                      "--write", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("# Bench\n\n" + rel.START) and text.endswith(rel.END + "\n\nHand-written notes.\n")
+    assert text.startswith("# Bench\n\n" + START) and text.endswith(END + "\n\nHand-written notes.\n")
     assert "old table" not in text and "| 基线 jieba+Whoosh OR |" in text
+    assert "(benchmarks/relevance/queries.yaml;" in text
+    # a second set (e.g. the held-out questions) goes into its own block, titled, beside the first
+    other = tmp_path / "other.yaml"
+    other.write_text(rel.DEFAULT_QUERIES.read_text(encoding="utf-8"), encoding="utf-8")
+    assert rel.main(["--out", str(built_site), "--systems", "baseline", "--no-progress",
+                     "--queries", str(other), "--block", "relevance-heldout", "--title", "，留出集",
+                     "--write", str(target)]) == 0
+    both = target.read_text(encoding="utf-8")
+    assert both.startswith(text.rstrip("\n").rsplit("\n\nHand-written", 1)[0])
+    assert "<!-- relevance-heldout:start -->\n## Relevance，留出集" in both
+    assert f"questions ({other};" in both and both.count("## Relevance") == 2
     # a full rewrite by benchmarks/run.py keeps the block
     kept = keep_marked_blocks(text, "# New scale report\n")
     assert kept.startswith("# New scale report\n") and "| 基线 jieba+Whoosh OR |" in kept
