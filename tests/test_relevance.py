@@ -76,6 +76,15 @@ def test_relevance_set_is_valid_for_the_built_corpus(built_site):
     assert rel.unknown_ids(queries, ids) == []
 
 
+def test_held_out_set_is_valid_and_asks_new_questions(built_site):
+    held = rel.load_queries(rel.DEFAULT_QUERIES.with_name("heldout.yaml"))
+    assert len(held) >= 30 and all(q["judgments"] and q["id"].startswith("ho-") for q in held)
+    assert rel.unknown_ids(held, {p["id"] for p in passages_of(built_site)}) == []
+    tuned = rel.load_queries(rel.DEFAULT_QUERIES)
+    assert not {q["q"] for q in held} & {q["q"] for q in tuned}
+    assert not {q["id"] for q in held} & {q["id"] for q in tuned}
+
+
 @pytest.mark.parametrize("body, problem", [
     ("queries: []", "缺少 queries"),
     ("queries:\n  - {id: a, q: 甲, kind: memo, judgments: {x: 1}}", "kind 取值无效"),

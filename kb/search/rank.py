@@ -71,8 +71,8 @@ MENTION_FACTOR = 0.3
 INSTRUMENT_FACTOR = 0.5
 PROX_WINDOW = 5
 PROX_WEIGHT = 0.5
-COORD_POWER = 3
-CUE_SATURATION = 2  # distinct cues of an instrument beyond which a passage is not more about it
+COORD_POWER = 2
+CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
 SCORE_SCALE = 1_000_000
 
 _EMPTY = np.zeros(0, dtype=np.int64)
