@@ -99,6 +99,23 @@ def test_all_concepts_rank_before_some(searcher):
     assert "风险补偿" not in hits[0]["concepts"] and "票据" in hits[0]["concepts"]
 
 
+def test_long_queries_need_most_concepts_not_all(searcher, reference):
+    # minimum_should_match "3<75%": with five concepts (风险补偿 资金 池 科技贷款 票据), three
+    # make the first group, which ranks before the rest
+    result = run("风险补偿 资金池 科技贷款 票据", reference, searcher.gazetteer)
+    assert len(result["plan"]["concepts"]) == 5
+    hits, matched = result["ranked"]["hits"], result["ranked"]["matched"]
+    assert [f for _i, f, _s in hits] == sorted((f for _i, f, _s in hits), reverse=True)
+    assert all(f == (len(matched[i]) >= 3) for i, f, _s in hits)
+    first = {reference.passage_id(i): f for i, f, _score in hits}
+    assert first["d1-b"] and first["d2-b"] and not first["d2-c"]  # 4, 3 and 1 of 5
+    assert result["ranked"]["full"] == 0 and any("部分匹配" in n for n in result["notices"])
+    # up to three concepts, the first group still needs every one
+    three = run("风险补偿 科技贷款 票据", reference, searcher.gazetteer)["ranked"]["hits"]
+    assert len(three) > 1 and not any(f for _i, f, _s in three)
+    assert ids(searcher.search("风险补偿 资金池 科技贷款 票据", limit=0))[0] == "d1-b"
+
+
 def test_city_concept_prefers_subject_over_mention(searcher):
     # d2-b is about Guangzhou (tag) without naming it; d3-a names Guangzhou as a model only
     hits = searcher.search("广州 风险补偿")
@@ -121,6 +138,7 @@ def test_caps_are_reported_not_crashing(searcher):
 
 
 @pytest.mark.parametrize("q", ["风险补偿", "广州 风险补偿", "票据 知识产权质押", "首台(套)", "科技,金融",
+                               "风险补偿 资金池 科技贷款 票据",
                                '"营商环境"', "融通", "债", "广州"])
 def test_whoosh_agrees_with_the_reference(searcher, reference, q):
     want = [reference.passage_id(i) for i in run(q, reference, searcher.gazetteer)["idxs"]]

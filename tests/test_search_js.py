@@ -17,8 +17,9 @@ from kb.search.reference import Reference
 from kb.search.snippet import snippet
 from tests.test_static_index import QUERIES, corpus_data, ranked
 
-RELEVANCE = Path(__file__).resolve().parent.parent / "benchmarks" / "relevance" / "queries.yaml"
-RELEVANCE_QUERIES = [q["q"] for q in yaml.safe_load(RELEVANCE.read_text(encoding="utf-8"))["queries"]]
+RELEVANCE = Path(__file__).resolve().parent.parent / "benchmarks" / "relevance"
+RELEVANCE_QUERIES = [q["q"] for name in ("queries.yaml", "heldout.yaml")
+                     for q in yaml.safe_load((RELEVANCE / name).read_text(encoding="utf-8"))["queries"]]
 
 JS_DIR = si.JS_DIR
 SCRIPTS = [JS_DIR / f for f in si.JS_FILES]

@@ -45,9 +45,14 @@ ln(1 + (N − df + 0.5)/(df + 0.5))):
   adds every passage tagged with IP finance, and weighed by that number 知识产权质押 would
   count for less than 轻.
 
-Order: passages matching **every** concept that occurs come first, then the rest (partial
-matches); inside each group by score (rounded to 1e-6), then by index order (document id,
-position). Concepts that match nothing are reported.
+Order: passages matching **enough** of the concepts that occur come first, then the rest
+(partial matches); inside each group by score (rounded to 1e-6), then by index order (document
+id, position). Enough is Elasticsearch's ``minimum_should_match: "3<75%"``: every concept when
+the query has at most ``MSM_ALL_UP_TO`` (3) concepts that occur, else ``MSM_SHARE`` (75 %) of
+them, rounded down. A long question (银行如何通过知识产权质押为轻资产科技企业融资: seven
+concepts) thus does not put every passage that happens to hold all seven words, generic ones
+included, above those about its subject that miss one. Concepts that match nothing are reported;
+"full" counts the passages that match every concept (the partial-match notice needs it).
 
 Execution: the arithmetic runs over numpy arrays of candidates, one vector operation per
 concept and term in the order written above (IEEE doubles, the same operations as the
@@ -72,6 +77,8 @@ INSTRUMENT_FACTOR = 0.5
 PROX_WINDOW = 5
 PROX_WEIGHT = 0.5
 COORD_POWER = 2
+MSM_ALL_UP_TO = 3  # minimum_should_match "3<75%": all concepts up to 3, …
+MSM_SHARE = 0.75  # … else this share of them, rounded down
 CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
 SCORE_SCALE = 1_000_000
 
@@ -83,7 +90,7 @@ def constants():
     return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "pieces": PIECES_FACTOR, "tag": TAG_WEIGHT,
             "mention": MENTION_FACTOR, "cueSat": CUE_SATURATION,
             "inst": INSTRUMENT_FACTOR, "proxWindow": PROX_WINDOW, "prox": PROX_WEIGHT,
-            "coord": COORD_POWER, "scale": SCORE_SCALE}
+            "coord": COORD_POWER, "msmAll": MSM_ALL_UP_TO, "msmShare": MSM_SHARE, "scale": SCORE_SCALE}
 
 
 def idf(n, df):
@@ -364,7 +371,7 @@ def rank(plan, source):
     (``arrays``, ``prefix_arrays`` and ``positions`` for ``get``, ``size_array``, ``cue_array``,
     ``order_rank``).
 
-    Returns {"hits": [(idx, full, score)], "matched": {idx: [concept indexes]}, "absent":
+    Returns {"hits": [(idx, first, score)] (first: in the first group), "matched": {idx: [concept indexes]}, "absent":
     [concept texts], "full": number of passages matching every present concept}."""
     n, avgdl = source.n, source.avgdl
     cols = _Columns(source)
@@ -428,9 +435,11 @@ def rank(plan, source):
     coverage = coverage / total_w if total_w else np.ones(len(universe))
     total = total * coverage ** COORD_POWER
     full = count == len(present)
+    needed = len(present) if len(present) <= MSM_ALL_UP_TO else math.floor(MSM_SHARE * len(present))
+    first = count >= needed
     rounded = np.floor(total * SCORE_SCALE + 0.5)
-    order = np.lexsort((cols.order(universe), -rounded, ~full))
-    hits = list(zip(universe[order].tolist(), full[order].tolist(), total[order].tolist()))
+    order = np.lexsort((cols.order(universe), -rounded, ~first))
+    hits = list(zip(universe[order].tolist(), first[order].tolist(), total[order].tolist()))
     return {"hits": hits, "matched": _Matched(universe, masks),
             "absent": [concepts[k].c["text"] for k in range(len(concepts)) if not df[k]],
             "full": int(full.sum())}

@@ -131,7 +131,7 @@
   };
 
   /* The twin of kb.search.rank.rank. src: {n, avgdl, get, expand, tagCount, tagged, tagSize,
-     cueCount, order}. Returns {hits: [{idx, full, score}], matched: Map(idx -> [k]), absent,
+     cueCount, order}. Returns {hits: [{idx, first, score}], matched: Map(idx -> [k]), absent,
      full}. */
   KB.rank = function (plan, src, C) {
     var n = src.n;
@@ -201,6 +201,8 @@
     present.forEach(function (k) { totalW += weight[k]; });
     var hits = [];
     var fullCount = 0;
+    // the first group: minimum_should_match "3<75%" (all concepts up to C.msmAll, else a share)
+    var needed = present.length <= C.msmAll ? present.length : Math.floor(C.msmShare * present.length);
     var matched = new Map();
     per.forEach(function (row, idx) {
       var full = row.length === present.length;
@@ -220,11 +222,11 @@
         }
       }
       score *= Math.pow(coverage, C.coord);
-      hits.push({ idx: idx, full: full, score: score, key: Math.floor(score * C.scale + 0.5) });
+      hits.push({ idx: idx, first: row.length >= needed, score: score, key: Math.floor(score * C.scale + 0.5) });
       matched.set(idx, row.map(function (r) { return r[0]; }));
     });
     hits.sort(function (x, y) {
-      return (y.full - x.full) || (y.key - x.key) || (src.order(x.idx) - src.order(y.idx));
+      return (y.first - x.first) || (y.key - x.key) || (src.order(x.idx) - src.order(y.idx));
     });
     var absent = [];
     df.forEach(function (d, k) { if (!d) absent.push(concepts[k].c.text); });
@@ -423,7 +425,7 @@
     }).catch(function () { return null; });
   };
 
-  /* Run a query: {plan, ranked: [{idx, full, score}], matched, absent, fullCount, notices,
+  /* Run a query: {plan, ranked: [{idx, first, score}], matched, absent, fullCount, notices,
      codes: Map(idx -> [city set, mask]), partial: bool (some posting pages were not fetched),
      pagesPending}. opts.full: fetch every posting page (no byte budget). */
   Engine.prototype.run = async function (query, opts) {
