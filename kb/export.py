@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from . import reuse, urls
-from .fsutil import write_bytes, write_text
+from .fsutil import write_chunks, write_text
 
 PASSAGE_FIELDS = ("id", "doc", "position", "section", "text", "cities", "city_basis", "mentions",
                   "province", "instruments", "cues", "year", "years", "url")
@@ -168,24 +168,35 @@ def write_exports(data_dir, documents, passages, figures, vocab, coverage_report
             written.append(root / rel)
             files_reused += 1
             continue
-        old = _old_segments(carry, rel)
-        parts, lengths = [], []
-        for k, rows in runs:
-            if k is not None and k in old:
-                part = old[k]
-                segments_reused += 1
-            else:
-                part = make(rows).encode("utf-8")
-                segments_made += 1
-            parts.append(part)
-            lengths.append([k, len(part)])
-        if not parts and empty is not None:
-            data = empty.encode("utf-8")
-        else:
-            data = head.encode("utf-8") + sep.encode("utf-8").join(parts) + tail.encode("utf-8")
-        written.append(write_bytes(root / rel, data))
-        carry.record(rel, key, len(data), {"head": len(head.encode("utf-8")), "sep": len(sep.encode("utf-8")),
-                                           "segments": lengths} if key else None)
+        lengths, made = [], [0, 0]
+
+        def chunks(old, runs=runs, head=head.encode("utf-8"), sep=sep.encode("utf-8"),
+                   tail=tail.encode("utf-8"), empty=empty, make=make):
+            # one document's segment at a time: the file is streamed, never held whole
+            if not runs and empty is not None:
+                yield empty.encode("utf-8")
+                return
+            yield head
+            for i, (k, rows) in enumerate(runs):
+                part = old.read(k) if k is not None else None
+                if part is None:
+                    part = make(rows).encode("utf-8")
+                    made[1] += 1
+                else:
+                    made[0] += 1
+                if i:
+                    yield sep
+                yield part
+                lengths.append([k, len(part)])
+            yield tail
+
+        with _OldSegments(carry, rel) as old:
+            size = write_chunks(root / rel, chunks(old))
+        written.append(root / rel)
+        segments_reused += made[0]
+        segments_made += made[1]
+        carry.record(rel, key, size, {"head": len(head.encode("utf-8")), "sep": len(sep.encode("utf-8")),
+                                      "segments": lengths} if key else None)
     files = {
         "documents.json": _json([document_record(d, counts.get(d["id"], 0)) for d in documents]),
         "taxonomy.json": _json(taxonomy_record(vocab)),
@@ -212,24 +223,41 @@ def _salt():
         [kb / "export.py", kb / "urls.py", kb / "reuse.py", kb / "fsutil.py"], kb))
 
 
-def _old_segments(carry, rel):
-    """{document key: its segment's bytes} of the previous output's ``rel`` (empty when that
-    file or its manifest entry is missing or does not match)."""
-    entry = carry.old.get(rel) if carry.previous is not None else None
-    if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[2], dict):
-        return {}
-    path = carry.previous / rel
-    try:
-        if path.stat().st_size != entry[1]:
-            return {}
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    out, at, sep = {}, entry[2]["head"], entry[2]["sep"]
-    for i, (k, length) in enumerate(entry[2]["segments"]):
-        if i:
-            at += sep
-        out[k] = data[at:at + length]
-        at += length
-    return out
+class _OldSegments:
+    """The previous output's segments of ``rel`` by document key, read one at a time from the
+    file (``read(key)`` → bytes, or None when that file, its manifest entry or the key is
+    missing or does not match). A context manager: it holds the file open."""
 
+    def __init__(self, carry, rel):
+        self.at, self.fh = {}, None
+        entry = carry.old.get(rel) if carry.previous is not None else None
+        if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[2], dict):
+            return
+        path = carry.previous / rel
+        try:
+            if path.stat().st_size != entry[1]:
+                return
+            self.fh = open(path, "rb")
+        except OSError:
+            return
+        at, sep = entry[2]["head"], entry[2]["sep"]
+        for i, (k, length) in enumerate(entry[2]["segments"]):
+            if i:
+                at += sep
+            self.at[k] = (at, length)
+            at += length
+
+    def read(self, key):
+        if key not in self.at:
+            return None
+        start, length = self.at[key]
+        self.fh.seek(start)
+        data = self.fh.read(length)
+        return data if len(data) == length else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            self.fh.close()

@@ -20,6 +20,27 @@ def write_bytes(path, data):
     return path
 
 
+def write_chunks(path, chunks):
+    """Write the byte strings of the iterable ``chunks`` one after another to ``path`` (through a
+    temporary file in the same folder, replaced at the end), never holding the whole file.
+    Returns the number of bytes written. For files too large to assemble in memory (exports);
+    ``path`` is expected to be new (a staging folder), so there is nothing to compare with."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    size = 0
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                size += len(chunk)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return size
+
+
 def write_text(path, text):
     return write_bytes(path, text.encode("utf-8"))
 
