@@ -50,10 +50,11 @@ RUN_JS = """async ([q, full]) => {
   window.__engine = window.__engine || new KB.Engine('', meta);
   const r = await window.__engine.run(q, {full});
   const rules = await window.__engine.rules();
+  const tables = await window.__engine.snippetTables(r.plan);
   const snips = [];
   if (r.ranked.length) {
     const frags = await window.__engine.fragments(r.ranked.slice(0, 10).map(x => x.idx));
-    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, rules, rules.snip)));
+    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, tables, rules.snip)));
   }
   return {ids: r.ranked.map(x => x.idx), partial: r.partial, plan: r.plan, notices: r.notices || [],
           snippets: snips};
@@ -341,3 +342,48 @@ def test_browse_by_facets_without_query(page, real_index):
                 if i in ref.tags["city"][c]:
                     expected[c] = expected.get(c, 0) + 1
         assert got["cities"] == expected, filters
+
+
+def test_spelt_out_facet_codes(page, tmp_path, monkeypatch):
+    """With tables of two city sets and two masks, nearly every passage spells its codes out:
+    the browser decodes them (postings, facet lists, document code files) like Python does,
+    ranks alike and counts facets exactly."""
+    monkeypatch.setattr(si.writer, "SET_TABLE", 2)
+    monkeypatch.setattr(si.writer, "MASK_TABLE", 2)
+    passages, docs, vocab = corpus_data()
+    result = si.write_static_index(tmp_path, passages, docs, vocab)
+    index = si.StaticIndex(tmp_path)
+    ref = Reference(passages, docs, vocab)
+    assert len(index.codes.sets) == 2 and len(index.codes.masks) == 2
+    _index_page(page, tmp_path, result)
+    first_doc = sorted(d["id"] for d in docs)[1]
+    slug = {c["name"]: c["slug"] for c in vocab.cities}
+    for q, filters in (("知识产权质押", {}), ("武汉 担保", {}), ("风险补偿", {"instrument": "credit"}),
+                       ("", {"doc": first_doc}), ("", {"city": "wuhan"}), ("", {"instrument": "equity"})):
+        got = page.evaluate("""async ([q, filters]) => {
+          const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+          const e = new KB.Engine('', meta);
+          await e.facets();
+          const docNum = filters.doc ? await e.docIndex(filters.doc) : -1;
+          const run = q ? await e.run(q, {full: true}) : await e.browse(filters, docNum);
+          const r = e.refine(run, filters, docNum);
+          const f = e.facetInfo.raw;
+          const named = (m, list) => Object.fromEntries(Array.from(m.entries()).map(([k, v]) => [list[k][0], v]));
+          return {ids: r.items.map(x => x.idx), cities: named(r.counts.city, f.cities),
+                  instruments: named(r.counts.instrument, f.instruments)};
+        }""", [q, filters])
+        want = ranked(index, q, **filters) if q else ref.browse(filters)
+        assert got["ids"] == want, (q, filters)
+        assert not q or want == ranked(ref, q, index.gazetteer, **filters)
+        def base(facet):  # a facet's counts ignore its own filter
+            others = {k: v for k, v in filters.items() if k != facet}
+            return ranked(index, q, **others) if q else ref.browse(others) if others else range(ref.n)
+        cities, insts = {}, {}
+        for i in base("city"):
+            for c in {slug[c] for c in ref.passages[i]["cities"]}:
+                cities[c] = cities.get(c, 0) + 1
+        for i in base("instrument"):
+            for s in set(ref.passages[i]["instruments"]):
+                insts[s] = insts.get(s, 0) + 1
+        assert got["cities"] == cities, (q, filters)
+        assert got["instruments"] == insts, (q, filters)

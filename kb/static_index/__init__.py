@@ -67,7 +67,8 @@ numberings the writer caches by the analysis key), ``reader`` (:class:`StaticInd
 (the traditional → simplified map).
 """
 
-from .codec import (decode_city_sets, decode_facet_list, decode_postings, decode_varints,  # noqa: F401
+from .codec import (Codes, decode_city_sets, decode_doc_codes, decode_facet_list, decode_postings,  # noqa: F401
+                    decode_varints,
                     utf16_key, varint)
 from .reader import StaticIndex, read_register  # noqa: F401
 from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_SIZE, INLINE_MAX,  # noqa: F401

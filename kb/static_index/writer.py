@@ -11,6 +11,7 @@ from array import array
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import rjsmin
 
 from .. import analysis
@@ -20,19 +21,23 @@ from ..read import DOC_TYPE_LABELS
 from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
-from ..search.rank import B, K1, constants as rank_constants
+from ..search.rank import B, CUE_SATURATION, K1, constants as rank_constants
 from ..search.snippet import SNIPPET_CHARS
 from ..search.reference import city_slugs as _city_slugs, ordered as _ordered, utf16_key
-from .codec import HASH_LEN, _hash, _json, _vb
+from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
+FORMAT = 4  # meta "v": the version of this layout (4: facet codes spelt out, no full set table)
+SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
+MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
 INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their chunk
 CHUNK_BYTES = 6_000  # target posting-chunk size (bytes of entries)
 LEX_BYTES = 3_000  # target lexicon-chunk size
+NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 64  # chunk references per directory file
-FRAG_SIZE = 2  # passages per fragment file
+FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
@@ -45,7 +50,7 @@ JS_FILES = ("kb-core.js", "kb-normalize.js", "kb-query.js", "kb-rank.js", "kb-sn
 CSS_FILE = "kb-search.css"
 
 _OWN_FILE_RE = re.compile(
-    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|ent|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
+    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|ent|sn|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
 _OWN_DIR_RE = re.compile(r"^(?:f|dt|dc)-[0-9a-f]{12}$")
 
 def _get(obj, name, default=None):
@@ -303,7 +308,7 @@ def _write_layer(root, layer, ordered, args):
     terms = table.terms
     n = len(ordered)
     avg = (int(table.lengths.sum()) / n) if n else 1.0
-    entries, pages = postings.entries(files, table, args["csets"], args["masks"], avg, args["page0"],
+    entries, pages = postings.entries(files, table, args["cvals"], args["clen"], avg, args["page0"],
                                       args["inline_max"])
     del table
     refs, chunk_sizes = [], []
@@ -403,25 +408,38 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         for c in p.get("cities") or ():
             city_name.setdefault(slug_of(c), c)
     insts = sorted({s for p in ordered for s in p.get("instruments") or ()})
-    if len(insts) > 53:
-        raise ValueError("the browser decodes instrument bit masks as doubles: at most 53 instruments")
+    if len(insts) > 52:
+        raise ValueError("the browser decodes instrument bit masks (plus MASK_TABLE) as doubles: at most 52 instruments")
     city_code = {s: i for i, s in enumerate(cities)}
     inst_code = {s: i for i, s in enumerate(insts)}
 
-    # Per passage: a city-set code (sets sorted by frequency, so common ones take one digit)
-    # and an instrument bit mask.
+    # Per passage: its codes (see codec.Codes): the SET_TABLE most frequent city sets and
+    # the MASK_TABLE most frequent instrument masks by number, rarer ones spelt out.
     set_keys = [tuple(sorted({city_code[slug_of(c)] for c in p.get("cities") or ()})) for p in ordered]
-    freq = Counter(set_keys)
-    city_sets = sorted(freq, key=lambda k: (-freq[k], k))
-    set_code = {k: i for i, k in enumerate(city_sets)}
-    csets = array("I", (set_code[k] for k in set_keys))
     masks = [sum(1 << inst_code[s] for s in set(p.get("instruments") or ())) for p in ordered]
-    del set_keys
+    freq = Counter(set_keys)
+    city_sets = sorted(freq, key=lambda k: (-freq[k], k))[:SET_TABLE]
+    set_code = {k: i for i, k in enumerate(city_sets)}
+    mfreq = Counter(masks)
+    mask_table = sorted(mfreq, key=lambda m: (-mfreq[m], m))[:MASK_TABLE]
+    mask_code = {m: i for i, m in enumerate(mask_table)}
+    pair_vals = {}  # (city set, mask) -> (values, varint bytes)
+    cvals, clen, codes = [], array("I"), []
+    for key, m in zip(set_keys, masks):
+        got = pair_vals.get((key, m))
+        if got is None:
+            vals = encode_codes(key, m, set_code, mask_code, len(city_sets), len(mask_table))
+            got = pair_vals[(key, m)] = (vals, b"".join(_vb(v) for v in vals))
+        cvals += got[0]
+        clen.append(len(got[0]))
+        codes.append(got[1])
+    del pair_vals
     sets_buf = bytearray()
     for cs in city_sets:
         sets_buf += _vb(len(cs))
         for c in cs:
             sets_buf += _vb(c)
+    mask_buf = b"".join(_vb(m) for m in mask_table)
 
     doc_years = {}
     for d in doc_ids:
@@ -446,17 +464,17 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         type_counts[doc_types[d]] += counts.get(d, 0)
 
     # Facet lists for browsing without a query (?city=… from the city pages): per value,
-    # the passages that have it, with their codes.
-    codes = [_vb(csets[i]) + _vb(masks[i]) for i in range(n)]
+    # the passages that have it, with their codes; an instrument's list folds each passage's
+    # distinct cues of it (at most CUE_SATURATION: ranking reads no more) into the gap.
+    cue_base = CUE_SATURATION + 1
 
     def facet_list(indexes, extra=None):
         parts = []
         prev = -1
         for idx in indexes:
-            parts.append(_vb(idx - prev - 1))
+            gap = idx - prev - 1
+            parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
             parts.append(codes[idx])
-            if extra:
-                parts.append(_vb(extra(idx)))
             prev = idx
         return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
 
@@ -467,7 +485,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     by_inst = [[] for _ in insts]
     by_year = [[] for _ in years]
     for idx, p in enumerate(ordered):
-        for c in city_sets[csets[idx]]:
+        for c in set_keys[idx]:
             by_city[c].append(idx)
         m, i = masks[idx], 0
         while m:
@@ -480,7 +498,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, cue_count(s))[::-1]]
                     for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
-    del by_city, by_inst, by_year
+    del by_city, by_inst, by_year, set_keys
 
     # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
     # document), DOC_CHUNK documents per numbered file.
@@ -505,6 +523,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "instruments": inst_entries,
         "years": year_entries,
         "citySets": sets_buf.decode("ascii"),
+        "maskTable": mask_buf.decode("ascii"),
+        "cueBase": cue_base,
         "docCount": doc_counts.decode("ascii"),
         "docYear": doc_year_codes.decode("ascii"),
         "types": [[t, DOC_TYPE_LABELS.get(t, t), type_counts[t]] for t in types],
@@ -520,9 +540,16 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                       lambda kv: len(_json(kv).encode("utf-8"))):
         name = files.register("ent", dict(chunk))
         ent_chunks.append([chunk[0][0], chunk[-1][0], name])
+    # the snippet's needles of a city or instrument concept: city names in chunks by slug, each
+    # instrument's cues in a file of its own (a query loads those of its concepts)
+    name_chunks = []
+    for chunk in _cut(sorted(tables["names"].items()), NAME_BYTES,
+                      lambda kv: len(_json(kv).encode("utf-8"))):
+        name_chunks.append([chunk[0][0], chunk[-1][0], files.register("sn", dict(chunk))])
+    cue_files = {slug: files.register("sn", {slug: cues}) for slug, cues in sorted(tables["cues"].items())}
     rules_name = files.register("rules", {
         "ent": ent_chunks, "entMax": max((len(k) for k in gaz), default=0),
-        "names": tables["names"], "cues": tables["cues"],
+        "names": name_chunks, "cues": cue_files,
         "fw": squery.load_rules()["function_words"],
         "rank": rank_constants(),
         "maxq": squery.MAX_QUERY_CHARS, "maxp": squery.MAX_PARTS,
@@ -530,7 +557,9 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     })
 
     # ---- postings: the word and gram layers are independent (one process each)…
-    layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
+    cvals = np.array(cvals, dtype=np.uint64)
+    clen = np.frombuffer(clen, dtype=np.uint32).astype(np.int64) if n else np.zeros(0, np.int64)
+    layer_args = dict(cvals=cvals, clen=clen, page0=page0, inline_max=inline_max,
                       chunk_bytes=chunk_bytes, tokens=tokens, previous=previous, cache=cache,
                       doc_keys=doc_keys)
     # ---- and the fragments (the texts for snippets) beside them, in the pool's first free process
@@ -581,7 +610,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     css_name = files.write(f"{CSS_FILE[:-4]}.{_hash(css)}.css", css)
 
     meta_name = files.register("meta", {
-        "v": 3, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
+        "v": FORMAT, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
         "page0": page0, "budget": budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
@@ -607,7 +636,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "page_files": page_files,
         "fragment_files": n_groups,
         "doc_files": 2 * (-(-len(doc_ids) // DOC_CHUNK)),
-        "city_sets": len(city_sets),
+        "city_sets": len(freq),
     }
     # meta registers into KB (defined by kb-core) and must be there before kb-search-ui starts
     scripts = script_names[:-1] + [meta_name, script_names[-1]]

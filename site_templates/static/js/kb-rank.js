@@ -316,7 +316,7 @@
 
   Engine.prototype.decode = function (key, text) {
     var m = this.decoded.get(key);
-    if (!m) { m = KB.decodePostings(text); this.decoded.set(key, m); }
+    if (!m) { m = KB.decodePostings(text, null, this.facetInfo.codes); this.decoded.set(key, m); }
     return m;
   };
 
@@ -324,6 +324,29 @@
     var self = this;
     if (self.rulesData) return Promise.resolve(self.rulesData);
     return self.file(self.meta.rules).then(function (r) { self.rulesData = r; return r; });
+  };
+
+  /* The snippet's needle tables of a plan (kb.search.snippet.needles): {names: {slug: name},
+     cues: {slug: [..]}} with the entries of its city and instrument concepts only, loaded from
+     the rules file's name chunks and cue files. */
+  Engine.prototype.snippetTables = async function (plan) {
+    var rules = await this.rules();
+    var names = new Set();
+    var cueFiles = new Set();
+    plan.concepts.forEach(function (c) {
+      (c.cities || []).forEach(function (slug) {
+        var f = locate(rules.names, slug);
+        if (f) names.add(f);
+      });
+      if (c.instrument && Object.prototype.hasOwnProperty.call(rules.cues, c.instrument)) {
+        cueFiles.add(rules.cues[c.instrument]);
+      }
+    });
+    await KB.loadAll(Array.from(names).concat(Array.from(cueFiles)), this.base);
+    var out = { names: {}, cues: {} };
+    names.forEach(function (f) { Object.assign(out.names, KB.data[f]); });
+    cueFiles.forEach(function (f) { Object.assign(out.cues, KB.data[f]); });
+    return out;
   };
 
   /* The vocabulary and gazetteer ranges a query's parts look up. */
@@ -376,10 +399,7 @@
         var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
         tagLists.set(key, null);
         listLoads.push(self.file(name).then(function (text) {
-          var width = kind === "city" ? 3 : 4;
-          var fk = "fl" + width + ":" + name;
-          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text, width));
-          tagLists.set(key, self.decoded.get(fk));
+          tagLists.set(key, self.facetList(name, text, kind === "instrument"));
         }));
       });
     });
@@ -657,17 +677,30 @@
     f.instruments.forEach(function (c, i) { global.instrument.set(i, c[2]); });
     f.years.forEach(function (y, i) { global.year.set(i, y[1]); });
     counts.forEach(function (c, i) { if (c) global.doc.set(i, c); });
+    var codes = new KB.Codes(decodeCitySets(f.citySets), KB.decodeVarints(f.maskTable));
     this.facetInfo = {
       raw: f, starts: starts, counts: counts, docYear: KB.decodeVarints(f.docYear),
       docType: KB.decodeVarints(f.docType), global: global,
       typeCode: new Map(f.types.map(function (t, i) { return [t[0], i]; })),
-      citySets: decodeCitySets(f.citySets),
+      codes: codes,
+      citySets: codes.sets,
       cityCode: new Map(f.cities.map(function (c, i) { return [c[0], i]; })),
       instCode: new Map(f.instruments.map(function (c, i) { return [c[0], i]; })),
       yearCode: new Map(f.years.map(function (y, i) { return [String(y[0]), i]; })),
       decoded: new Map(),
     };
     return this.facetInfo;
+  };
+
+  /* A facet list, decoded once: Map(idx -> [city set, mask(, cue count)]). */
+  Engine.prototype.facetList = function (name, text, instrument) {
+    var key = "fl:" + name;
+    var m = this.decoded.get(key);
+    if (!m) {
+      m = KB.decodeFacetList(text, this.facetInfo.codes, instrument ? this.facetInfo.raw.cueBase : 0);
+      this.decoded.set(key, m);
+    }
+    return m;
   };
 
   function decodeCitySets(text) {
@@ -768,24 +801,23 @@
       if (code === -2) { lists[x[0]] = new Map(); return; }
       var name = x[1][code][x[2]];
       loads.push(self.file(name).then(function (text) {
-        var width = x[0] === "instrument" ? 4 : 3;
-        var key = "fl" + width + ":" + name;
-        if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text, width));
-        lists[x[0]] = self.decoded.get(key);
+        lists[x[0]] = self.facetList(name, text, x[0] === "instrument");
       }));
     });
     var size = self.meta.docs.size;
     function docCodes(docNums, into) {
       var files = new Set(docNums.map(function (d) { return Math.floor(d / size); }));
       return Promise.all(Array.from(files).map(function (k) {
-        return self.file(self.meta.docs.codes + "/" + k + ".js").then(function (text) {
-          var nums = KB.decodeVarints(text);
+        var name = self.meta.docs.codes + "/" + k + ".js";
+        return self.file(name).then(function (text) {
+          var key = "dc:" + name;
+          var pairs = self.decoded.get(key);
+          if (!pairs) { pairs = KB.decodeDocCodes(text, info.codes); self.decoded.set(key, pairs); }
           var first = info.starts[k * size];
           docNums.forEach(function (d) {
             if (Math.floor(d / size) !== k) return;
             for (var idx = info.starts[d]; idx < info.starts[d] + info.counts[d]; idx++) {
-              var j = 2 * (idx - first);
-              into.set(idx, [nums[j], nums[j + 1]]);
+              into.set(idx, pairs[idx - first]);
             }
           });
         });

@@ -230,13 +230,16 @@
       if (docNum >= 0) docNums.add(docNum);
       // the shown passages' fragments and the documents' titles load together
       var got = await Promise.all([self.engine.fragments(shown.map(function (it) { return it.idx; })),
-                                   q ? self.engine.rules() : null,
-                                   self.engine.docTitles(Array.from(docNums))]);
+                                   q ? self.engine.snippetTables(run.plan) : null,
+                                   self.engine.docTitles(Array.from(docNums)),
+                                   q ? self.engine.rules() : null]);
       var frags = got[0];
-      var rules = got[1];
+      var tables = got[1];
       var titles = got[2];
+      var rules = got[3];
       if (my !== self.seq) return;
-      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages, rules: rules },
+      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages, rules: rules,
+                                  tables: tables },
                   docNum, opts);
     } catch (err) {
       if (my !== self.seq) return;
@@ -371,7 +374,7 @@
 
     // results
     var plan = run.plan && run.plan.concepts ? run.plan : { concepts: [] };
-    var tables = view.rules || {};
+    var tables = view.tables || {};
     var width = view.rules ? view.rules.snip : 120;
     var typeLabel = new Map(f.types.map(function (t) { return [t[0], t[1]]; }));
     self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
