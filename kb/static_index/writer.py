@@ -1,6 +1,7 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import functools
+from operator import add as _add
 import hashlib
 import json
 import os
@@ -33,8 +34,8 @@ SET_TABLE = 128  # most frequent city sets numbered in the facets file (others s
 MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
 INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their chunk
-CHUNK_BYTES = 6_000  # target posting-chunk size (bytes of entries)
-LEX_BYTES = 3_000  # target lexicon-chunk size
+CHUNK_BYTES = 3_000  # target posting-chunk size (bytes of entries)
+LEX_BYTES = 1_500  # target lexicon-chunk size
 NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 64  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
@@ -70,9 +71,11 @@ def _create(path, data):
         os.unlink(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        done = os.write(fd, data)
+        if done < len(data):
+            view = memoryview(data)[done:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -116,17 +119,18 @@ class _Files:
         return self._names(base, sub).get(leaf)
 
     def write(self, name, data):
-        path = self.root / name
+        path = f"{self.root}/{name}"  # a string: many small files, pathlib's cost adds up
         if name in self.sizes:
-            if path.read_bytes() != data:
+            if Path(path).read_bytes() != data:
                 raise RuntimeError(f"hash collision on {name}")
             return name
         if "/" in name:
             parent = name.rsplit("/", 1)[0]
             if parent not in self.dirs:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        unchanged = self._size_in(self.root, name) == len(data) and path.read_bytes() == data
+        sub, _, leaf = name.rpartition("/")
+        unchanged = self._names(self.root, sub).get(leaf) == len(data) and Path(path).read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
@@ -158,11 +162,21 @@ class _Files:
         """Numbered files ``<kind>-<h>/<k>.js`` whose directory is named by the hash of all of
         them (so their names need no list anywhere); returns the directory name."""
         bodies = [_json(b) for b in bodies]
-        digest = hashlib.sha256()
-        for body in bodies:
-            digest.update(body.encode("utf-8"))
-            digest.update(b"\n")
+        # the hash of every body followed by a newline
+        digest = hashlib.sha256("".join(f"{body}\n" for body in bodies).encode("utf-8"))
         folder = f"{kind}-{digest.hexdigest()[:HASH_LEN]}"
+        fresh = (folder not in self.dirs and not self._names(self.root, folder)
+                 and (self.previous is None or not self._names(self.previous, folder)))
+        if fresh:  # nothing to compare with or carry: create the files (many, small) directly
+            os.makedirs(f"{self.root}/{folder}", exist_ok=True)
+            self.dirs.add(folder)
+            for k, body in enumerate(bodies):
+                name = f"{folder}/{k}.js"
+                data = f'KB.register("{name}",{body});\n'.encode("utf-8")
+                _create(f"{self.root}/{name}", data)
+                self.sizes[name] = len(data)
+            self.written += len(bodies)
+            return folder
         for k, body in enumerate(bodies):
             name = f"{folder}/{k}.js"
             self.write(name, f'KB.register("{name}",{body});\n'.encode("utf-8"))
@@ -232,7 +246,7 @@ def _passage_terms(layer, tokens):
             terms = []
             for run in packed[2].split(sep):
                 if "\u3400" <= run[0]:
-                    terms += [run[i:i + 2] for i in range(len(run) - 1)]
+                    terms += map(_add, run, run[1:])  # its bigrams, then its last character
                     terms.append(run[-1])
                 else:
                     terms.append(run)
