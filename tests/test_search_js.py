@@ -208,12 +208,29 @@ def test_paged_postings_partial_then_full(page, tmp_path):
     result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500)
     index = si.StaticIndex(tmp_path)
     _index_page(page, tmp_path, result)
-    for q in ["科技", "金融", "科技 金融"]:
+    # facet lists are paged too (by tag strength): a city or instrument concept fetches the
+    # first page of its list, later ones within the budget
+    assert any(len(index.list_pages(e)) > 2 for e in index.facets["cities"] + index.facets["instruments"])
+    partials = []
+    for q in ["科技", "金融", "科技 金融", "武汉 科技", "投贷联动", "风险补偿", "合肥 产业基金"]:
         want = ranked(index, q)
+        assert want == ranked(Reference(passages, docs, vocab), q, index.gazetteer), q
         partial = page.evaluate(RUN_JS, [q, False])
-        assert partial["partial"] and set(partial["ids"]) <= set(want)
+        assert set(partial["ids"]) <= set(want) and (partial["partial"] or partial["ids"] == want), q
+        partials.append(partial["partial"])
         full = page.evaluate(RUN_JS, [q, True])
         assert not full["partial"] and full["ids"] == want, q
+    assert all(partials[:3]) and sum(partials[3:]) >= 2
+    # browsing reads every page of a list
+    for filters in ({"city": "wuhan"}, {"instrument": "equity"}, {"city": "hefei", "instrument": "credit"}):
+        got = page.evaluate("""async (filters) => {
+          const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+          const e = new KB.Engine('', meta);
+          await e.facets();
+          const r = e.refine(await e.browse(filters, -1), filters, -1);
+          return r.items.map(x => x.idx);
+        }""", filters)
+        assert got == index.browse(filters) and got, filters
 
 
 def test_facets_refine_counts(page, real_index):

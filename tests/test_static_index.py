@@ -375,6 +375,26 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     worst_first = min(impact(tf, dl, avg) for tf, _p, dl, *_codes in first.values())
     best_rest = max(impact(tf, dl, avg) for tf, _p, dl, *_codes in rest.values())
     assert worst_first >= best_rest
+    # facet lists of cities and instruments are paged alike, by the strength of the tag
+    # (cues / sqrt(instruments); 1 / cities): the first page holds the strongest passages
+    entry = max(index.facets["instruments"], key=lambda e: e[2])
+    pages = index.list_pages(entry)
+    assert [n for _f, n, _b in pages][:3] == [4, 8, 16] and sum(n for _f, n, _b in pages) == entry[2]
+    base = index.facets["cueBase"]
+
+    def strength(codes):
+        return min(codes[2], CUE_SATURATION) ** 2 / max(1, bin(codes[1]).count("1"))
+    first = si.decode_facet_list(index.load(pages[0][0]), index.codes, base)
+    rest = {}
+    for name, _n, _b in pages[1:]:
+        rest.update(si.decode_facet_list(index.load(name), index.codes, base))
+    assert min(map(strength, first.values())) >= max(map(strength, rest.values()))
+    assert index.facet_list(entry, base) == dict(sorted({**first, **rest}.items()))
+    city = max(index.facets["cities"], key=lambda e: e[2])
+    pages = index.list_pages(city)
+    first = si.decode_facet_list(index.load(pages[0][0]), index.codes)
+    rest = si.decode_facet_list(index.load(pages[-1][0]), index.codes)
+    assert len(pages) > 1 and max(len(c[0]) for c in first.values()) <= min(len(c[0]) for c in rest.values())
 
 
 def test_facets_are_compact_and_exact(written, real):
@@ -403,15 +423,16 @@ def test_facets_are_compact_and_exact(written, real):
         assert decode(cset, mask) == tags(ref.passages[idx])
     # facet lists (browsing without a query) hold the same codes
     for entry, cue_base in [(e, 0) for e in f["cities"][:3]] + [(e, f["cueBase"]) for e in f["instruments"][:3]]:
-        lst = si.decode_facet_list(index.load(entry[3]), index.codes, cue_base)
+        lst = index.facet_list(entry, cue_base)
         assert len(lst) == entry[2] > 0
         for idx, (cset, mask, *cues) in lst.items():
             assert decode(cset, mask) == tags(ref.passages[idx])
             if cues:  # an instrument's list: the distinct cues of that instrument (as far as ranking reads)
                 want = min(len(ref.passages[idx]["cues"][entry[0]]), CUE_SATURATION)
                 assert cues == [want] and cues[0] > 0
-    for (y, count, name) in f["years"]:
-        assert len(si.decode_facet_list(index.load(name), index.codes)) == count
+    for entry in f["years"]:
+        pages = index.list_pages(entry)
+        assert len(pages) == 1 and len(si.decode_facet_list(index.load(pages[0][0]), index.codes)) == entry[1]
     # per-document code files
     docs_meta = index.meta["docs"]
     codes = []

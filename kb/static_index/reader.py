@@ -32,8 +32,9 @@ class StaticIndex:
         self.n = self.meta["N"]
         counts = decode_varints(self.facets["docCount"])
         self.doc_starts = [sum(counts[:i]) for i in range(len(counts))]
-        self.doc_year = decode_varints(self.facets["docYear"])
-        self.doc_type = decode_varints(self.facets["docType"])
+        n_types = len(self.facets["types"])
+        self.doc_year = [v // n_types for v in decode_varints(self.facets["docYT"])]
+        self.doc_type = [v % n_types for v in decode_varints(self.facets["docYT"])]
         self.rules = self.load(self.meta["rules"])
         self.gazetteer = {}
         for _first, _last, name in self.rules["ent"]:
@@ -123,8 +124,30 @@ class StaticIndex:
         if key not in self._cache:
             e = self._facet_entry(kind, value)
             cue_base = self.facets["cueBase"] if kind == "instrument" else 0
-            self._cache[key] = decode_facet_list(self.load(e[3]), self.codes, cue_base) if e else {}
+            self._cache[key] = self.facet_list(e, cue_base) if e else {}
         return self._cache[key]
+
+    def list_pages(self, entry):
+        """[[file, passages, bytes]] of a facet entry ([…, count, [hash, bytes, …]])."""
+        count, refs = entry[-2], entry[-1]
+        if len(refs) == 2:
+            return [[f"fl.{refs[0]}.js", count, refs[1]]]
+        out, left, size = [], count, self.meta["page0"]
+        for k in range(0, len(refs), 2):
+            n = size if k + 2 < len(refs) else left
+            out.append([f"fl.{refs[k]}.js", n, refs[k + 1]])
+            left -= n
+            size *= 2
+        return out
+
+    def facet_list(self, entry, cue_base=0):
+        """{passage: codes} of a facet entry's list, every page of it."""
+        out = {}
+        for name, count, _bytes in self.list_pages(entry):
+            got = decode_facet_list(self.load(name), self.codes, cue_base)
+            assert len(got) == count
+            out.update(got)
+        return dict(sorted(out.items()))
 
     def cue_count(self, idx, slug):
         codes = self._list("instrument", slug).get(idx)

@@ -469,12 +469,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     types = sorted(set(doc_types.values()),
                    key=lambda t: (list(DOC_TYPE_LABELS).index(t) if t in DOC_TYPE_LABELS else 99, t))
     type_code = {t: i for i, t in enumerate(types)}
-    doc_counts, doc_year_codes, doc_type_codes = bytearray(), bytearray(), bytearray()
+    doc_counts, doc_codes = bytearray(), bytearray()
     type_counts = Counter()
     for d in doc_ids:
         doc_counts += _vb(counts.get(d, 0))
-        doc_year_codes += _vb(year_code[doc_years[d]])
-        doc_type_codes += _vb(type_code[doc_types[d]])
+        doc_codes += _vb(year_code[doc_years[d]] * len(types) + type_code[doc_types[d]])
         type_counts[doc_types[d]] += counts.get(d, 0)
 
     # Facet lists for browsing without a query (?city=… from the city pages): per value,
@@ -482,18 +481,44 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     # distinct cues of it (at most CUE_SATURATION: ranking reads no more) into the gap.
     cue_base = CUE_SATURATION + 1
 
-    def facet_list(indexes, extra=None):
-        parts = []
-        prev = -1
-        for idx in indexes:
-            gap = idx - prev - 1
-            parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
-            parts.append(codes[idx])
-            prev = idx
-        return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
+    def facet_list(indexes, strength=None, extra=None):
+        """The pages of one value's list as [hash, bytes, hash, bytes …] (page k is the
+        file ``fl.<hash>.js``; with one page it holds the whole list, else page k holds
+        page0·2^k passages, the last the rest): with ``strength`` (idx -> a sort key, smaller
+        first: the passage's tag score in ranking, as an order) in pages by strength, like
+        paged postings (a query fetches the strongest first), each in passage order; else
+        one page."""
+        if strength is None or len(indexes) <= page0:
+            pages = [indexes]
+        else:
+            by = sorted(indexes, key=lambda i: (strength(i), i))
+            pages, at, size = [], 0, page0
+            while at < len(by):
+                pages.append(sorted(by[at:at + size]))
+                at += size
+                size *= 2
+        refs = []
+        for page in pages:
+            parts = []
+            prev = -1
+            for idx in page:
+                gap = idx - prev - 1
+                parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
+                parts.append(codes[idx])
+                prev = idx
+            name = files.register("fl", b"".join(parts).decode("ascii"))
+            refs += [name[3:-3], files.sizes[name]]
+        return refs, len(indexes)
 
     def cue_count(slug):
         return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
+
+    def city_strength(idx):  # rank: tag weight / number of the passage's cities
+        return len(set_keys[idx])
+
+    def inst_strength(slug):  # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
+        cues = cue_count(slug)
+        return lambda idx: -(min(cues(idx), CUE_SATURATION) ** 2 / max(1, masks[idx].bit_count()))
 
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
@@ -508,8 +533,9 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
             m >>= 1
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
-    city_entries = [[s, city_name.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, cue_count(s))[::-1]]
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_strength)[::-1]]
+                    for s, lst in zip(cities, by_city)]
+    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, inst_strength(s), cue_count(s))[::-1]]
                     for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
     del by_city, by_inst, by_year, set_keys
@@ -540,9 +566,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "maskTable": mask_buf.decode("ascii"),
         "cueBase": cue_base,
         "docCount": doc_counts.decode("ascii"),
-        "docYear": doc_year_codes.decode("ascii"),
+        "docYT": doc_codes.decode("ascii"),
         "types": [[t, DOC_TYPE_LABELS.get(t, t), type_counts[t]] for t in types],
-        "docType": doc_type_codes.decode("ascii"),
     })
 
     # ---- the query model's rules for the browser (kb.search is the reference)

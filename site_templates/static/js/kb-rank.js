@@ -365,9 +365,10 @@
     return Array.from(names);
   }
 
-  /* The dictionary chunks of a plan's terms and prefix ranges, and the facet lists of its city
-     and instrument concepts: {direct: [[layer, term]], prefixChunks: Map(char -> chunk
-     names), tagLists: Map("city\0slug" | "instrument\0slug" -> Map(idx -> codes))}.
+  /* The dictionary chunks of a plan's terms and prefix ranges, and the first page of the facet
+     list of each of its city and instrument concepts: {direct: [[layer, term]], prefixChunks:
+     Map(char -> chunk names), tagPages: Map("city\0slug" | "instrument\0slug" -> its pages
+     [[file, passages, bytes]], the strongest first)}.
      opts.prefixes === false: leave the prefix ranges (a last character still being typed). */
   Engine.prototype.loadTerms = async function (plan, info, opts) {
     var self = this;
@@ -387,7 +388,7 @@
     direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
     var prefixChunks = new Map();
     // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
-    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
+    var tagPages = new Map(); // "city\0slug" | "instrument\0slug" -> [[file, passages, bytes]]
     var listLoads = [];
     plan.concepts.forEach(function (c) {
       var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
@@ -395,12 +396,10 @@
       (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
         var key = kind + "\u0000" + slug;
         var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
-        if (code === undefined || tagLists.has(key)) return;
-        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
-        tagLists.set(key, null);
-        listLoads.push(self.file(name).then(function (text) {
-          tagLists.set(key, self.facetList(name, text, kind === "instrument"));
-        }));
+        if (code === undefined || tagPages.has(key)) return;
+        var pages = self.listPages((kind === "city" ? info.raw.cities : info.raw.instruments)[code]);
+        tagPages.set(key, pages);
+        listLoads.push(self.file(pages[0][0]));
       });
     });
     await Promise.all([
@@ -412,7 +411,7 @@
       Promise.all(listLoads),
     ]);
 
-    return { direct: direct, prefixChunks: prefixChunks, tagLists: tagLists };
+    return { direct: direct, prefixChunks: prefixChunks, tagPages: tagPages };
   };
 
   /* While the user is still typing: fetch what run() would fetch before the posting pages (the
@@ -514,7 +513,7 @@
     var loaded = await self.loadTerms(plan, info);
     var direct = loaded.direct;
     var prefixChunks = loaded.prefixChunks;
-    var tagLists = loaded.tagLists;
+    var tagPages = loaded.tagPages;
 
     var entries = new Map(); // "layer\0term" -> {key, df, post, mandatory}
     function entryOf(layer, term, mandatory) {
@@ -538,13 +537,17 @@
       terms.forEach(function (t) { entryOf("g", t, false); });
     });
 
-    // Posting pages: first pages of the query's own terms always, then the best-first
-    // pages of everything else while the byte budget lasts.
+    // Posting pages and facet-list pages: first pages of the query's own terms and tags
+    // always, then the best-first pages of everything else while the byte budget lasts.
     var budget = opts.full ? Infinity : meta.budget;
     var spent = 0;
     var load = [];
     var optional = [];
-    entries.forEach(function (e) {
+    var paged = Array.from(entries.values());
+    tagPages.forEach(function (pages, key) {
+      paged.push({ key: "t\u0000" + key, post: pages, mandatory: true, tag: key });
+    });
+    paged.forEach(function (e) {
       if (typeof e.post === "string") return;
       e.post.forEach(function (ref, k) {
         var task = { e: e, k: k, name: ref[0], bytes: ref[2] };
@@ -564,9 +567,21 @@
     });
     await KB.loadAll(load.map(function (t) { return t.name; }), self.base);
     var pending = 0;
-    entries.forEach(function (e) {
+    paged.forEach(function (e) {
       if (typeof e.post === "string") return;
       e.post.forEach(function (_ref, k) { if (!chosen.has(e.key + "#" + k)) pending += 1; });
+    });
+    // the tagged passages of each city / instrument concept: the fetched pages of its list
+    var tagLists = new Map();
+    paged.forEach(function (e) {
+      if (!e.tag) return;
+      var list = new Map();
+      var instrument = e.tag.indexOf("instrument\u0000") === 0;
+      e.post.forEach(function (ref, k) {
+        if (!chosen.has(e.key + "#" + k)) return;
+        self.facetList(ref[0], KB.data[ref[0]], instrument).forEach(function (v, idx) { list.set(idx, v); });
+      });
+      tagLists.set(e.tag, list);
     });
     result.pagesPending = pending;
     result.partial = pending > 0;
@@ -678,9 +693,12 @@
     f.years.forEach(function (y, i) { global.year.set(i, y[1]); });
     counts.forEach(function (c, i) { if (c) global.doc.set(i, c); });
     var codes = new KB.Codes(decodeCitySets(f.citySets), KB.decodeVarints(f.maskTable));
+    var nTypes = f.types.length;
+    var docYT = KB.decodeVarints(f.docYT);
+    var docYear = docYT.map(function (v) { return Math.floor(v / nTypes); });
+    var docType = docYT.map(function (v) { return v % nTypes; });
     this.facetInfo = {
-      raw: f, starts: starts, counts: counts, docYear: KB.decodeVarints(f.docYear),
-      docType: KB.decodeVarints(f.docType), global: global,
+      raw: f, starts: starts, counts: counts, docYear: docYear, docType: docType, global: global,
       typeCode: new Map(f.types.map(function (t, i) { return [t[0], i]; })),
       codes: codes,
       citySets: codes.sets,
@@ -690,6 +708,24 @@
       decoded: new Map(),
     };
     return this.facetInfo;
+  };
+
+  /* [[file, passages, bytes]] of a facet entry [..., count, [hash, bytes, hash, bytes ...]]:
+     one page holds the whole list, else page k holds page0 * 2^k passages, the last the rest. */
+  Engine.prototype.listPages = function (entry) {
+    var count = entry[entry.length - 2];
+    var refs = entry[entry.length - 1];
+    if (refs.length === 2) return [["fl." + refs[0] + ".js", count, refs[1]]];
+    var out = [];
+    var left = count;
+    var size = this.meta.page0;
+    for (var k = 0; k < refs.length; k += 2) {
+      var n = k + 2 < refs.length ? size : left;
+      out.push(["fl." + refs[k] + ".js", n, refs[k + 1]]);
+      left -= n;
+      size *= 2;
+    }
+    return out;
   };
 
   /* A facet list, decoded once: Map(idx -> [city set, mask(, cue count)]). */
@@ -795,13 +831,17 @@
     var lists = {};
     var loads = [];
     var self = this;
-    [["city", f.cities, 3], ["instrument", f.instruments, 3], ["year", f.years, 2]].forEach(function (x) {
+    [["city", f.cities], ["instrument", f.instruments], ["year", f.years]].forEach(function (x) {
       var code = want[x[0]];
       if (code === -1) return;
       if (code === -2) { lists[x[0]] = new Map(); return; }
-      var name = x[1][code][x[2]];
-      loads.push(self.file(name).then(function (text) {
-        lists[x[0]] = self.facetList(name, text, x[0] === "instrument");
+      var pages = self.listPages(x[1][code]);
+      loads.push(KB.loadAll(pages.map(function (ref) { return ref[0]; }), self.base).then(function () {
+        var list = new Map();
+        pages.forEach(function (ref) {
+          self.facetList(ref[0], KB.data[ref[0]], x[0] === "instrument").forEach(function (v, idx) { list.set(idx, v); });
+        });
+        lists[x[0]] = list;
       }));
     });
     var size = self.meta.docs.size;
