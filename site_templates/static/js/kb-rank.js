@@ -414,9 +414,10 @@
     return { direct: direct, prefixChunks: prefixChunks, tagPages: tagPages };
   };
 
-  /* While the user is still typing: fetch what run() would fetch before the posting pages (the
-     vocabulary and gazetteer chunks, then the dictionary chunks and facet lists of the plan's
-     terms), so that the search after the pause finds them loaded. Errors are left to run(). */
+  /* While the user is still typing: fetch what run() would fetch first (the vocabulary and
+     gazetteer chunks, then the dictionary chunks and first facet-list pages of the plan's
+     terms, then the first posting page of each paged term), so that the search after the
+     pause finds them loaded. Errors are left to run(). */
   Engine.prototype.prefetch = function (query) {
     var self = this;
     return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
@@ -433,7 +434,16 @@
           var hasWord = function (t) { return sets.some(function (set) { return set.has(t); }); };
           var plan = KB.planQuery(query, hasWord, { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq },
                                   self.meta.maxw, {});
-          return self.loadTerms(plan, got[1], { prefixes: false });
+          return self.loadTerms(plan, got[1], { prefixes: false }).then(function (terms) {
+            // and the first posting page of each of its paged terms (run() always loads those)
+            var pages = [];
+            terms.direct.forEach(function (lt) {
+              var name = self.chunkOf(lt[0], lt[1]);
+              var raw = name ? self.chunkMap(name).get(lt[1]) : undefined;
+              if (raw && typeof raw[1] !== "string") pages.push(raw[1][0][0]);
+            });
+            return KB.loadAll(pages, self.base);
+          });
         });
     }).catch(function () { return null; });
   };
@@ -791,6 +801,21 @@
       }
     }
     return -1;
+  };
+
+  /* docTitles() of documents whose title files are all loaded already, else null. */
+  Engine.prototype.docTitlesLoaded = function (docNums) {
+    var docs = this.meta.docs;
+    var out = new Map();
+    for (var i = 0; i < docNums.length; i++) {
+      var d = docNums[i];
+      var c = KB.data[docs.titles + "/" + Math.floor(d / docs.size) + ".js"];
+      if (!c) return null;
+      var k = d % docs.size;
+      out.set(d, { id: c.ids[k], title: c.titles[k], publisher: c.publishers[k], date: c.dates[k],
+                   type: c.types[k] });
+    }
+    return out;
   };
 
   /* Map(doc number -> {id, title}) for the given document numbers. */
