@@ -740,7 +740,7 @@
 
   /* A facet list, decoded once: Map(idx -> [city set, mask(, cue count)]). */
   Engine.prototype.facetList = function (name, text, instrument) {
-    var key = "fl:" + name;
+    var key = (instrument ? "fli:" : "fl:") + name;
     var m = this.decoded.get(key);
     if (!m) {
       m = KB.decodeFacetList(text, this.facetInfo.codes, instrument ? this.facetInfo.raw.cueBase : 0);
