@@ -417,7 +417,7 @@
   /* While the user is still typing: fetch what run() would fetch first (the vocabulary and
      gazetteer chunks, then the dictionary chunks and first facet-list pages of the plan's
      terms, then the first posting page of each paged term), so that the search after the
-     pause finds them loaded. Errors are left to run(). */
+     pause finds them loaded. Resolves with the plan (null on errors: those are left to run()). */
   Engine.prototype.prefetch = function (query) {
     var self = this;
     return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
@@ -443,7 +443,7 @@
               if (raw && typeof raw[1] !== "string") pages.push(raw[1][0][0]);
             });
             return KB.loadAll(pages, self.base);
-          });
+          }).then(function () { return plan; });
         });
     }).catch(function () { return null; });
   };

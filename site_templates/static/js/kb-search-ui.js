@@ -106,8 +106,13 @@
       self.seq += 1; // a search still running for the earlier text stops (no render, no more loads)
       var text = self.input.value;
       if (self.engine && text.trim()) {
-        self.engine.prefetch(text).then(function () {
-          if (self.input.value === text) self.speculate(text);
+        self.engine.prefetch(text).then(function (plan) {
+          // not while a last character may still be a prefix of a word being typed: its
+          // expansions fetch many pages, which would queue before the next text's files
+          var prefix = !plan || plan.concepts.some(function (c) {
+            return c.slots.some(function (sl) { return sl[0] === "p"; });
+          });
+          if (!prefix && self.input.value === text) self.speculate(text);
         });
       }
       self.timer = setTimeout(function () {
