@@ -205,7 +205,8 @@ def test_phrase_matching(js, page, tmp_path):
 
 def test_paged_postings_partial_then_full(page, tmp_path):
     passages, docs, vocab = corpus_data()
-    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500)
+    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500,
+                                   tag_budget=1500)
     index = si.StaticIndex(tmp_path)
     _index_page(page, tmp_path, result)
     # facet lists are paged too (by tag strength): a city or instrument concept fetches the

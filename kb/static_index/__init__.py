@@ -54,8 +54,8 @@ most relevant part of a very common term first. Inside a page, postings are in p
 In the browser a query fetches: the lexicon chunks for its segmentation, one directory and one
 chunk per term, the first page of each paged term, then further pages best-first while the
 extra pages fit in ``BUDGET`` bytes (the result is then marked partial: "至少 N 条结果" and a
-button loads everything) — the pages of its concepts' facet lists share that budget (first
-page always); facets, t2s and the fragments of the 20 results shown. A query with a facet
+button loads everything) — the pages of its concepts' facet lists likewise, within their own
+``TAG_BUDGET`` (first page always); facets, t2s and the fragments of the 20 results shown. A query with a facet
 filter fetches every page (filters apply to the whole result set).
 
 Postings are one string of base-32 variable-length integers (``TERM`` digits end a number,

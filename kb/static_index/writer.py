@@ -41,6 +41,7 @@ DIR_ENTRIES = 64  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
+TAG_BUDGET = 64_000  # bytes of facet-list pages beyond the first ones (a query's city / instrument concepts)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
 
@@ -365,7 +366,7 @@ def _write_part(root, kind, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       budget=BUDGET, tag_budget=TAG_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
                        build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
@@ -397,7 +398,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
     params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
-                  budget=budget)
+                  budget=budget, tag_budget=tag_budget)
     digest = _inputs_digest(ordered, documents, vocab, params) if cache and previous else None
     if digest:
         reused = _reuse(Path(cache), digest, previous, root)
@@ -650,7 +651,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     meta_name = files.register("meta", {
         "v": FORMAT, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
-        "page0": page0, "budget": budget,
+        "page0": page0, "budget": budget, "tagBudget": tag_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
         "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},

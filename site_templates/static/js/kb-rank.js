@@ -548,9 +548,11 @@
     });
 
     // Posting pages and facet-list pages: first pages of the query's own terms and tags
-    // always, then the best-first pages of everything else while the byte budget lasts.
-    var budget = opts.full ? Infinity : meta.budget;
-    var spent = 0;
+    // always, then the best-first pages of everything else while the byte budget lasts (one
+    // budget for posting pages, a smaller one for facet-list pages: a tag list does not starve
+    // the postings of the query's words, nor they its tags).
+    var budget = opts.full ? [Infinity, Infinity] : [meta.budget, meta.tagBudget];
+    var spent = [0, 0];
     var load = [];
     var optional = [];
     var paged = Array.from(entries.values());
@@ -560,8 +562,8 @@
     paged.forEach(function (e) {
       if (typeof e.post === "string") return;
       e.post.forEach(function (ref, k) {
-        var task = { e: e, k: k, name: ref[0], bytes: ref[2] };
-        if (k === 0 && e.mandatory) { load.push(task); spent += ref[2]; } else optional.push(task);
+        var task = { e: e, k: k, name: ref[0], bytes: ref[2], g: e.tag ? 1 : 0 };
+        if (k === 0 && e.mandatory) { load.push(task); spent[task.g] += ref[2]; } else optional.push(task);
       });
     });
     optional.sort(function (a, b) { return (a.k - b.k) || (a.bytes - b.bytes) || (a.name < b.name ? -1 : 1); });
@@ -569,8 +571,8 @@
     load.forEach(function (t) { chosen.add(t.e.key + "#" + t.k); });
     optional.forEach(function (t) {
       var prevOk = t.k === 0 || chosen.has(t.e.key + "#" + (t.k - 1));
-      if (prevOk && spent + t.bytes <= budget) {
-        spent += t.bytes;
+      if (prevOk && spent[t.g] + t.bytes <= budget[t.g]) {
+        spent[t.g] += t.bytes;
         load.push(t);
         chosen.add(t.e.key + "#" + t.k);
       }
@@ -667,7 +669,7 @@
     result.absent = ranked.absent;
     result.fullCount = ranked.full;
     result.notices = KB.notices(plan, ranked);
-    result.bytesBudgeted = spent;
+    result.bytesBudgeted = spent[0] + spent[1];
     return result;
   };
 
