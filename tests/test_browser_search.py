@@ -104,6 +104,16 @@ def test_real_queries_results_and_facets(page, site_url, site_data, query):
     assert facet_counts(page, "city") == cities
     assert facet_counts(page, "instrument") == insts
     assert sum(facet_counts(page, "year").values()) == len(want)
+    # the document facet's titles follow the results: its ten most frequent documents
+    docs = {}
+    for pid in want:
+        docs[by_id[pid]["doc"]] = docs.get(by_id[pid]["doc"], 0) + 1
+    page.wait_for_function("n => document.querySelectorAll('#kb-facets button[data-facet=\"doc\"]').length === n",
+                           arg=min(10, len(docs)))
+    top = sorted(docs.items(), key=lambda kv: -kv[1])[:10]
+    got_docs = facet_counts(page, "doc")
+    assert sorted(got_docs.values(), reverse=True) == [n for _d, n in top]
+    assert all(docs[d] == n for d, n in got_docs.items())
     # every result: highlighted snippet, title, chips, relative permalink
     first = page.locator("#results > li").first
     marks = first.locator(".kb-snippet mark").all_inner_texts()

@@ -51,10 +51,11 @@ RUN_JS = """async ([q, full]) => {
   window.__engine = window.__engine || new KB.Engine('', meta);
   const r = await window.__engine.run(q, {full});
   const rules = await window.__engine.rules();
+  const tables = await window.__engine.snippetTables(r.plan);
   const snips = [];
   if (r.ranked.length) {
     const frags = await window.__engine.fragments(r.ranked.slice(0, 10).map(x => x.idx));
-    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, rules, rules.snip)));
+    r.ranked.slice(0, 10).forEach(x => snips.push(KB.snippetText(frags.get(x.idx).text, r.plan, tables, rules.snip)));
   }
   return {ids: r.ranked.map(x => x.idx), partial: r.partial, plan: r.plan, notices: r.notices || [],
           snippets: snips};
@@ -205,15 +206,33 @@ def test_phrase_matching(js, page, tmp_path):
 
 def test_paged_postings_partial_then_full(page, tmp_path):
     passages, docs, vocab = corpus_data()
-    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500)
+    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200, budget=1500,
+                                   tag_budget=1500)
     index = si.StaticIndex(tmp_path)
     _index_page(page, tmp_path, result)
-    for q in ["科技", "金融", "科技 金融"]:
+    # facet lists are paged too (by tag strength): a city or instrument concept fetches the
+    # first page of its list, later ones within the budget
+    assert any(len(index.list_pages(e)) > 2 for e in index.facets["cities"] + index.facets["instruments"])
+    partials = []
+    for q in ["科技", "金融", "科技 金融", "武汉 科技", "投贷联动", "风险补偿", "合肥 产业基金"]:
         want = ranked(index, q)
+        assert want == ranked(Reference(passages, docs, vocab), q, index.gazetteer), q
         partial = page.evaluate(RUN_JS, [q, False])
-        assert partial["partial"] and set(partial["ids"]) <= set(want)
+        assert set(partial["ids"]) <= set(want) and (partial["partial"] or partial["ids"] == want), q
+        partials.append(partial["partial"])
         full = page.evaluate(RUN_JS, [q, True])
         assert not full["partial"] and full["ids"] == want, q
+    assert all(partials[:3]) and sum(partials[3:]) >= 2
+    # browsing reads every page of a list
+    for filters in ({"city": "wuhan"}, {"instrument": "equity"}, {"city": "hefei", "instrument": "credit"}):
+        got = page.evaluate("""async (filters) => {
+          const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+          const e = new KB.Engine('', meta);
+          await e.facets();
+          const r = e.refine(await e.browse(filters, -1), filters, -1);
+          return r.items.map(x => x.idx);
+        }""", filters)
+        assert got == index.browse(filters) and got, filters
 
 
 def test_facets_refine_counts(page, real_index):
@@ -342,3 +361,48 @@ def test_browse_by_facets_without_query(page, real_index):
                 if i in ref.tags["city"][c]:
                     expected[c] = expected.get(c, 0) + 1
         assert got["cities"] == expected, filters
+
+
+def test_spelt_out_facet_codes(page, tmp_path, monkeypatch):
+    """With tables of two city sets and two masks, nearly every passage spells its codes out:
+    the browser decodes them (postings, facet lists, document code files) like Python does,
+    ranks alike and counts facets exactly."""
+    monkeypatch.setattr(si.writer, "SET_TABLE", 2)
+    monkeypatch.setattr(si.writer, "MASK_TABLE", 2)
+    passages, docs, vocab = corpus_data()
+    result = si.write_static_index(tmp_path, passages, docs, vocab)
+    index = si.StaticIndex(tmp_path)
+    ref = Reference(passages, docs, vocab)
+    assert len(index.codes.sets) == 2 and len(index.codes.masks) == 2
+    _index_page(page, tmp_path, result)
+    first_doc = sorted(d["id"] for d in docs)[1]
+    slug = {c["name"]: c["slug"] for c in vocab.cities}
+    for q, filters in (("知识产权质押", {}), ("武汉 担保", {}), ("风险补偿", {"instrument": "credit"}),
+                       ("", {"doc": first_doc}), ("", {"city": "wuhan"}), ("", {"instrument": "equity"})):
+        got = page.evaluate("""async ([q, filters]) => {
+          const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+          const e = new KB.Engine('', meta);
+          await e.facets();
+          const docNum = filters.doc ? await e.docIndex(filters.doc) : -1;
+          const run = q ? await e.run(q, {full: true}) : await e.browse(filters, docNum);
+          const r = e.refine(run, filters, docNum);
+          const f = e.facetInfo.raw;
+          const named = (m, list) => Object.fromEntries(Array.from(m.entries()).map(([k, v]) => [list[k][0], v]));
+          return {ids: r.items.map(x => x.idx), cities: named(r.counts.city, f.cities),
+                  instruments: named(r.counts.instrument, f.instruments)};
+        }""", [q, filters])
+        want = ranked(index, q, **filters) if q else ref.browse(filters)
+        assert got["ids"] == want, (q, filters)
+        assert not q or want == ranked(ref, q, index.gazetteer, **filters)
+        def base(facet):  # a facet's counts ignore its own filter
+            others = {k: v for k, v in filters.items() if k != facet}
+            return ranked(index, q, **others) if q else ref.browse(others) if others else range(ref.n)
+        cities, insts = {}, {}
+        for i in base("city"):
+            for c in {slug[c] for c in ref.passages[i]["cities"]}:
+                cities[c] = cities.get(c, 0) + 1
+        for i in base("instrument"):
+            for s in set(ref.passages[i]["instruments"]):
+                insts[s] = insts.get(s, 0) + 1
+        assert got["cities"] == cities, (q, filters)
+        assert got["instruments"] == insts, (q, filters)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.search.rank import impact
+from kb.search.rank import CUE_SATURATION, impact
 
 from kb import analysis
 from kb import static_index as si
@@ -130,6 +130,34 @@ def test_utf16_order_matches_javascript():
     ordered = sorted(terms, key=si.utf16_key)
     assert ordered.index("𠀀") < ordered.index("\uffff")
     assert ordered.index("科") < ordered.index("科技") < ordered.index("科技金融")
+
+
+def test_facet_codes_round_trip():
+    """A passage's codes: a numbered set or mask of the tables, or spelt out (empty sets, one
+    city, many, masks up to 52 bits)."""
+    rng = random.Random(3)
+    sets = [(), (0,), (1, 4)]
+    masks = [0, 1, 6]
+    set_code = {k: i for i, k in enumerate(sets)}
+    mask_code = {m: i for i, m in enumerate(masks)}
+    cases = [((), 0), ((1, 4), 6), ((2,), 2 ** 52 - 1), ((0, 1, 2, 3, 44), 5), ((7, 300), 1)]
+    cases += [(tuple(sorted(rng.sample(range(60), rng.randrange(0, 9)))), rng.getrandbits(rng.choice((3, 16, 52))))
+              for _ in range(200)]
+    buf = bytearray()
+    for cities, mask in cases:
+        for v in codec.encode_codes(cities, mask, set_code, mask_code, len(sets), len(masks)):
+            si.varint(v, buf)
+    codes = si.Codes(sets, masks)
+    nums = si.decode_varints(buf.decode("ascii"))
+    i, got = 0, []
+    while i < len(nums):
+        cities, mask, i = codes.read(nums, i)
+        got.append((cities, mask))
+    assert got == cases
+    # table entries take one value each; a spelt-out set its size value and its gaps
+    assert codec.encode_codes((1, 4), 6, set_code, mask_code, 3, 3) == [2, 2]
+    assert codec.encode_codes((7, 9), 6, set_code, mask_code, 3, 3) == [5, 7, 1, 2]
+    assert codec.encode_codes((), 9, {}, {}, 0, 0) == [0, 9]  # no tables: all spelt out
 
 
 # --------------------------------------------------------------------------- round trip
@@ -339,14 +367,34 @@ def test_long_posting_lists_are_paged_by_impact(real, tmp_path, reference):
     assert isinstance(pages, list) and [c for _f, c, _b in pages][:3] == [4, 8, 16]
     assert sum(c for _f, c, _b in pages) == df
     # the first page holds the highest-impact postings
-    first = si.decode_postings(index.load(pages[0][0]))
+    first = si.decode_postings(index.load(pages[0][0]), index.codes)
     rest = {}
     for name, _c, _b in pages[1:]:
-        rest.update(si.decode_postings(index.load(name)))
+        rest.update(si.decode_postings(index.load(name), index.codes))
     avg = index.avgdl["g"]
     worst_first = min(impact(tf, dl, avg) for tf, _p, dl, *_codes in first.values())
     best_rest = max(impact(tf, dl, avg) for tf, _p, dl, *_codes in rest.values())
     assert worst_first >= best_rest
+    # facet lists of cities and instruments are paged alike, by the strength of the tag
+    # (cues / sqrt(instruments); 1 / cities): the first page holds the strongest passages
+    entry = max(index.facets["instruments"], key=lambda e: e[2])
+    pages = index.list_pages(entry)
+    assert [n for _f, n, _b in pages][:3] == [4, 8, 16] and sum(n for _f, n, _b in pages) == entry[2]
+    base = index.facets["cueBase"]
+
+    def strength(codes):
+        return min(codes[2], CUE_SATURATION) ** 2 / max(1, bin(codes[1]).count("1"))
+    first = si.decode_facet_list(index.load(pages[0][0]), index.codes, base)
+    rest = {}
+    for name, _n, _b in pages[1:]:
+        rest.update(si.decode_facet_list(index.load(name), index.codes, base))
+    assert min(map(strength, first.values())) >= max(map(strength, rest.values()))
+    assert index.facet_list(entry, base) == dict(sorted({**first, **rest}.items()))
+    city = max(index.facets["cities"], key=lambda e: e[2])
+    pages = index.list_pages(city)
+    first = si.decode_facet_list(index.load(pages[0][0]), index.codes)
+    rest = si.decode_facet_list(index.load(pages[-1][0]), index.codes)
+    assert len(pages) > 1 and max(len(c[0]) for c in first.values()) <= min(len(c[0]) for c in rest.values())
 
 
 def test_facets_are_compact_and_exact(written, real):
@@ -361,7 +409,7 @@ def test_facets_are_compact_and_exact(written, real):
     ref = Reference(passages, docs, vocab)
 
     def decode(cset, mask):
-        cities = sorted(f["cities"][c][0] for c in index.city_sets[cset])
+        cities = sorted(f["cities"][c][0] for c in cset)
         insts = sorted(f["instruments"][i][0] for i in range(len(f["instruments"])) if mask >> i & 1)
         return cities, insts
 
@@ -374,23 +422,24 @@ def test_facets_are_compact_and_exact(written, real):
     for idx, (_tf, _pos, _dl, cset, mask) in post.items():
         assert decode(cset, mask) == tags(ref.passages[idx])
     # facet lists (browsing without a query) hold the same codes
-    for entry, width in [(e, 3) for e in f["cities"][:3]] + [(e, 4) for e in f["instruments"][:3]]:
-        lst = si.decode_facet_list(index.load(entry[3]), width)
+    for entry, cue_base in [(e, 0) for e in f["cities"][:3]] + [(e, f["cueBase"]) for e in f["instruments"][:3]]:
+        lst = index.facet_list(entry, cue_base)
         assert len(lst) == entry[2] > 0
         for idx, (cset, mask, *cues) in lst.items():
             assert decode(cset, mask) == tags(ref.passages[idx])
-            if cues:  # an instrument's list: the distinct cues of that instrument
-                assert cues == [len(ref.passages[idx]["cues"][entry[0]])] and cues[0] > 0
-    for (y, count, name) in f["years"]:
-        assert len(si.decode_facet_list(index.load(name))) == count
+            if cues:  # an instrument's list: the distinct cues of that instrument (as far as ranking reads)
+                want = min(len(ref.passages[idx]["cues"][entry[0]]), CUE_SATURATION)
+                assert cues == [want] and cues[0] > 0
+    for entry in f["years"]:
+        pages = index.list_pages(entry)
+        assert len(pages) == 1 and len(si.decode_facet_list(index.load(pages[0][0]), index.codes)) == entry[1]
     # per-document code files
     docs_meta = index.meta["docs"]
     codes = []
     for k in range(docs_meta["count"]):
-        codes += si.decode_varints(index.load(f"{docs_meta['codes']}/{k}.js"))
-    assert len(codes) == 2 * len(passages)
-    assert [decode(codes[2 * i], codes[2 * i + 1]) for i in range(len(passages))] == [
-        tags(p) for p in ref.passages]
+        codes += si.decode_doc_codes(index.load(f"{docs_meta['codes']}/{k}.js"), index.codes)
+    assert len(codes) == len(passages)
+    assert [decode(*c) for c in codes] == [tags(p) for p in ref.passages]
     assert index.document(0) == (docs[0]["id"], docs[0]["title"], docs[0]["publisher"],
                                   str(docs[0]["date"]), docs[0]["type"])
     types = {e[0]: e[2] for e in f["types"]}

@@ -1,6 +1,7 @@
 """The vectorised posting encoder (kb/static_index/postings.py) makes exactly the entries and
 page files of the per-posting loops it replaced (kept below as the reference), for tiny and
-default page sizes, random facet codes and very large values."""
+default page sizes, random facet codes (a variable number of values per passage) and very
+large values."""
 
 import random
 from array import array
@@ -118,8 +119,10 @@ def test_vectorised_postings_equal_the_reference(layer, page0, inline_max, big, 
     ordered = _ordered(passages, docs)[:400]
     rng = random.Random(page0)
     n = len(ordered)
-    csets = [rng.randrange(5000 if big else 40) for _ in range(n)]
-    masks = [rng.getrandbits(53 if big else 6) for _ in range(n)]
+    # facet codes: a variable number of values per passage (a numbered or spelt-out city set,
+    # then a mask)
+    codes = [[rng.randrange(5000 if big else 40) for _ in range(rng.choice((1, 1, 2, 4)))]
+             + [rng.getrandbits(53 if big else 6)] for _ in range(n)]
     fn = _passage_terms(layer, None)
     if big:  # positions and gaps beyond the small-value table
         def fn(p, _fn=fn):
@@ -128,13 +131,14 @@ def test_vectorised_postings_equal_the_reference(layer, page0, inline_max, big, 
     pairs = (lambda p: list(zip(*fn(p))))
     terms_ref, lengths = _collect(ordered, pairs)
     avgdl = sum(lengths) / n
-    heads = [_vb(csets[i]) + _vb(masks[i]) + _vb(lengths[i]) for i in range(n)]
+    heads = [b"".join(_vb(v) for v in codes[i]) + _vb(lengths[i]) for i in range(n)]
     f_ref, f_new = _Files(), _Files()
     want = _entries(f_ref, terms_ref, heads, lengths, avgdl, page0, inline_max)
     docs_terms = [postings.doc_terms([fn(p) for p in ordered[a:b]]) for _d, a, b in _doc_groups(ordered)]
     table = postings.merge(docs_terms)
     assert list(table.lengths) == list(lengths)
-    got = postings.entries(f_new, table, csets, masks, avgdl, page0, inline_max)
+    got = postings.entries(f_new, table, [v for c in codes for v in c], [len(c) for c in codes], avgdl,
+                           page0, inline_max)
     assert got == want
     assert f_new.bodies == f_ref.bodies
     assert want[1] > 0  # some lists were paged

@@ -9,23 +9,33 @@ the file's JSON payload, so two builds of the same data are byte-identical and c
 ``<kind>-<h>/<k>.js`` are numbered files whose folder is named by the hash of all of them, so
 their names need no list anywhere)::
 
-    meta.<h>.js       loaded with the page (< 2 KB): N, avgdl per layer, k1/b, the directory
-                      files of each chunk list ([first term, last term, file]), other names
+    meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 4), N, avgdl per
+                      layer, k1/b, the directory files of each chunk list ([first term, last
+                      term, file]), other names
     lexd/wd/gd.<h>.js directories: [first, last, chunk file] of DIR_ENTRIES chunks each
     lex.<h>.js        word vocabulary only (sorted terms), for longest-match query segmentation
     w.<h>.js          word-layer posting chunks (~CHUNK_BYTES): {"t": [terms], "e": [entries]}
     g.<h>.js          gram-layer posting chunks (same shape)
     p.<h>.js          one page of a long posting list (a string)
-    facets.<h>.js     facet values [slug, label, count, facet-list file], the city-set table,
-                      passages per document, document years and types (varints)
+    facets.<h>.js     facet values [slug, label, count, [page hash, page bytes, …]], the code
+                      tables (the SET_TABLE most frequent city sets, the MASK_TABLE most
+                      frequent instrument masks), passages per document, per document
+                      year code × number of types + type code (varints)
     rules.<h>.js      the query model's rules for the browser (see below)
-    fl.<h>.js         facet list: every passage having one city / instrument / year, with its
-                      codes (browsing without a query, e.g. ?city=wuhan from a city page, and
-                      the tagged passages of a query's city or instrument concept); an
-                      instrument's list also gives each passage's distinct cues of it
+    fl.<h>.js         a page of a facet list: passages having one city / instrument / year,
+                      with their codes (browsing without a query, e.g. ?city=wuhan from a city
+                      page, and the tagged passages of a query's city or instrument concept).
+                      A city's or instrument's list is paged like a posting list, by tag
+                      strength (1 / cities; min(cues, CUE_SATURATION) / √instruments): pages of
+                      PAGE0, 2·PAGE0 … passages, strongest first, each in passage order; a
+                      year's list is one page. Per passage: gap − 1 (an instrument's list:
+                      (gap − 1) × cueBase + its distinct cues of it, at most CUE_SATURATION),
+                      then its codes
+    sn.<h>.js         snippet needles: a chunk of {city slug: name}, or one instrument's cues
+                      (a query loads those of its city and instrument concepts)
     ent.<h>.js        a chunk of the query gazetteer (surface -> city / province / instrument)
     t2s.<h>.js        traditional -> simplified character map ("TSTS…")
-    f-<h>/<k>.js      passages k*FRAG_SIZE …: [id, url, document number, section trail, text,
+    f-<h>/<k>.js      passage k (FRAG_SIZE 1): [id, url, document number, section trail, text,
                       document title, publisher, date, type], loaded only for the results shown
     dt-<h>/<k>.js     ids, titles, publishers, dates and types of documents k*DOC_CHUNK …
     dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
@@ -44,16 +54,21 @@ most relevant part of a very common term first. Inside a page, postings are in p
 In the browser a query fetches: the lexicon chunks for its segmentation, one directory and one
 chunk per term, the first page of each paged term, then further pages best-first while the
 extra pages fit in ``BUDGET`` bytes (the result is then marked partial: "至少 N 条结果" and a
-button loads everything); facets, t2s and the fragments of the 20 results shown. A query with a
-facet filter fetches every page (filters apply to the whole result set).
+button loads everything) — the pages of its concepts' facet lists likewise, within their own
+``TAG_BUDGET`` (first page always); facets, t2s and the fragments of the 20 results shown. A query with a facet
+filter fetches every page (filters apply to the whole result set).
 
 Postings are one string of base-32 variable-length integers (``TERM`` digits end a number,
 ``CONT`` digits continue it, most significant first); per posting: passage-number gap − 1,
-city-set code, instrument bit mask, field length of the layer, tf − 1, then tf positions
-(first absolute, then gaps ≥ 0). The facet codes and field length are inlined in every posting
-so the browser can rank and count facets for the postings it fetched without a per-passage
-table (which would be megabytes at 300,000 passages); passage → document comes from the
-per-document passage counts (passages are numbered in document order).
+the passage's codes, field length of the layer, tf − 1, then tf positions (first absolute,
+then gaps ≥ 0). Codes (format 4, :class:`codec.Codes`): a city-set value v (v < K: set v of
+the facets' table of the K most frequent sets; else v − K cities follow: the first city code,
+then gaps − 1), then an instrument value m (m < M: mask m of the table of the M most frequent
+masks; else the bit mask m − M). The codes and field length are inlined in every posting so
+the browser can rank and count facets for the postings it fetched without a per-passage
+table (which would be megabytes at 300,000 passages), and without a table of every city set
+(5,714 sets, 47 KB at 1,000 synthetic documents, before format 4); passage → document comes
+from the per-document passage counts (passages are numbered in document order).
 
 Query semantics are not defined here: :mod:`kb.search` is the one query model (parse, concepts,
 ranking, snippets); its rules file (``rules.<h>.js``: gazetteer, function words, ranking
@@ -67,7 +82,8 @@ numberings the writer caches by the analysis key), ``reader`` (:class:`StaticInd
 (the traditional → simplified map).
 """
 
-from .codec import (decode_city_sets, decode_facet_list, decode_postings, decode_varints,  # noqa: F401
+from .codec import (Codes, decode_city_sets, decode_doc_codes, decode_facet_list, decode_postings,  # noqa: F401
+                    decode_varints,
                     utf16_key, varint)
 from .reader import StaticIndex, read_register  # noqa: F401
 from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_SIZE, INLINE_MAX,  # noqa: F401

@@ -45,35 +45,108 @@ def decode_varints(text):
     return out
 
 
-def decode_postings(text):
-    """Posting string -> {passage number: (tf, positions, field length, city set, instruments)}
-    (city set: code into the facets' ``citySets``; instruments: bit mask over ``instruments``)."""
+class Codes:
+    """The facet codes of a passage as they are inlined in postings, facet lists and document
+    code files (format 4): a city-set value ``v`` (``v`` < K: the set ``v`` of the table of the
+    K most frequent sets; else a set of ``v`` − K cities given by the next values: the first
+    city code, then the gaps − 1 between sorted codes), then an instrument value ``m`` (``m`` < M:
+    the mask ``m`` of the table of the M most frequent masks; else the bit mask ``m`` − M).
+    ``sets``: the set table (lists of city codes); ``masks``: the mask table."""
+
+    def __init__(self, sets, masks):
+        self.sets = [tuple(s) for s in sets]
+        self.masks = list(masks)
+
+    @classmethod
+    def from_facets(cls, facets):
+        return cls(decode_city_sets(facets["citySets"]), decode_varints(facets["maskTable"]))
+
+    def read(self, nums, i):
+        """(cities tuple, instrument mask, next index) of the codes at ``nums[i]``."""
+        v = nums[i]
+        k = len(self.sets)
+        if v < k:
+            cities = self.sets[v]
+            i += 1
+        else:
+            size = v - k
+            out = []
+            c = -1
+            for j in range(size):
+                c += nums[i + 1 + j] + 1
+                out.append(c)
+            cities = tuple(out)
+            i += 1 + size
+        m = nums[i]
+        mask = self.masks[m] if m < len(self.masks) else m - len(self.masks)
+        return cities, mask, i + 1
+
+
+def encode_codes(cities, mask, set_code, mask_code, n_sets, n_masks):
+    """Values of one passage's codes (see :class:`Codes`): ``set_code``/``mask_code`` map the
+    table entries to their numbers."""
+    cities = tuple(cities)
+    if cities in set_code:
+        out = [set_code[cities]]
+    else:
+        out = [n_sets + len(cities)]
+        prev = -1
+        for c in cities:
+            out.append(c - prev - 1)
+            prev = c
+    out.append(mask_code[mask] if mask in mask_code else n_masks + mask)
+    return out
+
+
+def decode_postings(text, codes):
+    """Posting string -> {passage number: (tf, positions, field length, cities, instruments)}
+    (cities: tuple of codes into the facets' ``cities``; instruments: bit mask over
+    ``instruments``); ``codes``: the :class:`Codes` tables of the index."""
     nums = decode_varints(text)
     out = {}
     i = 0
     idx = -1
     while i < len(nums):
         idx += nums[i] + 1
-        cset, imask, dl, tf = nums[i + 1], nums[i + 2], nums[i + 3], nums[i + 4] + 1
+        cities, mask, i = codes.read(nums, i + 1)
+        dl, tf = nums[i], nums[i + 1] + 1
         pos = []
         p = 0
         for j in range(tf):
-            p = nums[i + 5 + j] if j == 0 else p + nums[i + 5 + j]
+            p = nums[i + 2 + j] if j == 0 else p + nums[i + 2 + j]
             pos.append(p)
-        out[idx] = (tf, tuple(pos), dl, cset, imask)
-        i += 5 + tf
+        out[idx] = (tf, tuple(pos), dl, cities, mask)
+        i += 2 + tf
     return out
 
 
-def decode_facet_list(text, width=3):
-    """Facet list string -> {passage number: (city set, instrument mask[, cue count])}; an
-    instrument's list (``width`` 4) also gives the distinct cues of that instrument."""
+def decode_facet_list(text, codes, cue_base=0):
+    """Facet list string -> {passage number: (cities, instrument mask[, cue count])}. Per
+    passage: its gap − 1 (an instrument's list, ``cue_base`` > 0: gap − 1 times ``cue_base``
+    plus its distinct cues of that instrument, at most ``cue_base`` − 1), then its codes."""
     nums = decode_varints(text)
     out = {}
     idx = -1
-    for i in range(0, len(nums), width):
-        idx += nums[i] + 1
-        out[idx] = tuple(nums[i + 1:i + width])
+    i = 0
+    while i < len(nums):
+        if cue_base:
+            gap, cue = divmod(nums[i], cue_base)
+        else:
+            gap, cue = nums[i], None
+        idx += gap + 1
+        cities, mask, i = codes.read(nums, i + 1)
+        out[idx] = (cities, mask) if cue is None else (cities, mask, cue)
+    return out
+
+
+def decode_doc_codes(text, codes):
+    """A document code file (the codes of its documents' passages, in order) -> [(cities, mask)]."""
+    nums = decode_varints(text)
+    out = []
+    i = 0
+    while i < len(nums):
+        cities, mask, i = codes.read(nums, i)
+        out.append((cities, mask))
     return out
 
 
@@ -85,8 +158,6 @@ def decode_city_sets(text):
         out.append(nums[i + 1:i + 1 + nums[i]])
         i += 1 + nums[i]
     return out
-
-
 
 
 def _json(obj):

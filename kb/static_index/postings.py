@@ -1,9 +1,9 @@
 """Posting lists of one layer, collected and encoded over numpy arrays.
 
-The files are exactly those the per-posting loops made before (tests compare the bytes):
-a posting string is a run of varints (gap, city set, instrument mask, field length, tf − 1,
-positions: first absolute, then gaps), so the strings of a whole layer are written by one
-vectorised varint encoder over the values in output order. Python work is left per term
+A posting string is a run of varints (gap, the passage's facet codes — see
+:class:`kb.static_index.codec.Codes` —, field length, tf − 1, positions: first absolute, then
+gaps), so the strings of a whole layer are written by one vectorised varint encoder over the
+values in output order. Python work is left per term
 (entries, page files) and per passage (its tokens -> term numbers).
 
 The per-passage token numbering (:func:`doc_terms`) depends on one document only, so the
@@ -37,12 +37,14 @@ def doc_terms(passages):
         counts.append(len(terms))
         all_terms += terms
         pos += positions
-    local = list(dict.fromkeys(all_terms))
-    num = {t: i for i, t in enumerate(local)}
+    num = {}
+    number = num.setdefault
+    ids = [number(t, len(num)) for t in all_terms]  # first-seen numbering, in one pass
+    local = list(num)
     joined = SEP.join(local)
     if joined.count(SEP) != max(len(local) - 1, 0) or (len(local) == 1 and not local[0]):
         joined = local  # a term holding the separator (or one empty term): kept as a list
-    return (joined, np.fromiter(map(num.__getitem__, all_terms), dtype=np.int32, count=len(all_terms)),
+    return (joined, np.array(ids, dtype=np.int32),
             np.array(pos, dtype=np.int32), np.array(counts, dtype=np.int32))
 
 
@@ -187,26 +189,35 @@ def _argsort_keys(keys):
     return np.argsort(comp)  # the rows are distinct
 
 
-def entries(files, table, csets, masks, avgdl, page0, inline_max):
+def entries(files, table, cvals, clen, avgdl, page0, inline_max):
     """Sorted [(term, entry, approximate JSON bytes)] of one layer (:class:`Tokens`; page
-    files written through ``files``), and the number of pages: what the per-posting loops
-    made before. Terms are encoded in batches of about BATCH_VALUES tokens (memory)."""
+    files written through ``files``), and the number of pages. ``cvals``: the facet code
+    values of every passage, one after the other (uint64); ``clen``: how many each passage
+    has. Terms are encoded in batches of about BATCH_VALUES tokens (memory)."""
     out, pages = [], 0
-    csets = np.asarray(csets, dtype=np.uint64)
-    masks = np.array(masks, dtype=np.uint64)
-    head_len = (_vlen(csets).astype(np.int64) + _vlen(masks) + _vlen(table.lengths.astype(np.uint64)))
+    cvals = np.asarray(cvals, dtype=np.uint64)
+    clen = np.asarray(clen, dtype=np.int64)
+    coff = np.cumsum(clen) - clen
+    cchars = (np.add.reduceat(_vlen(cvals).astype(np.int64), coff) if len(clen)
+              else np.zeros(0, np.int64))
+    head_len = cchars + _vlen(table.lengths.astype(np.uint64))
+    # most passages have two values (a numbered set, a mask): first and last copied directly,
+    # the values between (a spelt-out set) only for the passages that have them
+    first_v = cvals[coff] if len(clen) else np.zeros(0, np.uint64)
+    last_v = cvals[coff + clen - 1] if len(clen) else np.zeros(0, np.uint64)
+    csets = (cvals, clen, coff, first_v, last_v)
     starts = table.starts
     n_terms = len(table.terms)
     t0 = 0
     while t0 < n_terms:
         t1 = int(np.searchsorted(starts, int(starts[t0]) + BATCH_VALUES, side="right")) - 1
         t1 = min(max(t1, t0 + 1), n_terms)
-        pages += _batch(files, table, t0, t1, csets, masks, head_len, avgdl, page0, inline_max, out)
+        pages += _batch(files, table, t0, t1, csets, head_len, avgdl, page0, inline_max, out)
         t0 = t1
     return out, pages
 
 
-def _batch(files, table, t0, t1, csets, masks, head_len, avgdl, page0, inline_max, out):
+def _batch(files, table, t0, t1, codes, head_len, avgdl, page0, inline_max, out):
     """Entries of the terms t0 … t1 − 1 (appended to ``out``); returns the pages written."""
     terms, lengths = table.terms, table.lengths
     tid, pidx, pos = table.rows(int(table.starts[t0]), int(table.starts[t1]))
@@ -281,20 +292,32 @@ def _batch(files, table, t0, t1, csets, masks, head_len, avgdl, page0, inline_ma
     grp = np.r_[True, (o_tid[1:] != o_tid[:-1]) | (o_page[1:] != o_page[:-1])]
     o_gap = o_pidx - np.r_[-1, o_pidx[:-1]] - 1
     o_gap[grp] = o_pidx[grp]
-    nval = 5 + o_tf
+    cvals, clen, coff, first_v, last_v = codes
+    o_clen = clen[o_pidx]
+    nval = 3 + o_clen + o_tf  # gap, codes, field length, tf - 1, positions
     off = np.cumsum(nval) - nval
     vals = np.empty(int(nval.sum()), dtype=np.uint64)
     vals[off] = o_gap
-    vals[off + 1] = csets[o_pidx]
-    vals[off + 2] = masks[o_pidx]
-    vals[off + 3] = lengths_u[o_pidx]
-    vals[off + 4] = o_tf - 1
-    # positions: the tokens of posting perm[j] go after its five values
+    # the codes of posting j's passage go after its gap
+    vals[off + 1] = first_v[o_pidx]
+    vals[off + o_clen] = last_v[o_pidx]
+    mid = np.flatnonzero(o_clen > 2)
+    if len(mid):
+        m_len = o_clen[mid] - 2
+        code_post = np.repeat(mid, m_len)
+        within = np.arange(int(m_len.sum())) - np.repeat(np.cumsum(m_len) - m_len, m_len)
+        vals[off[code_post] + 2 + within] = cvals[coff[o_pidx[code_post]] + 1 + within]
+        del code_post, within
+    at = off + o_clen  # where the field length goes, less one
+    vals[at + 1] = lengths_u[o_pidx]
+    vals[at + 2] = o_tf - 1
+    # positions: the tokens of posting perm[j] go after its other values (token t of the
+    # output is the (t - first)th of its posting: target and source are t plus a per-posting shift)
     n_tok = int(o_tf.sum())
-    tok_post = np.repeat(np.arange(P), o_tf)  # output posting of each token
-    within = np.arange(n_tok) - np.repeat(np.cumsum(o_tf) - o_tf, o_tf)
-    vals[off[tok_post] + 5 + within] = pv[pst[perm][tok_post] + within]
-    del tok_post, within, pv, o_gap
+    tok = np.arange(n_tok)
+    first_tok = np.cumsum(o_tf) - o_tf
+    vals[tok + np.repeat(at + 3 - first_tok, o_tf)] = pv[tok + np.repeat(pst[perm] - first_tok, o_tf)]
+    del tok, first_tok, at, pv, o_gap
     buf, boff = _varints(vals)
     del vals
     g_starts = np.flatnonzero(grp)

@@ -5,7 +5,7 @@ import bisect
 import json
 from pathlib import Path
 
-from .codec import decode_city_sets, decode_facet_list, decode_postings, decode_varints, utf16_key
+from .codec import Codes, decode_facet_list, decode_postings, decode_varints, utf16_key
 
 def read_register(path):
     """(name, payload) of an index file ``KB.register("<name>",<json>);``."""
@@ -27,18 +27,25 @@ class StaticIndex:
         self.meta = read_register(metas[0])[1]
         self._cache = {}
         self.facets = self.load(self.meta["facets"])
-        self.city_sets = decode_city_sets(self.facets["citySets"])
+        self.codes = Codes.from_facets(self.facets)
         self.avgdl = {"w": self.meta["avgdl"][0], "g": self.meta["avgdl"][1]}
         self.n = self.meta["N"]
         counts = decode_varints(self.facets["docCount"])
         self.doc_starts = [sum(counts[:i]) for i in range(len(counts))]
-        self.doc_year = decode_varints(self.facets["docYear"])
-        self.doc_type = decode_varints(self.facets["docType"])
+        n_types = len(self.facets["types"])
+        self.doc_year = [v // n_types for v in decode_varints(self.facets["docYT"])]
+        self.doc_type = [v % n_types for v in decode_varints(self.facets["docYT"])]
         self.rules = self.load(self.meta["rules"])
         self.gazetteer = {}
         for _first, _last, name in self.rules["ent"]:
             self.gazetteer.update(self.load(name))
-        self.tables = {"names": self.rules["names"], "cues": self.rules["cues"]}
+        # the snippet's needle tables, from their files (the browser loads a query's only)
+        names, cues = {}, {}
+        for _first, _last, name in self.rules["names"]:
+            names.update(self.load(name))
+        for _slug, name in sorted(self.rules["cues"].items()):
+            cues.update(self.load(name))
+        self.tables = {"names": names, "cues": cues}
         self.maxw = self.meta["maxw"]
 
     def load(self, name):
@@ -75,11 +82,11 @@ class StaticIndex:
             return {}
         df, post = e
         if isinstance(post, str):
-            out = decode_postings(post)
+            out = decode_postings(post, self.codes)
         else:
             out = {}
             for name, _count, _bytes in post:
-                out.update(decode_postings(self.load(name)))
+                out.update(decode_postings(self.load(name), self.codes))
         assert len(out) == df
         return out
 
@@ -116,8 +123,31 @@ class StaticIndex:
         key = ("list", kind, value)
         if key not in self._cache:
             e = self._facet_entry(kind, value)
-            self._cache[key] = decode_facet_list(self.load(e[3]), 3 if kind == "city" else 4) if e else {}
+            cue_base = self.facets["cueBase"] if kind == "instrument" else 0
+            self._cache[key] = self.facet_list(e, cue_base) if e else {}
         return self._cache[key]
+
+    def list_pages(self, entry):
+        """[[file, passages, bytes]] of a facet entry ([…, count, [hash, bytes, …]])."""
+        count, refs = entry[-2], entry[-1]
+        if len(refs) == 2:
+            return [[f"fl.{refs[0]}.js", count, refs[1]]]
+        out, left, size = [], count, self.meta["page0"]
+        for k in range(0, len(refs), 2):
+            n = size if k + 2 < len(refs) else left
+            out.append([f"fl.{refs[k]}.js", n, refs[k + 1]])
+            left -= n
+            size *= 2
+        return out
+
+    def facet_list(self, entry, cue_base=0):
+        """{passage: codes} of a facet entry's list, every page of it."""
+        out = {}
+        for name, count, _bytes in self.list_pages(entry):
+            got = decode_facet_list(self.load(name), self.codes, cue_base)
+            assert len(got) == count
+            out.update(got)
+        return dict(sorted(out.items()))
 
     def cue_count(self, idx, slug):
         codes = self._list("instrument", slug).get(idx)
@@ -130,9 +160,9 @@ class StaticIndex:
                 self._codes.update(self._list("city", e[0]))
             for e in self.facets["instruments"]:
                 self._codes.update({i: c[:2] for i, c in self._list("instrument", e[0]).items()})
-        cset, mask = self._codes.get(idx, (None, 0))
+        cities, mask = self._codes.get(idx, ((), 0))
         if kind == "city":
-            return max(1, len(self.city_sets[cset]) if cset is not None else 0)
+            return max(1, len(cities))
         return max(1, bin(mask).count("1"))
 
     def order(self, idx):

@@ -1,6 +1,7 @@
 """Writes the static search index (layout: see :mod:`kb.static_index`)."""
 
 import functools
+from operator import add as _add
 import hashlib
 import json
 import os
@@ -11,6 +12,7 @@ from array import array
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import rjsmin
 
 from .. import analysis
@@ -20,21 +22,26 @@ from ..read import DOC_TYPE_LABELS
 from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
-from ..search.rank import B, K1, constants as rank_constants
+from ..search.rank import B, CUE_SATURATION, K1, constants as rank_constants
 from ..search.snippet import SNIPPET_CHARS
 from ..search.reference import city_slugs as _city_slugs, ordered as _ordered, utf16_key
-from .codec import HASH_LEN, _hash, _json, _vb
+from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
+FORMAT = 4  # meta "v": the version of this layout (4: facet codes spelt out, no full set table)
+SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
+MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
 INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their chunk
-CHUNK_BYTES = 6_000  # target posting-chunk size (bytes of entries)
-LEX_BYTES = 3_000  # target lexicon-chunk size
+CHUNK_BYTES = 3_000  # target posting-chunk size (bytes of entries)
+LEX_BYTES = 1_500  # target lexicon-chunk size
+NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 64  # chunk references per directory file
-FRAG_SIZE = 2  # passages per fragment file
+FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
+TAG_BUDGET = 64_000  # bytes of facet-list pages beyond the first ones (a query's city / instrument concepts)
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
 
@@ -45,7 +52,7 @@ JS_FILES = ("kb-core.js", "kb-normalize.js", "kb-query.js", "kb-rank.js", "kb-sn
 CSS_FILE = "kb-search.css"
 
 _OWN_FILE_RE = re.compile(
-    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|ent|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
+    r"^(?:meta|lex|lexd|w|wd|g|gd|p|fl|facets|rules|ent|sn|t2s|kb-[a-z-]+)\.[0-9a-f]{12}\.(?:js|css)$")
 _OWN_DIR_RE = re.compile(r"^(?:f|dt|dc)-[0-9a-f]{12}$")
 
 def _get(obj, name, default=None):
@@ -65,9 +72,11 @@ def _create(path, data):
         os.unlink(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        done = os.write(fd, data)
+        if done < len(data):
+            view = memoryview(data)[done:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -111,17 +120,18 @@ class _Files:
         return self._names(base, sub).get(leaf)
 
     def write(self, name, data):
-        path = self.root / name
+        path = f"{self.root}/{name}"  # a string: many small files, pathlib's cost adds up
         if name in self.sizes:
-            if path.read_bytes() != data:
+            if Path(path).read_bytes() != data:
                 raise RuntimeError(f"hash collision on {name}")
             return name
         if "/" in name:
             parent = name.rsplit("/", 1)[0]
             if parent not in self.dirs:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        unchanged = self._size_in(self.root, name) == len(data) and path.read_bytes() == data
+        sub, _, leaf = name.rpartition("/")
+        unchanged = self._names(self.root, sub).get(leaf) == len(data) and Path(path).read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
@@ -153,11 +163,21 @@ class _Files:
         """Numbered files ``<kind>-<h>/<k>.js`` whose directory is named by the hash of all of
         them (so their names need no list anywhere); returns the directory name."""
         bodies = [_json(b) for b in bodies]
-        digest = hashlib.sha256()
-        for body in bodies:
-            digest.update(body.encode("utf-8"))
-            digest.update(b"\n")
+        # the hash of every body followed by a newline
+        digest = hashlib.sha256("".join(f"{body}\n" for body in bodies).encode("utf-8"))
         folder = f"{kind}-{digest.hexdigest()[:HASH_LEN]}"
+        fresh = (folder not in self.dirs and not self._names(self.root, folder)
+                 and (self.previous is None or not self._names(self.previous, folder)))
+        if fresh:  # nothing to compare with or carry: create the files (many, small) directly
+            os.makedirs(f"{self.root}/{folder}", exist_ok=True)
+            self.dirs.add(folder)
+            for k, body in enumerate(bodies):
+                name = f"{folder}/{k}.js"
+                data = f'KB.register("{name}",{body});\n'.encode("utf-8")
+                _create(f"{self.root}/{name}", data)
+                self.sizes[name] = len(data)
+            self.written += len(bodies)
+            return folder
         for k, body in enumerate(bodies):
             name = f"{folder}/{k}.js"
             self.write(name, f'KB.register("{name}",{body});\n'.encode("utf-8"))
@@ -227,7 +247,7 @@ def _passage_terms(layer, tokens):
             terms = []
             for run in packed[2].split(sep):
                 if "\u3400" <= run[0]:
-                    terms += [run[i:i + 2] for i in range(len(run) - 1)]
+                    terms += map(_add, run, run[1:])  # its bigrams, then its last character
                     terms.append(run[-1])
                 else:
                     terms.append(run)
@@ -303,7 +323,7 @@ def _write_layer(root, layer, ordered, args):
     terms = table.terms
     n = len(ordered)
     avg = (int(table.lengths.sum()) / n) if n else 1.0
-    entries, pages = postings.entries(files, table, args["csets"], args["masks"], avg, args["page0"],
+    entries, pages = postings.entries(files, table, args["cvals"], args["clen"], avg, args["page0"],
                                       args["inline_max"])
     del table
     refs, chunk_sizes = [], []
@@ -346,7 +366,7 @@ def _write_part(root, kind, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       budget=BUDGET, tag_budget=TAG_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
                        build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
@@ -378,7 +398,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
     params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
-                  budget=budget)
+                  budget=budget, tag_budget=tag_budget)
     digest = _inputs_digest(ordered, documents, vocab, params) if cache and previous else None
     if digest:
         reused = _reuse(Path(cache), digest, previous, root)
@@ -403,25 +423,38 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         for c in p.get("cities") or ():
             city_name.setdefault(slug_of(c), c)
     insts = sorted({s for p in ordered for s in p.get("instruments") or ()})
-    if len(insts) > 53:
-        raise ValueError("the browser decodes instrument bit masks as doubles: at most 53 instruments")
+    if len(insts) > 52:
+        raise ValueError("the browser decodes instrument bit masks (plus MASK_TABLE) as doubles: at most 52 instruments")
     city_code = {s: i for i, s in enumerate(cities)}
     inst_code = {s: i for i, s in enumerate(insts)}
 
-    # Per passage: a city-set code (sets sorted by frequency, so common ones take one digit)
-    # and an instrument bit mask.
+    # Per passage: its codes (see codec.Codes): the SET_TABLE most frequent city sets and
+    # the MASK_TABLE most frequent instrument masks by number, rarer ones spelt out.
     set_keys = [tuple(sorted({city_code[slug_of(c)] for c in p.get("cities") or ()})) for p in ordered]
-    freq = Counter(set_keys)
-    city_sets = sorted(freq, key=lambda k: (-freq[k], k))
-    set_code = {k: i for i, k in enumerate(city_sets)}
-    csets = array("I", (set_code[k] for k in set_keys))
     masks = [sum(1 << inst_code[s] for s in set(p.get("instruments") or ())) for p in ordered]
-    del set_keys
+    freq = Counter(set_keys)
+    city_sets = sorted(freq, key=lambda k: (-freq[k], k))[:SET_TABLE]
+    set_code = {k: i for i, k in enumerate(city_sets)}
+    mfreq = Counter(masks)
+    mask_table = sorted(mfreq, key=lambda m: (-mfreq[m], m))[:MASK_TABLE]
+    mask_code = {m: i for i, m in enumerate(mask_table)}
+    pair_vals = {}  # (city set, mask) -> (values, varint bytes)
+    cvals, clen, codes = [], array("I"), []
+    for key, m in zip(set_keys, masks):
+        got = pair_vals.get((key, m))
+        if got is None:
+            vals = encode_codes(key, m, set_code, mask_code, len(city_sets), len(mask_table))
+            got = pair_vals[(key, m)] = (vals, b"".join(_vb(v) for v in vals))
+        cvals += got[0]
+        clen.append(len(got[0]))
+        codes.append(got[1])
+    del pair_vals
     sets_buf = bytearray()
     for cs in city_sets:
         sets_buf += _vb(len(cs))
         for c in cs:
             sets_buf += _vb(c)
+    mask_buf = b"".join(_vb(m) for m in mask_table)
 
     doc_years = {}
     for d in doc_ids:
@@ -437,37 +470,62 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     types = sorted(set(doc_types.values()),
                    key=lambda t: (list(DOC_TYPE_LABELS).index(t) if t in DOC_TYPE_LABELS else 99, t))
     type_code = {t: i for i, t in enumerate(types)}
-    doc_counts, doc_year_codes, doc_type_codes = bytearray(), bytearray(), bytearray()
+    doc_counts, doc_codes = bytearray(), bytearray()
     type_counts = Counter()
     for d in doc_ids:
         doc_counts += _vb(counts.get(d, 0))
-        doc_year_codes += _vb(year_code[doc_years[d]])
-        doc_type_codes += _vb(type_code[doc_types[d]])
+        doc_codes += _vb(year_code[doc_years[d]] * len(types) + type_code[doc_types[d]])
         type_counts[doc_types[d]] += counts.get(d, 0)
 
     # Facet lists for browsing without a query (?city=… from the city pages): per value,
-    # the passages that have it, with their codes.
-    codes = [_vb(csets[i]) + _vb(masks[i]) for i in range(n)]
+    # the passages that have it, with their codes; an instrument's list folds each passage's
+    # distinct cues of it (at most CUE_SATURATION: ranking reads no more) into the gap.
+    cue_base = CUE_SATURATION + 1
 
-    def facet_list(indexes, extra=None):
-        parts = []
-        prev = -1
-        for idx in indexes:
-            parts.append(_vb(idx - prev - 1))
-            parts.append(codes[idx])
-            if extra:
-                parts.append(_vb(extra(idx)))
-            prev = idx
-        return files.register("fl", b"".join(parts).decode("ascii")), len(indexes)
+    def facet_list(indexes, strength=None, extra=None):
+        """The pages of one value's list as [hash, bytes, hash, bytes …] (page k is the
+        file ``fl.<hash>.js``; with one page it holds the whole list, else page k holds
+        page0·2^k passages, the last the rest): with ``strength`` (idx -> a sort key, smaller
+        first: the passage's tag score in ranking, as an order) in pages by strength, like
+        paged postings (a query fetches the strongest first), each in passage order; else
+        one page."""
+        if strength is None or len(indexes) <= page0:
+            pages = [indexes]
+        else:
+            by = sorted(indexes, key=lambda i: (strength(i), i))
+            pages, at, size = [], 0, page0
+            while at < len(by):
+                pages.append(sorted(by[at:at + size]))
+                at += size
+                size *= 2
+        refs = []
+        for page in pages:
+            parts = []
+            prev = -1
+            for idx in page:
+                gap = idx - prev - 1
+                parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
+                parts.append(codes[idx])
+                prev = idx
+            name = files.register("fl", b"".join(parts).decode("ascii"))
+            refs += [name[3:-3], files.sizes[name]]
+        return refs, len(indexes)
 
     def cue_count(slug):
         return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
+
+    def city_strength(idx):  # rank: tag weight / number of the passage's cities
+        return len(set_keys[idx])
+
+    def inst_strength(slug):  # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
+        cues = cue_count(slug)
+        return lambda idx: -(min(cues(idx), CUE_SATURATION) ** 2 / max(1, masks[idx].bit_count()))
 
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
     by_year = [[] for _ in years]
     for idx, p in enumerate(ordered):
-        for c in city_sets[csets[idx]]:
+        for c in set_keys[idx]:
             by_city[c].append(idx)
         m, i = masks[idx], 0
         while m:
@@ -476,11 +534,12 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
             m >>= 1
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
-    city_entries = [[s, city_name.get(s, s), *facet_list(lst)[::-1]] for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, cue_count(s))[::-1]]
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_strength)[::-1]]
+                    for s, lst in zip(cities, by_city)]
+    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, inst_strength(s), cue_count(s))[::-1]]
                     for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
-    del by_city, by_inst, by_year
+    del by_city, by_inst, by_year, set_keys
 
     # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
     # document), DOC_CHUNK documents per numbered file.
@@ -505,10 +564,11 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "instruments": inst_entries,
         "years": year_entries,
         "citySets": sets_buf.decode("ascii"),
+        "maskTable": mask_buf.decode("ascii"),
+        "cueBase": cue_base,
         "docCount": doc_counts.decode("ascii"),
-        "docYear": doc_year_codes.decode("ascii"),
+        "docYT": doc_codes.decode("ascii"),
         "types": [[t, DOC_TYPE_LABELS.get(t, t), type_counts[t]] for t in types],
-        "docType": doc_type_codes.decode("ascii"),
     })
 
     # ---- the query model's rules for the browser (kb.search is the reference)
@@ -520,9 +580,16 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                       lambda kv: len(_json(kv).encode("utf-8"))):
         name = files.register("ent", dict(chunk))
         ent_chunks.append([chunk[0][0], chunk[-1][0], name])
+    # the snippet's needles of a city or instrument concept: city names in chunks by slug, each
+    # instrument's cues in a file of its own (a query loads those of its concepts)
+    name_chunks = []
+    for chunk in _cut(sorted(tables["names"].items()), NAME_BYTES,
+                      lambda kv: len(_json(kv).encode("utf-8"))):
+        name_chunks.append([chunk[0][0], chunk[-1][0], files.register("sn", dict(chunk))])
+    cue_files = {slug: files.register("sn", {slug: cues}) for slug, cues in sorted(tables["cues"].items())}
     rules_name = files.register("rules", {
         "ent": ent_chunks, "entMax": max((len(k) for k in gaz), default=0),
-        "names": tables["names"], "cues": tables["cues"],
+        "names": name_chunks, "cues": cue_files,
         "fw": squery.load_rules()["function_words"],
         "rank": rank_constants(),
         "maxq": squery.MAX_QUERY_CHARS, "maxp": squery.MAX_PARTS,
@@ -530,7 +597,9 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     })
 
     # ---- postings: the word and gram layers are independent (one process each)…
-    layer_args = dict(csets=csets, masks=masks, page0=page0, inline_max=inline_max,
+    cvals = np.array(cvals, dtype=np.uint64)
+    clen = np.frombuffer(clen, dtype=np.uint32).astype(np.int64) if n else np.zeros(0, np.int64)
+    layer_args = dict(cvals=cvals, clen=clen, page0=page0, inline_max=inline_max,
                       chunk_bytes=chunk_bytes, tokens=tokens, previous=previous, cache=cache,
                       doc_keys=doc_keys)
     # ---- and the fragments (the texts for snippets) beside them, in the pool's first free process
@@ -581,8 +650,8 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     css_name = files.write(f"{CSS_FILE[:-4]}.{_hash(css)}.css", css)
 
     meta_name = files.register("meta", {
-        "v": 3, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
-        "page0": page0, "budget": budget,
+        "v": FORMAT, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
+        "page0": page0, "budget": budget, "tagBudget": tag_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
         "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},
@@ -607,7 +676,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "page_files": page_files,
         "fragment_files": n_groups,
         "doc_files": 2 * (-(-len(doc_ids) // DOC_CHUNK)),
-        "city_sets": len(city_sets),
+        "city_sets": len(freq),
     }
     # meta registers into KB (defined by kb-core) and must be there before kb-search-ui starts
     scripts = script_names[:-1] + [meta_name, script_names[-1]]

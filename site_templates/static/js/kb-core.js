@@ -80,38 +80,95 @@
     return out;
   };
 
-  /* Posting string -> Map(passage number -> {tf, pos: [..], dl, cs, im}) (cs: city-set code,
-     im: instrument bit mask; see kb.static_index.decode_postings). */
-  KB.decodePostings = function (text, into) {
+  /* The facet codes of a passage (twin of kb.static_index.codec.Codes): a city-set value v
+     (v < K: set v of the table of the K most frequent sets; else a set of v - K cities: the
+     first city code, then the gaps - 1), then an instrument value m (m < M: mask m of the table
+     of the M most frequent masks; else the bit mask m - M). Spelt-out sets are numbered on
+     first sight (appended to `sets`), so a passage's city set is always one number. read()
+     leaves the passage's set number in .cs and its mask in .im and returns the next index. */
+  KB.Codes = function (sets, masks) {
+    this.sets = sets.slice();
+    this.k = sets.length;
+    this.masks = masks;
+    this.m = masks.length;
+    this.ids = new Map();
+    this.cs = 0;
+    this.im = 0;
+  };
+  KB.Codes.prototype.read = function (nums, i) {
+    var v = nums[i];
+    if (v < this.k) {
+      this.cs = v;
+      i += 1;
+    } else {
+      var size = v - this.k;
+      var set = new Array(size);
+      var c = -1;
+      for (var j = 0; j < size; j++) { c += nums[i + 1 + j] + 1; set[j] = c; }
+      var key = set.join(",");
+      var code = this.ids.get(key);
+      if (code === undefined) {
+        code = this.sets.length;
+        this.sets.push(set);
+        this.ids.set(key, code);
+      }
+      this.cs = code;
+      i += 1 + size;
+    }
+    var m = nums[i];
+    this.im = m < this.m ? this.masks[m] : m - this.m;
+    return i + 1;
+  };
+
+  /* Posting string -> Map(passage number -> {tf, pos: [..], dl, cs, im}) (cs: city-set number
+     in codes.sets, im: instrument bit mask; see kb.static_index.codec.decode_postings). */
+  KB.decodePostings = function (text, into, codes) {
     var nums = KB.decodeVarints(text);
     var out = into || new Map();
     var i = 0;
     var idx = -1;
     while (i < nums.length) {
       idx += nums[i] + 1;
-      var tf = nums[i + 4] + 1;
+      i = codes.read(nums, i + 1);
+      var tf = nums[i + 1] + 1;
       var pos = new Array(tf);
       var p = 0;
       for (var j = 0; j < tf; j++) {
-        p = j === 0 ? nums[i + 5] : p + nums[i + 5 + j];
+        p = j === 0 ? nums[i + 2] : p + nums[i + 2 + j];
         pos[j] = p;
       }
-      out.set(idx, { tf: tf, pos: pos, dl: nums[i + 3], cs: nums[i + 1], im: nums[i + 2] });
-      i += 5 + tf;
+      out.set(idx, { tf: tf, pos: pos, dl: nums[i], cs: codes.cs, im: codes.im });
+      i += 2 + tf;
     }
     return out;
   };
 
-  /* Facet list string -> Map(passage number -> [city-set code, instrument mask(, cue count)]);
-     an instrument's list has width 4 (its cue count per passage), others width 3. */
-  KB.decodeFacetList = function (text, width) {
-    width = width || 3;
+  /* Facet list string -> Map(passage number -> [city set, instrument mask(, cue count)]); in an
+     instrument's list (cueBase > 0) the gap value also holds the cue count (gap * cueBase + cues). */
+  KB.decodeFacetList = function (text, codes, cueBase) {
     var nums = KB.decodeVarints(text);
     var out = new Map();
     var idx = -1;
-    for (var i = 0; i + width - 1 < nums.length; i += width) {
-      idx += nums[i] + 1;
-      out.set(idx, nums.slice(i + 1, i + width));
+    var i = 0;
+    while (i < nums.length) {
+      var v = nums[i];
+      var cue = -1;
+      if (cueBase) { cue = v % cueBase; v = (v - cue) / cueBase; }
+      idx += v + 1;
+      i = codes.read(nums, i + 1);
+      out.set(idx, cue < 0 ? [codes.cs, codes.im] : [codes.cs, codes.im, cue]);
+    }
+    return out;
+  };
+
+  /* Document code file (the codes of its documents' passages, in order) -> [[set, mask]]. */
+  KB.decodeDocCodes = function (text, codes) {
+    var nums = KB.decodeVarints(text);
+    var out = [];
+    var i = 0;
+    while (i < nums.length) {
+      i = codes.read(nums, i);
+      out.push([codes.cs, codes.im]);
     }
     return out;
   };

@@ -322,7 +322,7 @@
 
   Engine.prototype.decode = function (key, text) {
     var m = this.decoded.get(key);
-    if (!m) { m = KB.decodePostings(text); this.decoded.set(key, m); }
+    if (!m) { m = KB.decodePostings(text, null, this.facetInfo.codes); this.decoded.set(key, m); }
     return m;
   };
 
@@ -330,6 +330,29 @@
     var self = this;
     if (self.rulesData) return Promise.resolve(self.rulesData);
     return self.file(self.meta.rules).then(function (r) { self.rulesData = r; return r; });
+  };
+
+  /* The snippet's needle tables of a plan (kb.search.snippet.needles): {names: {slug: name},
+     cues: {slug: [..]}} with the entries of its city and instrument concepts only, loaded from
+     the rules file's name chunks and cue files. */
+  Engine.prototype.snippetTables = async function (plan) {
+    var rules = await this.rules();
+    var names = new Set();
+    var cueFiles = new Set();
+    plan.concepts.forEach(function (c) {
+      (c.cities || []).forEach(function (slug) {
+        var f = locate(rules.names, slug);
+        if (f) names.add(f);
+      });
+      if (c.instrument && Object.prototype.hasOwnProperty.call(rules.cues, c.instrument)) {
+        cueFiles.add(rules.cues[c.instrument]);
+      }
+    });
+    await KB.loadAll(Array.from(names).concat(Array.from(cueFiles)), this.base);
+    var out = { names: {}, cues: {} };
+    names.forEach(function (f) { Object.assign(out.names, KB.data[f]); });
+    cueFiles.forEach(function (f) { Object.assign(out.cues, KB.data[f]); });
+    return out;
   };
 
   /* The vocabulary and gazetteer ranges a query's parts look up. */
@@ -348,9 +371,10 @@
     return Array.from(names);
   }
 
-  /* The dictionary chunks of a plan's terms and prefix ranges, and the facet lists of its city
-     and instrument concepts: {direct: [[layer, term]], prefixChunks: Map(char -> chunk
-     names), tagLists: Map("city\0slug" | "instrument\0slug" -> Map(idx -> codes))}.
+  /* The dictionary chunks of a plan's terms and prefix ranges, and the first page of the facet
+     list of each of its city and instrument concepts: {direct: [[layer, term]], prefixChunks:
+     Map(char -> chunk names), tagPages: Map("city\0slug" | "instrument\0slug" -> its pages
+     [[file, passages, bytes]], the strongest first)}.
      opts.prefixes === false: leave the prefix ranges (a last character still being typed). */
   Engine.prototype.loadTerms = async function (plan, info, opts) {
     var self = this;
@@ -370,7 +394,7 @@
     direct.forEach(function (lt) { (lt[0] === "w" ? wRanges : gRanges).push([lt[1], lt[1]]); });
     var prefixChunks = new Map();
     // the passages tagged with a concept's cities or instrument are candidates too (facet lists)
-    var tagLists = new Map(); // "city\0slug" | "instrument\0slug" -> Map(idx -> codes)
+    var tagPages = new Map(); // "city\0slug" | "instrument\0slug" -> [[file, passages, bytes]]
     var listLoads = [];
     plan.concepts.forEach(function (c) {
       var kind = c.cities.length ? "city" : c.instrument ? "instrument" : null;
@@ -378,15 +402,10 @@
       (kind === "city" ? c.cities : [c.instrument]).forEach(function (slug) {
         var key = kind + "\u0000" + slug;
         var code = (kind === "city" ? info.cityCode : info.instCode).get(slug);
-        if (code === undefined || tagLists.has(key)) return;
-        var name = (kind === "city" ? info.raw.cities : info.raw.instruments)[code][3];
-        tagLists.set(key, null);
-        listLoads.push(self.file(name).then(function (text) {
-          var width = kind === "city" ? 3 : 4;
-          var fk = "fl" + width + ":" + name;
-          if (!self.decoded.has(fk)) self.decoded.set(fk, KB.decodeFacetList(text, width));
-          tagLists.set(key, self.decoded.get(fk));
-        }));
+        if (code === undefined || tagPages.has(key)) return;
+        var pages = self.listPages((kind === "city" ? info.raw.cities : info.raw.instruments)[code]);
+        tagPages.set(key, pages);
+        listLoads.push(self.file(pages[0][0]));
       });
     });
     await Promise.all([
@@ -398,12 +417,13 @@
       Promise.all(listLoads),
     ]);
 
-    return { direct: direct, prefixChunks: prefixChunks, tagLists: tagLists };
+    return { direct: direct, prefixChunks: prefixChunks, tagPages: tagPages };
   };
 
-  /* While the user is still typing: fetch what run() would fetch before the posting pages (the
-     vocabulary and gazetteer chunks, then the dictionary chunks and facet lists of the plan's
-     terms), so that the search after the pause finds them loaded. Errors are left to run(). */
+  /* While the user is still typing: fetch what run() would fetch first (the vocabulary and
+     gazetteer chunks, then the dictionary chunks and first facet-list pages of the plan's
+     terms, then the first posting page of each paged term), so that the search after the
+     pause finds them loaded. Resolves with the plan (null on errors: those are left to run()). */
   Engine.prototype.prefetch = function (query) {
     var self = this;
     return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
@@ -420,7 +440,16 @@
           var hasWord = function (t) { return sets.some(function (set) { return set.has(t); }); };
           var plan = KB.planQuery(query, hasWord, { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq },
                                   self.meta.maxw, {});
-          return self.loadTerms(plan, got[1], { prefixes: false });
+          return self.loadTerms(plan, got[1], { prefixes: false }).then(function (terms) {
+            // and the first posting page of each of its paged terms (run() always loads those)
+            var pages = [];
+            terms.direct.forEach(function (lt) {
+              var name = self.chunkOf(lt[0], lt[1]);
+              var raw = name ? self.chunkMap(name).get(lt[1]) : undefined;
+              if (raw && typeof raw[1] !== "string") pages.push(raw[1][0][0]);
+            });
+            return KB.loadAll(pages, self.base);
+          }).then(function () { return plan; });
         });
     }).catch(function () { return null; });
   };
@@ -500,7 +529,7 @@
     var loaded = await self.loadTerms(plan, info);
     var direct = loaded.direct;
     var prefixChunks = loaded.prefixChunks;
-    var tagLists = loaded.tagLists;
+    var tagPages = loaded.tagPages;
 
     var entries = new Map(); // "layer\0term" -> {key, df, post, mandatory}
     function entryOf(layer, term, mandatory) {
@@ -524,17 +553,23 @@
       terms.forEach(function (t) { entryOf("g", t, false); });
     });
 
-    // Posting pages: first pages of the query's own terms always, then the best-first
-    // pages of everything else while the byte budget lasts.
-    var budget = opts.full ? Infinity : meta.budget;
-    var spent = 0;
+    // Posting pages and facet-list pages: first pages of the query's own terms and tags
+    // always, then the best-first pages of everything else while the byte budget lasts (one
+    // budget for posting pages, a smaller one for facet-list pages: a tag list does not starve
+    // the postings of the query's words, nor they its tags).
+    var budget = opts.full ? [Infinity, Infinity] : [meta.budget, meta.tagBudget];
+    var spent = [0, 0];
     var load = [];
     var optional = [];
-    entries.forEach(function (e) {
+    var paged = Array.from(entries.values());
+    tagPages.forEach(function (pages, key) {
+      paged.push({ key: "t\u0000" + key, post: pages, mandatory: true, tag: key });
+    });
+    paged.forEach(function (e) {
       if (typeof e.post === "string") return;
       e.post.forEach(function (ref, k) {
-        var task = { e: e, k: k, name: ref[0], bytes: ref[2] };
-        if (k === 0 && e.mandatory) { load.push(task); spent += ref[2]; } else optional.push(task);
+        var task = { e: e, k: k, name: ref[0], bytes: ref[2], g: e.tag ? 1 : 0 };
+        if (k === 0 && e.mandatory) { load.push(task); spent[task.g] += ref[2]; } else optional.push(task);
       });
     });
     optional.sort(function (a, b) { return (a.k - b.k) || (a.bytes - b.bytes) || (a.name < b.name ? -1 : 1); });
@@ -542,17 +577,29 @@
     load.forEach(function (t) { chosen.add(t.e.key + "#" + t.k); });
     optional.forEach(function (t) {
       var prevOk = t.k === 0 || chosen.has(t.e.key + "#" + (t.k - 1));
-      if (prevOk && spent + t.bytes <= budget) {
-        spent += t.bytes;
+      if (prevOk && spent[t.g] + t.bytes <= budget[t.g]) {
+        spent[t.g] += t.bytes;
         load.push(t);
         chosen.add(t.e.key + "#" + t.k);
       }
     });
     await KB.loadAll(load.map(function (t) { return t.name; }), self.base);
     var pending = 0;
-    entries.forEach(function (e) {
+    paged.forEach(function (e) {
       if (typeof e.post === "string") return;
       e.post.forEach(function (_ref, k) { if (!chosen.has(e.key + "#" + k)) pending += 1; });
+    });
+    // the tagged passages of each city / instrument concept: the fetched pages of its list
+    var tagLists = new Map();
+    paged.forEach(function (e) {
+      if (!e.tag) return;
+      var list = new Map();
+      var instrument = e.tag.indexOf("instrument\u0000") === 0;
+      e.post.forEach(function (ref, k) {
+        if (!chosen.has(e.key + "#" + k)) return;
+        self.facetList(ref[0], KB.data[ref[0]], instrument).forEach(function (v, idx) { list.set(idx, v); });
+      });
+      tagLists.set(e.tag, list);
     });
     result.pagesPending = pending;
     result.partial = pending > 0;
@@ -628,7 +675,7 @@
     result.absent = ranked.absent;
     result.fullCount = ranked.full;
     result.notices = KB.notices(plan, ranked);
-    result.bytesBudgeted = spent;
+    result.bytesBudgeted = spent[0] + spent[1];
     return result;
   };
 
@@ -663,17 +710,51 @@
     f.instruments.forEach(function (c, i) { global.instrument.set(i, c[2]); });
     f.years.forEach(function (y, i) { global.year.set(i, y[1]); });
     counts.forEach(function (c, i) { if (c) global.doc.set(i, c); });
+    var codes = new KB.Codes(decodeCitySets(f.citySets), KB.decodeVarints(f.maskTable));
+    var nTypes = f.types.length;
+    var docYT = KB.decodeVarints(f.docYT);
+    var docYear = docYT.map(function (v) { return Math.floor(v / nTypes); });
+    var docType = docYT.map(function (v) { return v % nTypes; });
     this.facetInfo = {
-      raw: f, starts: starts, counts: counts, docYear: KB.decodeVarints(f.docYear),
-      docType: KB.decodeVarints(f.docType), global: global,
+      raw: f, starts: starts, counts: counts, docYear: docYear, docType: docType, global: global,
       typeCode: new Map(f.types.map(function (t, i) { return [t[0], i]; })),
-      citySets: decodeCitySets(f.citySets),
+      codes: codes,
+      citySets: codes.sets,
       cityCode: new Map(f.cities.map(function (c, i) { return [c[0], i]; })),
       instCode: new Map(f.instruments.map(function (c, i) { return [c[0], i]; })),
       yearCode: new Map(f.years.map(function (y, i) { return [String(y[0]), i]; })),
       decoded: new Map(),
     };
     return this.facetInfo;
+  };
+
+  /* [[file, passages, bytes]] of a facet entry [..., count, [hash, bytes, hash, bytes ...]]:
+     one page holds the whole list, else page k holds page0 * 2^k passages, the last the rest. */
+  Engine.prototype.listPages = function (entry) {
+    var count = entry[entry.length - 2];
+    var refs = entry[entry.length - 1];
+    if (refs.length === 2) return [["fl." + refs[0] + ".js", count, refs[1]]];
+    var out = [];
+    var left = count;
+    var size = this.meta.page0;
+    for (var k = 0; k < refs.length; k += 2) {
+      var n = k + 2 < refs.length ? size : left;
+      out.push(["fl." + refs[k] + ".js", n, refs[k + 1]]);
+      left -= n;
+      size *= 2;
+    }
+    return out;
+  };
+
+  /* A facet list, decoded once: Map(idx -> [city set, mask(, cue count)]). */
+  Engine.prototype.facetList = function (name, text, instrument) {
+    var key = (instrument ? "fli:" : "fl:") + name;
+    var m = this.decoded.get(key);
+    if (!m) {
+      m = KB.decodeFacetList(text, this.facetInfo.codes, instrument ? this.facetInfo.raw.cueBase : 0);
+      this.decoded.set(key, m);
+    }
+    return m;
   };
 
   function decodeCitySets(text) {
@@ -730,6 +811,21 @@
     return -1;
   };
 
+  /* docTitles() of documents whose title files are all loaded already, else null. */
+  Engine.prototype.docTitlesLoaded = function (docNums) {
+    var docs = this.meta.docs;
+    var out = new Map();
+    for (var i = 0; i < docNums.length; i++) {
+      var d = docNums[i];
+      var c = KB.data[docs.titles + "/" + Math.floor(d / docs.size) + ".js"];
+      if (!c) return null;
+      var k = d % docs.size;
+      out.set(d, { id: c.ids[k], title: c.titles[k], publisher: c.publishers[k], date: c.dates[k],
+                   type: c.types[k] });
+    }
+    return out;
+  };
+
   /* Map(doc number -> {id, title}) for the given document numbers. */
   Engine.prototype.docTitles = async function (docNums) {
     var docs = this.meta.docs;
@@ -768,30 +864,33 @@
     var lists = {};
     var loads = [];
     var self = this;
-    [["city", f.cities, 3], ["instrument", f.instruments, 3], ["year", f.years, 2]].forEach(function (x) {
+    [["city", f.cities], ["instrument", f.instruments], ["year", f.years]].forEach(function (x) {
       var code = want[x[0]];
       if (code === -1) return;
       if (code === -2) { lists[x[0]] = new Map(); return; }
-      var name = x[1][code][x[2]];
-      loads.push(self.file(name).then(function (text) {
-        var width = x[0] === "instrument" ? 4 : 3;
-        var key = "fl" + width + ":" + name;
-        if (!self.decoded.has(key)) self.decoded.set(key, KB.decodeFacetList(text, width));
-        lists[x[0]] = self.decoded.get(key);
+      var pages = self.listPages(x[1][code]);
+      loads.push(KB.loadAll(pages.map(function (ref) { return ref[0]; }), self.base).then(function () {
+        var list = new Map();
+        pages.forEach(function (ref) {
+          self.facetList(ref[0], KB.data[ref[0]], x[0] === "instrument").forEach(function (v, idx) { list.set(idx, v); });
+        });
+        lists[x[0]] = list;
       }));
     });
     var size = self.meta.docs.size;
     function docCodes(docNums, into) {
       var files = new Set(docNums.map(function (d) { return Math.floor(d / size); }));
       return Promise.all(Array.from(files).map(function (k) {
-        return self.file(self.meta.docs.codes + "/" + k + ".js").then(function (text) {
-          var nums = KB.decodeVarints(text);
+        var name = self.meta.docs.codes + "/" + k + ".js";
+        return self.file(name).then(function (text) {
+          var key = "dc:" + name;
+          var pairs = self.decoded.get(key);
+          if (!pairs) { pairs = KB.decodeDocCodes(text, info.codes); self.decoded.set(key, pairs); }
           var first = info.starts[k * size];
           docNums.forEach(function (d) {
             if (Math.floor(d / size) !== k) return;
             for (var idx = info.starts[d]; idx < info.starts[d] + info.counts[d]; idx++) {
-              var j = 2 * (idx - first);
-              into.set(idx, [nums[j], nums[j + 1]]);
+              into.set(idx, pairs[idx - first]);
             }
           });
         });

@@ -103,7 +103,18 @@
     var composing = false;
     var typed = function () {
       clearTimeout(self.timer);
-      if (self.engine && self.input.value.trim()) self.engine.prefetch(self.input.value);
+      self.seq += 1; // a search still running for the earlier text stops (no render, no more loads)
+      var text = self.input.value;
+      if (self.engine && text.trim()) {
+        self.engine.prefetch(text).then(function (plan) {
+          // not while a last character may still be a prefix of a word being typed: its
+          // expansions fetch many pages, which would queue before the next text's files
+          var prefix = !plan || plan.concepts.some(function (c) {
+            return c.slots.some(function (sl) { return sl[0] === "p"; });
+          });
+          if (!prefix && self.input.value === text) self.speculate(text);
+        });
+      }
       self.timer = setTimeout(function () {
         self.state.q = self.input.value;
         self.state.page = 1;
@@ -163,6 +174,29 @@
     });
   };
 
+  /* During the pause before the search: run the search of the text typed so far (without
+     filters: those fetch every posting page) and fetch the fragments of its first results, so
+     that the search after the pause finds them ready (search() awaits this run). */
+  SearchPage.prototype.speculate = function (text) {
+    var self = this;
+    var q = text.trim();
+    var st = self.state;
+    if (!q || FILTERS.some(function (f) { return st[f]; }) || (self.ahead && self.ahead.q === q)) return;
+    var engine = self.engine;
+    var p = engine.run(q, {}).then(function (run) {
+      return run.partial && !run.ranked.length ? engine.run(q, { full: true }) : run;
+    }).then(function (run) {
+      if (self.input.value === text && run.ranked.length) {
+        var shown = engine.refine(run, {}, -1).items.slice(0, PAGE_SIZE);
+        engine.fragments(shown.map(function (it) { return it.idx; })).catch(function () {});
+        engine.snippetTables(run.plan).catch(function () {});
+      }
+      return run;
+    });
+    self.ahead = { q: q, promise: p };
+    p.catch(function () { if (self.ahead && self.ahead.promise === p) self.ahead = null; });
+  };
+
   SearchPage.prototype.goPage = function (page) {
     this.state.page = page;
     this.writeURL(true);
@@ -195,6 +229,9 @@
       if (!q && !hasFilter) {
         self.render(null, null, null, null, opts);
         self.setStatus("请输入检索词，例如：投贷联动、知识产权质押、风险补偿。");
+        // what every search needs first (small files), while the user types
+        self.engine.rules().catch(function () {});
+        self.engine.facets().catch(function () {});
         return;
       }
       await self.engine.facets();
@@ -207,6 +244,12 @@
         // a filter applies to the whole result set: fetch every posting page then
         var full = !!opts.full || hasFilter;
         run = self.lastRun;
+        if ((!run || run.query !== q) && !full && self.ahead && self.ahead.q === q) {
+          // the search of this text, started while typing
+          run = await self.ahead.promise.catch(function () { return null; });
+          if (my !== self.seq) return;
+          if (run) self.lastRun = run;
+        }
         if (!run || run.query !== q || (full && run.partial)) {
           self.setStatus("正在检索…");
           run = await self.engine.run(q, { full: full });
@@ -228,16 +271,28 @@
       var docNums = new Set();
       topEntries(refined.counts.doc, DOC_FACET_LIMIT).forEach(function (kv) { docNums.add(kv[0]); });
       if (docNum >= 0) docNums.add(docNum);
-      // the shown passages' fragments and the documents' titles load together
+      // the shown passages' fragments first; the document facet's titles, when not loaded
+      // yet, follow the results (its labels are filled in when they arrive)
+      docNums = Array.from(docNums);
+      var titles = self.engine.docTitlesLoaded(docNums);
       var got = await Promise.all([self.engine.fragments(shown.map(function (it) { return it.idx; })),
-                                   q ? self.engine.rules() : null,
-                                   self.engine.docTitles(Array.from(docNums))]);
+                                   q ? self.engine.snippetTables(run.plan) : null,
+                                   q ? self.engine.rules() : null]);
       var frags = got[0];
-      var rules = got[1];
-      var titles = got[2];
+      var tables = got[1];
+      var rules = got[2];
       if (my !== self.seq) return;
-      self.render(run, refined, { shown: shown, frags: frags, titles: titles, pages: pages, rules: rules },
-                  docNum, opts);
+      var view = { shown: shown, frags: frags, titles: titles || new Map(), pages: pages, rules: rules,
+                   tables: tables };
+      self.render(run, refined, view, docNum, opts);
+      if (!titles) {
+        self.engine.docTitles(docNums).then(function (loaded) {
+          if (my !== self.seq) return;
+          view.titles = loaded;
+          var old = self.facetsBox.querySelector('section[aria-labelledby="kb-facet-doc"]');
+          if (old) self.facetsBox.replaceChild(self.facetBox("doc", refined, view), old);
+        }).catch(function () { /* the document facet keeps its counts without labels */ });
+      }
     } catch (err) {
       if (my !== self.seq) return;
       self.render(null, null, null, null, opts);
@@ -255,6 +310,61 @@
     arr.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
     return limit ? arr.slice(0, limit) : arr;
   }
+
+  /* The section of one facet: its values with counts, as buttons (view.titles: the labels of
+     the document facet's documents; one without is left out until its title is loaded). */
+  SearchPage.prototype.facetBox = function (facet, refined, view) {
+    var self = this;
+    var st = self.state;
+    var f = self.engine.facetInfo.raw;
+    var labels = {
+      city: function (code) { return f.cities[code]; },
+      instrument: function (code) { return f.instruments[code]; },
+      year: function (code) { return [String(f.years[code][0]), String(f.years[code][0])]; },
+      type: function (code) { return f.types[code] ? [f.types[code][0], f.types[code][1]] : null; },
+      doc: function (code) {
+        var t = view.titles.get(code);
+        return t ? [t.id, t.title] : null;
+      },
+    };
+    var entries = topEntries(refined.counts[facet], facet === "doc" ? DOC_FACET_LIMIT : 0);
+    if (facet === "year") entries.sort(function (a, b) { return b[0] - a[0]; });
+    var selected = refined.want[facet];
+    if (facet === "doc" && selected === -2) selected = -1;
+    if (selected >= 0 && !entries.some(function (kv) { return kv[0] === selected; })) {
+      entries.push([selected, 0]);
+    }
+    var box = el("section", { "class": "kb-facet", "aria-labelledby": "kb-facet-" + facet });
+    box.appendChild(el("h2", { id: "kb-facet-" + facet }, FACET_TITLES[facet]));
+    if (!entries.length && !st[facet]) {
+      box.appendChild(el("p", { "class": "muted" }, "—"));
+    }
+    var ul = el("ul", { "class": "kb-facet-list" });
+    if (st[facet] && selected < 0) {
+      // a value from the URL that is not in the index: show it so it can be removed
+      var li0 = el("li");
+      var b0 = el("button", { type: "button", "data-facet": facet, "data-value": st[facet],
+                              "aria-pressed": "true" });
+      b0.appendChild(doc.createTextNode(st[facet] + " "));
+      b0.appendChild(el("span", { "class": "count" }, "(0)"));
+      li0.appendChild(b0);
+      ul.appendChild(li0);
+    }
+    entries.forEach(function (kv) {
+      var lab = labels[facet](kv[0]);
+      if (!lab) return;
+      var pressed = st[facet] === lab[0];
+      var li = el("li");
+      var b = el("button", { type: "button", "data-facet": facet, "data-value": lab[0],
+                             "aria-pressed": pressed ? "true" : "false" });
+      b.appendChild(doc.createTextNode(lab[1] + " "));
+      b.appendChild(el("span", { "class": "count" }, "(" + kv[1] + ")"));
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+    return box;
+  };
 
   SearchPage.prototype.render = function (run, refined, view, docNum, opts) {
     var self = this;
@@ -319,59 +429,11 @@
     }
 
     // facets
-    var labels = {
-      city: function (code) { return f.cities[code]; },
-      instrument: function (code) { return f.instruments[code]; },
-      year: function (code) { return [String(f.years[code][0]), String(f.years[code][0])]; },
-      type: function (code) { return f.types[code] ? [f.types[code][0], f.types[code][1]] : null; },
-      doc: function (code) {
-        var t = view.titles.get(code);
-        return t ? [t.id, t.title] : null;
-      },
-    };
-    FILTERS.forEach(function (facet) {
-      var entries = topEntries(refined.counts[facet], facet === "doc" ? DOC_FACET_LIMIT : 0);
-      if (facet === "year") entries.sort(function (a, b) { return b[0] - a[0]; });
-      var selected = refined.want[facet];
-      if (facet === "doc" && selected === -2) selected = -1;
-      if (selected >= 0 && !entries.some(function (kv) { return kv[0] === selected; })) {
-        entries.push([selected, 0]);
-      }
-      var box = el("section", { "class": "kb-facet", "aria-labelledby": "kb-facet-" + facet });
-      box.appendChild(el("h2", { id: "kb-facet-" + facet }, FACET_TITLES[facet]));
-      if (!entries.length && !st[facet]) {
-        box.appendChild(el("p", { "class": "muted" }, "—"));
-      }
-      var ul = el("ul", { "class": "kb-facet-list" });
-      if (st[facet] && selected < 0) {
-        // a value from the URL that is not in the index: show it so it can be removed
-        var li0 = el("li");
-        var b0 = el("button", { type: "button", "data-facet": facet, "data-value": st[facet],
-                                "aria-pressed": "true" });
-        b0.appendChild(doc.createTextNode(st[facet] + " "));
-        b0.appendChild(el("span", { "class": "count" }, "(0)"));
-        li0.appendChild(b0);
-        ul.appendChild(li0);
-      }
-      entries.forEach(function (kv) {
-        var lab = labels[facet](kv[0]);
-        if (!lab) return;
-        var pressed = st[facet] === lab[0];
-        var li = el("li");
-        var b = el("button", { type: "button", "data-facet": facet, "data-value": lab[0],
-                               "aria-pressed": pressed ? "true" : "false" });
-        b.appendChild(doc.createTextNode(lab[1] + " "));
-        b.appendChild(el("span", { "class": "count" }, "(" + kv[1] + ")"));
-        li.appendChild(b);
-        ul.appendChild(li);
-      });
-      box.appendChild(ul);
-      self.facetsBox.appendChild(box);
-    });
+    FILTERS.forEach(function (facet) { self.facetsBox.appendChild(self.facetBox(facet, refined, view)); });
 
     // results
     var plan = run.plan && run.plan.concepts ? run.plan : { concepts: [] };
-    var tables = view.rules || {};
+    var tables = view.tables || {};
     var width = view.rules ? view.rules.snip : 120;
     var typeLabel = new Map(f.types.map(function (t) { return [t[0], t[1]]; }));
     self.results.setAttribute("start", String((st.page - 1) * PAGE_SIZE + 1));
