@@ -59,6 +59,7 @@ Steps, all linear in the text:
 """
 
 import functools
+import math
 import re
 from collections import Counter, defaultdict
 from itertools import chain
@@ -526,7 +527,10 @@ def drop_near_duplicates(paragraphs):
     """Drop short text paragraphs mostly repeated (4-grams) inside one longer paragraph.
 
     Linear: an inverted index from sampled 4-grams to paragraphs; grams found in more
-    than DUP_POSTINGS_MAX paragraphs are stock phrases and do not count."""
+    than DUP_POSTINGS_MAX paragraphs are stock phrases and do not count. A paragraph
+    holding ``need`` of a candidate's k counted grams holds one of any k - need + 1 of
+    them, so only the paragraphs listed under the candidate's k - need + 1 rarest grams
+    are compared with it (set intersection)."""
     norm = [_NON_WORD.sub("", text) if kind == "text" else "" for kind, text in paragraphs]
     grams = [_sampled_grams(n) for n in norm]
     postings = defaultdict(list)
@@ -538,10 +542,14 @@ def drop_near_duplicates(paragraphs):
     candidates = (i for i, n in enumerate(norm)
                   if DUP_MIN_LEN <= len(n) <= DUP_MAX_LEN and len(grams[i]) >= 4)
     for i in sorted(candidates, key=rank.__getitem__):
-        lists = (postings[g] for g in grams[i])
-        hits = Counter(chain.from_iterable(p for p in lists if len(p) <= DUP_POSTINGS_MAX))
-        need = DUP_COVERAGE * len(grams[i])
-        if any(n >= need and kept[j] and rank[j] > rank[i] for j, n in hits.items()):
+        counted = sorted((len(postings[g]), g) for g in grams[i] if len(postings[g]) <= DUP_POSTINGS_MAX)
+        need = math.ceil(DUP_COVERAGE * len(grams[i]))
+        spare = len(counted) - need + 1
+        if spare <= 0:
+            continue
+        own = {g for _n, g in counted}
+        others = set(chain.from_iterable(postings[g] for _n, g in counted[:spare]))
+        if any(kept[j] and rank[j] > rank[i] and len(own & grams[j]) >= need for j in others):
             kept[i] = False
     return [p for p, keep in zip(paragraphs, kept) if keep]
 

@@ -185,3 +185,45 @@ def test_sidecar_dates_yaml_would_make_objects_read_back_as_text(title, date):
         assert not 1000 <= date.year <= 2999 and "bad date" in str(exc)
         return
     assert out["date"] == date.isoformat() and out["year"] == date.year and out["title"] == title
+
+
+def _near_duplicates_by_counting(paragraphs):
+    """drop_near_duplicates as first written: every candidate's gram hits counted over
+    all its counted postings (the reference for the pruned comparison)."""
+    from collections import Counter, defaultdict
+    from itertools import chain
+
+    norm = [kbclean._NON_WORD.sub("", t) if kind == "text" else "" for kind, t in paragraphs]
+    grams = [kbclean._sampled_grams(n) for n in norm]
+    postings = defaultdict(list)
+    for i, gs in enumerate(grams):
+        for g in gs:
+            postings[g].append(i)
+    rank = [(len(n), -i) for i, n in enumerate(norm)]
+    kept = [True] * len(paragraphs)
+    candidates = (i for i, n in enumerate(norm)
+                  if kbclean.DUP_MIN_LEN <= len(n) <= kbclean.DUP_MAX_LEN and len(grams[i]) >= 4)
+    for i in sorted(candidates, key=rank.__getitem__):
+        lists = (postings[g] for g in grams[i])
+        hits = Counter(chain.from_iterable(p for p in lists if len(p) <= kbclean.DUP_POSTINGS_MAX))
+        need = kbclean.DUP_COVERAGE * len(grams[i])
+        if any(n >= need and kept[j] and rank[j] > rank[i] for j, n in hits.items()):
+            kept[i] = False
+    return [p for p, keep in zip(paragraphs, kept) if keep]
+
+
+# few distinct characters (code points divisible by 4 are the sampled gram starts): many shared grams
+DUP_CHARS = st.sampled_from([chr(0x4E00 + k) for k in range(0, 48, 2)] + ["，", "1", "a"])
+DUP_TEXT = st.text(DUP_CHARS, min_size=10, max_size=120)
+
+
+@BUDGET
+@given(base=st.lists(DUP_TEXT, min_size=1, max_size=12), picks=st.lists(
+    st.tuples(st.integers(0, 11), st.integers(0, 60), st.integers(15, 200), DUP_TEXT), max_size=12))
+def test_pruned_near_duplicates_drop_what_counting_drops(base, picks):
+    paragraphs = [("text", t) for t in base]
+    for k, start, length, noise in picks:  # excerpts of others, some with a little noise
+        src = base[k % len(base)]
+        paragraphs.append(("text", src[start:start + length] + noise[:k]))
+    paragraphs.insert(len(paragraphs) // 2, ("heading", base[0]))
+    assert kbclean.drop_near_duplicates(paragraphs) == _near_duplicates_by_counting(paragraphs)
