@@ -103,7 +103,7 @@ def analyse_document(doc, jobs=1, chunk=CHUNK_PASSAGES):
     of ``chunk`` passages in forked worker processes and is joined in order: the result
     is the same as one process's."""
     vocab = load_vocab()
-    passages = split(clean(doc["text"], doc))
+    passages = split(clean(doc["text"], doc, jobs=jobs))
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
     slices = [(i, i + chunk) for i in range(0, len(passages), max(1, chunk))]

@@ -227,3 +227,23 @@ def test_pruned_near_duplicates_drop_what_counting_drops(base, picks):
         paragraphs.append(("text", src[start:start + length] + noise[:k]))
     paragraphs.insert(len(paragraphs) // 2, ("heading", base[0]))
     assert kbclean.drop_near_duplicates(paragraphs) == _near_duplicates_by_counting(paragraphs)
+
+
+LINE = st.one_of(st.just(""), st.just("  "), st.just("\u3000"), st.just("—5—"), st.just("兴泰智库研究报告"),
+                 st.just("一、總體要求"), st.just("（二）风险补偿"), st.just("发布时间：2024-01-02"),
+                 st.text(st.sampled_from(list("科技金融發展风险补偿。，：1 aA\t后")), max_size=40))
+
+
+@BUDGET
+@given(lines=st.lists(LINE, max_size=40), slices=st.integers(1, 6), doc_type=st.sampled_from(DOC_TYPES))
+def test_lines_read_in_slices_clean_like_the_whole_text(lines, slices, doc_type, monkeypatch):
+    """clean(jobs > 1) cuts the text into slices at newlines (here run in this process):
+    the paragraphs and the dropped furniture are those of the whole text read at once."""
+    monkeypatch.setattr(kbclean, "PARALLEL_LINES", 0)
+    monkeypatch.setattr(kbclean, "LINE_SLICES", slices)
+    monkeypatch.setattr(kbclean, "fork_map", lambda fn, calls, jobs: [fn(*c) for c in calls])
+    text = "\n".join(lines)
+    doc = dict(DOC, type=doc_type)
+    serial, sliced = [], []
+    assert kbclean.clean(text, doc, furniture=sliced, jobs=2) == kbclean.clean(text, doc, furniture=serial)
+    assert sliced == serial
