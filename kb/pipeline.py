@@ -350,7 +350,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                         terms_cached=si_stats.get("terms_cached", 0))
             render_stats = {}
             render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
-                        previous=previous, doc_keys=doc_keys, stats=render_stats)
+                        previous=previous, doc_keys=doc_keys, stats=render_stats, jobs=jobs)
             stages.done("render", **render_stats)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
