@@ -26,6 +26,7 @@ deleted by document id and the new ones added (``update_index``).
 
 import contextlib
 import hashlib
+import re
 import itertools
 import operator
 import random
@@ -163,32 +164,46 @@ def schema():
 def _fields(passage, doc_types, tokens=None, pairs=True):
     """The field values of a passage. With ``pairs`` the token fields hold (term, position)
     pairs (what :class:`TokenText` indexes); without, ``text`` holds (word terms, word
-    positions) and ``grams`` the gram terms (positions 0, 1, 2…), for :class:`_TokenBatch`."""
+    positions) and ``grams`` the packed runs the gram layer is cut from, for
+    :class:`_TokenBatch`."""
     text = passage["text"]
     packed = tokens.get(passage["id"]) if tokens else None
     if packed is None:
         packed = analysis.passage_tokens(text)
     wterms = packed[0].split(analysis._SEP) if packed[0] else []
-    gterms = gram_terms(packed[2])
+    gterms = gram_terms(packed[2]) if pairs else None
     return dict(
         id=passage["id"],
         doc=passage["doc"],
         type=(doc_types or {}).get(passage["doc"]) or "",
         position=passage["position"],
         dlw=len(wterms),
-        dlg=len(gterms),
+        dlg=len(gterms) if pairs else gram_count(packed[2]),
         ncities=len(passage["cities"]),
         ninst=len(passage["instruments"]),
         cuecounts=",".join(f"{slug}:{min(len((passage.get('cues') or {}).get(slug) or ()), CUE_SATURATION)}"
                            for slug in passage["instruments"]),
         text=list(zip(wterms, packed[1])) if pairs else (wterms, packed[1]),
         _stored_text=text,
-        grams=list(zip(gterms, range(len(gterms)))) if pairs else gterms,
+        grams=list(zip(gterms, range(len(gterms)))) if pairs else packed[2],
         section=" › ".join(passage["section"]),
         cities=",".join(passage["cities"]),
         instruments=",".join(passage["instruments"]),
         year=str(passage["year"]),
     )
+
+
+def gram_count(runs):
+    """``len(gram_terms(runs))`` without cutting: a CJK run gives one gram per character,
+    an ASCII run (ASCII characters only, as :data:`kb.analysis._RUN_RE` cuts them) one."""
+    if not runs:
+        return 0
+    seps = runs.count(analysis._SEP)
+    ascii_chars = len(runs.encode("ascii", "ignore")) - seps
+    return len(runs) - seps - ascii_chars + len(_ASCII_RUN_START.findall(runs))
+
+
+_ASCII_RUN_START = re.compile("(?:^|%s)[\x00-\x7f]" % analysis._SEP)
 
 
 def gram_terms(runs):
@@ -451,10 +466,80 @@ class _TokenBatch:
             if not field.scorable:
                 continue
             if name == "text":
-                _layer_postings(terms, field, self.docnums, self.words, self.wpos)
+                _group_postings(terms, field, self.docnums, *_word_tokens(self.words, self.wpos))
             else:
-                _layer_postings(terms, field, self.docnums, self.grams, None)
+                _group_postings(terms, field, self.docnums, *_gram_tokens(self.grams))
         self._reset()
+
+
+def _word_tokens(term_lists, pos_lists):
+    """(keys, document, position, name of a key) of every word token of the documents."""
+    import numpy as np
+
+    counts = np.fromiter(map(len, term_lists), dtype=np.int64, count=len(term_lists))
+    total = int(counts.sum())
+    flat = list(itertools.chain.from_iterable(term_lists))
+    vocab = dict.fromkeys(flat)
+    for i, term in enumerate(vocab):
+        vocab[term] = i
+    keys = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=total)
+    local = np.repeat(np.arange(len(term_lists), dtype=np.int64), counts)
+    pos = np.fromiter(itertools.chain.from_iterable(pos_lists), dtype=np.int64, count=total)
+    return keys, local, pos, list(vocab).__getitem__
+
+
+_CHAR_BITS = 21  # a code point fits in 21 bits
+_ASCII_KEYS = 1 << (2 * _CHAR_BITS)  # keys of ASCII runs start here
+_DOC_SEP = "\x1e"  # between documents' runs (no run holds it)
+
+
+def _gram_tokens(runs_list):
+    """(keys, document, position, name of a key) of every gram token of the documents whose
+    packed runs (:func:`kb.analysis.passage_tokens`) are ``runs_list``, cut from the code
+    points at once, in :func:`gram_terms` order: a CJK character is the key of itself and
+    the next character of its run (c1 << 21 | c2), or of itself alone (c1 << 21) at the
+    end of its run; an ASCII run is one key from _ASCII_KEYS on."""
+    import numpy as np
+
+    joined = _DOC_SEP.join(runs_list)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    n = len(cps)
+    doc_sep = cps == ord(_DOC_SEP)
+    sep = doc_sep | (cps == ord(analysis._SEP))
+    start = np.ones(n, dtype=bool)
+    start[1:] = sep[:-1]
+    start &= ~sep  # the first character of a run
+    if not start.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, None
+    run = np.cumsum(start) - 1
+    cjk_run = cps[start] >= 0x3400
+    cjk = ~sep & cjk_run[run] if n else start
+    ascii_start = start & ~cjk
+    same_run = np.zeros(n, dtype=bool)  # the next character is in the same run
+    same_run[:-1] = ~sep[1:]
+    nxt = np.zeros(n, dtype=np.int64)
+    nxt[:-1] = cps[1:]
+    keys = (cps << _CHAR_BITS) | np.where(same_run, nxt, 0)
+    names = [r for r in re.split("[%s%s]" % (_DOC_SEP, analysis._SEP), joined) if r and r[0] < "\u3400"]
+    ids = dict.fromkeys(names)
+    for i, name in enumerate(ids):
+        ids[name] = i
+    keys[ascii_start] = _ASCII_KEYS + np.fromiter(map(ids.__getitem__, names), dtype=np.int64,
+                                                  count=len(names))
+    token = np.flatnonzero(cjk | ascii_start)
+    local = np.cumsum(doc_sep)[token]
+    counts = np.bincount(local, minlength=len(runs_list))
+    pos = np.arange(len(token), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    ascii_names = list(ids)
+
+    def name(key):
+        if key >= _ASCII_KEYS:
+            return ascii_names[key - _ASCII_KEYS]
+        c1, c2 = key >> _CHAR_BITS, key & ((1 << _CHAR_BITS) - 1)
+        return chr(c1) + chr(c2) if c2 else chr(c1)
+
+    return keys[token], local, pos, name
 
 
 def _single_values(encode, top):
@@ -469,30 +554,18 @@ def _single_values(encode, top):
 _SINGLE_LIST = []
 
 
-def _layer_postings(terms, field, docnums, term_lists, pos_lists):
+def _group_postings(terms, field, docnums, keys, local, pos, name):
     """Append to ``terms`` (a :class:`_Postings` field) the postings of documents
-    ``docnums`` (ascending) whose tokens are ``term_lists[k]`` at positions
-    ``pos_lists[k]`` (None: 0, 1, 2… in order)."""
+    ``docnums`` (ascending) given their tokens in order: term ``keys`` (``name(key)`` is
+    the term), index of the document in ``docnums`` (``local``) and position ``pos``."""
     import numpy as np
 
-    counts = np.fromiter(map(len, term_lists), dtype=np.int64, count=len(term_lists))
-    total = int(counts.sum())
+    total = len(keys)
     if not total:
         return
-    flat = list(itertools.chain.from_iterable(term_lists))
-    vocab = dict.fromkeys(flat)
-    for i, term in enumerate(vocab):
-        vocab[term] = i
-    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=total)
-    del flat
-    ndocs = len(term_lists)
-    local = np.repeat(np.arange(ndocs, dtype=np.int64), counts)
-    if pos_lists is None:
-        starts = np.cumsum(counts) - counts
-        pos = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
-    else:
-        pos = np.fromiter(itertools.chain.from_iterable(pos_lists), dtype=np.int64, count=total)
-    key = ids * ndocs + local
+    ids = keys
+    ndocs = len(docnums)
+    key = ids * ndocs + local  # keys are below 2**43: no overflow for batches under 2**20
     order = np.argsort(key, kind="stable")  # token order kept within a (term, document)
     key, pos = key[order], pos[order]
     first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
@@ -518,9 +591,8 @@ def _layer_postings(terms, field, docnums, term_lists, pos_lists):
     weights = (freq * (field.format.field_boost * 1.0)).tolist()
     bounds = np.flatnonzero(np.concatenate(([True], gterm[1:] != gterm[:-1]))).tolist()
     bounds.append(len(gterm))
-    names = list(vocab)
     for a, b, tid in zip(bounds, bounds[1:], gterm[bounds[:-1]].tolist()):
-        tbytes = names[tid].encode("utf-8")
+        tbytes = name(tid).encode("utf-8")
         lists = terms.get(tbytes)
         if lists is None:
             terms[tbytes] = (docs[a:b], weights[a:b], values[a:b])

@@ -109,6 +109,14 @@ def test_direct_adds_write_the_same_files_as_whoosh_add_document(tmp_path, monke
 
 
 def test_gram_terms_are_the_gram_layer():
+    runs = []
     for p in MORE:
         packed = analysis.passage_tokens(p["text"])
         assert kbindex.gram_terms(packed[2]) == [t for t, _pos in analysis.grams_of(packed)]
+        assert kbindex.gram_count(packed[2]) == len(analysis.grams_of(packed))
+        runs.append(packed[2])
+    for batch in (runs, ["", *runs, ""], ["", ""], [""]):  # documents without runs too
+        keys, local, pos, name = kbindex._gram_tokens(batch)
+        got = [(int(d), name(int(k)), int(q)) for k, d, q in zip(keys, local, pos)]
+        assert got == [(d, t, q) for d, r in enumerate(batch)
+                       for q, t in enumerate(kbindex.gram_terms(r))]
