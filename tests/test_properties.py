@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kb import clean as kbclean
+from kb import clean as kbclean, export
 from kb.errors import InputError
 from kb.read import DOC_TYPES, decode, read_document, validate_sidecar
 from kb.split import split
@@ -247,3 +247,23 @@ def test_lines_read_in_slices_clean_like_the_whole_text(lines, slices, doc_type,
     serial, sliced = [], []
     assert kbclean.clean(text, doc, furniture=sliced, jobs=2) == kbclean.clean(text, doc, furniture=serial)
     assert sliced == serial
+
+
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12))
+
+
+@BUDGET
+@given(records=st.lists(st.dictionaries(st.sampled_from(export.FIGURE_FIELDS),
+                                        st.one_of(SCALAR, st.lists(SCALAR, max_size=3))), max_size=4))
+def test_figures_json_items_are_those_of_the_indenting_encoder(records):
+    """figures.json's items (the C encoder where a record holds only scalars) are the
+    items of json.dumps(list, indent=2); CSV cells are as before for every value."""
+    import json
+
+    rows = [{k: r.get(k) for k in export.FIGURE_FIELDS} for r in records]
+    whole = json.dumps(rows, ensure_ascii=False, indent=2)
+    assert ("[\n" + export._figures_json(records) + "\n]" if records else "[]") == whole
+    for r in records:
+        for v in r.values():
+            if type(v) in (str, int, float):
+                assert export._cell(v) == str(v)
