@@ -98,10 +98,11 @@ def analyse_document(doc, jobs=1, chunk=CHUNK_PASSAGES):
     :func:`kb.analysis.passage_tokens` (about the size of the text): the Whoosh index and
     the static index read them instead of segmenting every passage again.
 
-    Cleaning and splitting read the whole document; with ``jobs`` > 1 and more than
-    ``chunk`` passages, the per-passage work (tag facts, tokens, figures) runs on slices
-    of ``chunk`` passages in forked worker processes and is joined in order: the result
-    is the same as one process's."""
+    Cleaning and splitting read the whole document (with ``jobs`` > 1, cleaning reads the
+    lines of a text of ``kb.clean.PARALLEL_LINES`` characters or more in slices, in forked
+    worker processes); with ``jobs`` > 1 and more than ``chunk`` passages, the per-passage
+    work (tag facts, tokens, figures) runs on slices of ``chunk`` passages in forked worker
+    processes and is joined in order: the result is the same as one process's."""
     vocab = load_vocab()
     passages = split(clean(doc["text"], doc, jobs=jobs))
     if not passages:
