@@ -140,6 +140,8 @@ class _Renderer:
         if len(pending) < PARALLEL_PAGES:
             sizes = [self._render(*job[:4]) for job in pending]
         else:
+            for template, _rel, _ctx, env, _key in pending:  # compiled once, before the fork
+                (env or self.env).get_template(template)
             n = self.jobs * PAGE_CHUNKS
             done = fork_map(lambda k: [self._render(*job[:4]) for job in pending[k::n]],
                             [(k,) for k in range(n)], self.jobs)
