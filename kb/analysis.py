@@ -247,10 +247,11 @@ _SEP = "\x1f"  # no term holds it: jieba splits at every non-word character
 def passage_tokens(text):
     """Both layers of a passage text, packed for the cache: ``(word terms joined by \\x1f,
     word positions (array), the CJK and ASCII runs the gram layer is cut from)``."""
-    words = word_tokens(text)
+    unfolded = normalize(text)  # once for both layers
+    words = word_tokens(unfolded, normalized=True)
     wpos = [p for _t, p, _s, _e in words]
     code = "H" if not wpos or max(wpos) < 65536 else "I"
-    norm = fold_variants(normalize(text))[0]
+    norm = fold_variants(unfolded)[0]
     return (_SEP.join(t for t, *_ in words), array(code, wpos),
             _SEP.join(m.group() for m in _RUN_RE.finditer(norm)))
 

@@ -59,6 +59,7 @@ Steps, all linear in the text:
 """
 
 import functools
+import math
 import re
 from collections import Counter, defaultdict
 from itertools import chain
@@ -67,7 +68,8 @@ from pathlib import Path
 import cn2an
 import yaml
 
-from .analysis import CJK as _CJK, to_simplified
+from .analysis import CJK as _CJK, _opencc, to_simplified
+from .parallel import fork_map
 from .split import CLOSERS, HEADLINE_MAX, LONG_HEADLINE_MAX, ends_sentence, numbered_level
 
 DATA_FILE = Path(__file__).parent / "data" / "furniture.yaml"
@@ -152,15 +154,21 @@ def rules():
     }
 
 
-def clean(text, doc, furniture=None):
+def clean(text, doc, furniture=None, jobs=1):
     """Logical paragraphs of ``text`` in reading order (see module docstring).
 
-    If ``furniture`` is a list, the dropped furniture lines are appended to it."""
+    If ``furniture`` is a list, the dropped furniture lines are appended to it. With
+    ``jobs`` > 1, a text of PARALLEL_LINES characters or more has its lines read (and
+    matched against the furniture line patterns) in slices by forked worker processes;
+    the result is the same."""
     r = rules()
     news = doc.get("type") == "news"
     if r["inline"]:
         text = r["inline"].sub("", text)
-    lines = _drop_furniture(_read_lines(text), doc, r, furniture)
+    lines, hits = _read_lines_parallel(text, r, jobs) if jobs > 1 else (None, None)
+    if lines is None:
+        lines = _read_lines(text)
+    lines = _drop_furniture(lines, doc, r, furniture, hits)
     blank_breaks = _blank_lines_break(lines)
     if blank_breaks:
         lines = _drop_captions(lines, furniture)
@@ -175,12 +183,12 @@ def clean(text, doc, furniture=None):
 # ---------------------------------------------------------------- lines and furniture
 
 
-def _read_lines(text):
+def _read_lines(text, tidied=None, simple=None):
     """Non-blank lines, spaces tidied; widths are measured on the printed line.
     Tidying never crosses a newline, so raw and tidied lines correspond."""
     lines, blank = [], False
-    tidied = tidy_spaces(text)
-    simple = to_simplified(tidied).split("\n")  # one conversion (length-preserving)
+    tidied = tidy_spaces(text) if tidied is None else tidied
+    simple = (to_simplified(tidied) if simple is None else simple).split("\n")  # one conversion (length-preserving)
     for raw, tidy, simp in zip(text.split("\n"), tidied.split("\n"), simple):
         stripped = tidy.strip()
         if stripped:
@@ -191,16 +199,75 @@ def _read_lines(text):
     return lines
 
 
+PARALLEL_LINES = 1_000_000  # characters: with jobs > 1 a text this long is read in slices
+LINE_SLICES = 4              # slices per job
+
+
+def _read_lines_parallel(text, r, jobs):
+    """(lines, furniture line-pattern hits) as :func:`_read_lines` and the per-line
+    search of :func:`_drop_furniture` give them, the text read in slices cut at newlines
+    by forked worker processes; (None, None) if the text is too short or a slice's
+    conversion to simplified characters changes its length (then the whole text is
+    converted character by character, as :func:`kb.analysis.to_simplified` does)."""
+    if len(text) < PARALLEL_LINES:
+        return None, None
+    cuts, step = [0], -(-len(text) // (jobs * LINE_SLICES))
+    while cuts[-1] + step < len(text):
+        nl = text.find("\n", cuts[-1] + step)
+        if nl < 0:
+            break
+        cuts.append(nl + 1)  # slices are cut at a newline, which neither keeps
+    bounds = [(a, b - 1) for a, b in zip(cuts, cuts[1:])] + [(cuts[-1], len(text))]
+    parts = fork_map(lambda a, b: _line_slice(text[a:b], r), bounds, jobs)
+    if not all(part is not None for part in parts):
+        return None, None
+    lines, hits, carry = [], bytearray(), False
+    for texts, blanks, widths, simples, keys, levels, part_hits, end_blank in parts:
+        for k, text_k in enumerate(texts):
+            simple = simples[k] if simples[k] is not None else text_k
+            line = Line.__new__(Line)
+            line.text, line.blank, line.width = text_k, bool(blanks[k]) or (carry and k == 0), widths[k]
+            line.simple = simple
+            line.key = keys[k] if keys[k] is not None else simple
+            line.level = levels[k] or None
+            lines.append(line)
+        hits += part_hits
+        carry = end_blank if texts else (carry or end_blank)
+    return lines, hits
+
+
+def _line_slice(text, r):
+    """One slice's lines (as columns: texts, blank flags, widths, simplified texts and
+    keys where they differ, numbering levels (0: none), furniture pattern hits) and
+    whether it ends with a blank line; None if converting it to simplified characters
+    changes its length."""
+    tidied = tidy_spaces(text)
+    converted = _opencc().convert(tidied) if tidied else tidied
+    if len(converted) != len(tidied):
+        return None
+    lines = _read_lines(text, tidied, converted)
+    pattern = r["lines"]
+    return ([line.text for line in lines], bytes(line.blank for line in lines),
+            [line.width for line in lines],
+            [None if line.simple == line.text else line.simple for line in lines],
+            [None if line.key == line.simple else line.key for line in lines],
+            bytes(line.level or 0 for line in lines),
+            bytes(bool(pattern and pattern.search(line.simple)) for line in lines),
+            not text[text.rfind("\n") + 1:].strip())  # a blank line ends the slice
+
+
 def _norm(text):
     """Comparison key: no whitespace, ASCII brackets."""
     return "".join(text.split()).replace("（", "(").replace("）", ")")
 
 
-def _drop_furniture(lines, doc, r, furniture=None):
-    drop = [False] * len(lines)
-    for i, line in enumerate(lines):
-        if (r["lines"] and r["lines"].search(line.simple)) or (
-                r["head"] and i < r["head_lines"] and r["head"].search(line.simple)):
+def _drop_furniture(lines, doc, r, furniture=None, hits=None):
+    """``hits``: per line, whether the ``lines`` patterns match it, if known already."""
+    if hits is None:
+        hits = [bool(r["lines"] and r["lines"].search(line.simple)) for line in lines]
+    drop = [bool(h) for h in hits]
+    for i, line in enumerate(lines[:r["head_lines"]] if r["head"] else ()):
+        if r["head"].search(line.simple):
             drop[i] = True
     _mark_blocks(lines, drop, r["blocks"])
     _mark_title(lines, drop, _norm(to_simplified(doc.get("title") or "")))
@@ -526,7 +593,10 @@ def drop_near_duplicates(paragraphs):
     """Drop short text paragraphs mostly repeated (4-grams) inside one longer paragraph.
 
     Linear: an inverted index from sampled 4-grams to paragraphs; grams found in more
-    than DUP_POSTINGS_MAX paragraphs are stock phrases and do not count."""
+    than DUP_POSTINGS_MAX paragraphs are stock phrases and do not count. A paragraph
+    holding ``need`` of a candidate's k counted grams holds one of any k - need + 1 of
+    them, so only the paragraphs listed under the candidate's k - need + 1 rarest grams
+    are compared with it (set intersection)."""
     norm = [_NON_WORD.sub("", text) if kind == "text" else "" for kind, text in paragraphs]
     grams = [_sampled_grams(n) for n in norm]
     postings = defaultdict(list)
@@ -538,10 +608,14 @@ def drop_near_duplicates(paragraphs):
     candidates = (i for i, n in enumerate(norm)
                   if DUP_MIN_LEN <= len(n) <= DUP_MAX_LEN and len(grams[i]) >= 4)
     for i in sorted(candidates, key=rank.__getitem__):
-        lists = (postings[g] for g in grams[i])
-        hits = Counter(chain.from_iterable(p for p in lists if len(p) <= DUP_POSTINGS_MAX))
-        need = DUP_COVERAGE * len(grams[i])
-        if any(n >= need and kept[j] and rank[j] > rank[i] for j, n in hits.items()):
+        counted = sorted((len(postings[g]), g) for g in grams[i] if len(postings[g]) <= DUP_POSTINGS_MAX)
+        need = math.ceil(DUP_COVERAGE * len(grams[i]))
+        spare = len(counted) - need + 1
+        if spare <= 0:
+            continue
+        own = {g for _n, g in counted}
+        others = set(chain.from_iterable(postings[g] for _n, g in counted[:spare]))
+        if any(kept[j] and rank[j] > rank[i] and len(own & grams[j]) >= need for j in others):
             kept[i] = False
     return [p for p, keep in zip(paragraphs, kept) if keep]
 

@@ -50,6 +50,11 @@ def taxonomy_record(vocab):
 
 
 def _cell(value):
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int or kind is float:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -92,8 +97,20 @@ def _passages_csv(rows):
 def _figures_json(rows):
     # = the items of json.dumps(list, indent=2): each item one level deeper (strings hold no
     # raw newline), so a document's items can be kept and joined with others' unchanged
-    return ",\n".join("  " + json.dumps({k: f.get(k) for k in FIGURE_FIELDS}, ensure_ascii=False,
-                                         indent=2).replace("\n", "\n  ") for f in rows)
+    return ",\n".join(map(_figure_item, rows))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _figure_item(f):
+    """One figure as an item of json.dumps(list, indent=2). A record of scalars (all of
+    them, in practice) is written by json's C encoder with the item's line breaks as
+    separators — the same text as the indenting encoder, which is pure Python."""
+    rec = {k: f.get(k) for k in FIGURE_FIELDS}
+    if all(type(v) in _SCALARS for v in rec.values()):
+        return "  {\n    " + json.dumps(rec, ensure_ascii=False, separators=(",\n    ", ": "))[1:-1] + "\n  }"
+    return "  " + json.dumps(rec, ensure_ascii=False, indent=2).replace("\n", "\n  ")
 
 
 def _figures_csv(rows):

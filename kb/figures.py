@@ -44,6 +44,7 @@ regional equity market's board is not a stock-exchange listing).
 found a metric and show the quotes of those that did not.
 """
 
+import bisect
 import re
 from pathlib import Path
 
@@ -406,13 +407,16 @@ def _cn_number(s):
 def _sentences(norm):
     """(start, end) spans of sentences (ending at 。!? or a line break)."""
     spans, start = [], 0
-    for i, ch in enumerate(norm):
-        if ch in _SENT_MARKS:
-            spans.append((start, i + 1))
-            start = i + 1
+    for m in _SENT_MARK_RE.finditer(norm):
+        spans.append((start, m.end()))
+        start = m.end()
     if start < len(norm):
         spans.append((start, len(norm)))
     return spans
+
+
+_SENT_MARK_RE = re.compile("[" + re.escape(_SENT_MARKS) + "]")
+_CLAUSE_MARK_RE = re.compile("[" + re.escape(_CLAUSE_MARKS) + "]")
 
 
 def _is_clause_mark(norm, i):
@@ -424,20 +428,32 @@ def _is_clause_mark(norm, i):
     return True
 
 
+_MARKS = [None, []]  # the last text looked at and the positions of its clause marks
+
+
+def _clause_marks(norm):
+    """Positions of the clause marks of ``norm``, ascending (kept for the last text)."""
+    if _MARKS[0] is not norm:
+        _MARKS[:] = norm, [m.start() for m in _CLAUSE_MARK_RE.finditer(norm)
+                           if _is_clause_mark(norm, m.start())]
+    return _MARKS[1]
+
+
 def _clause_bounds(norm, pos, lo=0, hi=None):
-    """(start, end) of the clause around ``pos`` inside [lo, hi)."""
+    """(start, end) of the clause around ``pos`` inside [lo, hi): from just after the
+    last clause mark before ``pos`` to the first one at or after it."""
     hi = len(norm) if hi is None else hi
-    start = pos
-    while start > lo and not _is_clause_mark(norm, start - 1):
-        start -= 1
-    end = pos
-    while end < hi and not _is_clause_mark(norm, end):
-        end += 1
+    marks = _clause_marks(norm)
+    k = bisect.bisect_left(marks, pos)
+    start = pos if pos <= lo else max(lo, marks[k - 1] + 1 if k else lo)
+    end = pos if pos >= hi else min(hi, marks[k] if k < len(marks) else hi)
     return start, end
 
 
 def _has_clause_mark(norm, a, b):
-    return any(_is_clause_mark(norm, i) for i in range(a, b))
+    marks = _clause_marks(norm)
+    k = bisect.bisect_left(marks, a)
+    return a < b and k < len(marks) and marks[k] < b
 
 
 # ============================================================================= numbers

@@ -46,7 +46,7 @@ from .clean import clean
 from .errors import InputError
 from .figures import coverage, coverage_report, extract, plan_documents
 from .fsutil import write_bytes
-from .parallel import fork_map
+from .parallel import fork_map, frozen
 from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
 from .split import split
 from .tag import passage_facts as tag_passages_facts, tag_passages
@@ -98,12 +98,13 @@ def analyse_document(doc, jobs=1, chunk=CHUNK_PASSAGES):
     :func:`kb.analysis.passage_tokens` (about the size of the text): the Whoosh index and
     the static index read them instead of segmenting every passage again.
 
-    Cleaning and splitting read the whole document; with ``jobs`` > 1 and more than
-    ``chunk`` passages, the per-passage work (tag facts, tokens, figures) runs on slices
-    of ``chunk`` passages in forked worker processes and is joined in order: the result
-    is the same as one process's."""
+    Cleaning and splitting read the whole document (with ``jobs`` > 1, cleaning reads the
+    lines of a text of ``kb.clean.PARALLEL_LINES`` characters or more in slices, in forked
+    worker processes); with ``jobs`` > 1 and more than ``chunk`` passages, the per-passage
+    work (tag facts, tokens, figures) runs on slices of ``chunk`` passages in forked worker
+    processes and is joined in order: the result is the same as one process's."""
     vocab = load_vocab()
-    passages = split(clean(doc["text"], doc))
+    passages = split(clean(doc["text"], doc, jobs=jobs))
     if not passages:
         raise InputError(doc["source"], "清洗后没有正文 (no text left after cleaning)")
     slices = [(i, i + chunk) for i in range(0, len(passages), max(1, chunk))]
@@ -326,31 +327,32 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     try:
-        mode = _update_or_build_index(out_dir if out_dir.exists() else None, staging / "index",
-                                      docs, keys, passages_by_doc, tokens, progress, jobs)
-        stages.done("index", mode=mode)
+        with frozen():  # the analysed corpus lives to the end: no collection need walk it
+            mode = _update_or_build_index(out_dir if out_dir.exists() else None, staging / "index",
+                                          docs, keys, passages_by_doc, tokens, progress, jobs)
+            stages.done("index", mode=mode)
 
-        previous = out_dir if out_dir.exists() else None  # its unchanged files are reused
-        doc_keys = {d["id"]: k for d, k in zip(docs, keys)}  # content hashes of the analyses
-        meta_docs = [{k: v for k, v in d.items() if k != "text"} for d in docs]
-        export_stats = {}
-        export.write_exports(staging / "data", meta_docs, passages, figures, vocab,
-                             coverage_report(figures, vocab), previous=previous, doc_keys=doc_keys,
-                             stats=export_stats)
-        stages.done("export", **export_stats)
+            previous = out_dir if out_dir.exists() else None  # its unchanged files are reused
+            doc_keys = {d["id"]: k for d, k in zip(docs, keys)}  # content hashes of the analyses
+            meta_docs = [{k: v for k, v in d.items() if k != "text"} for d in docs]
+            export_stats = {}
+            export.write_exports(staging / "data", meta_docs, passages, figures, vocab,
+                                 coverage_report(figures, vocab), previous=previous, doc_keys=doc_keys,
+                                 stats=export_stats)
+            stages.done("export", **export_stats)
 
-        si_stats = {}
-        search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
-                                           previous=out_dir if out_dir.exists() else None, cache=cache_dir,
-                                           doc_keys=doc_keys, build_stats=si_stats)
-        del tokens
-        stats = search_assets.get("stats", {})
-        stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"),
-                    terms_cached=si_stats.get("terms_cached", 0))
-        render_stats = {}
-        render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
-                    previous=previous, doc_keys=doc_keys, stats=render_stats)
-        stages.done("render", **render_stats)
+            si_stats = {}
+            search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
+                                               previous=out_dir if out_dir.exists() else None, cache=cache_dir,
+                                               doc_keys=doc_keys, build_stats=si_stats)
+            del tokens
+            stats = search_assets.get("stats", {})
+            stages.done("static-index", files=stats.get("files"), written=stats.get("files_written"),
+                        terms_cached=si_stats.get("terms_cached", 0))
+            render_stats = {}
+            render_site(staging, meta_docs, passages, figures, vocab, search_assets, base_url=base_url,
+                        previous=previous, doc_keys=doc_keys, stats=render_stats, jobs=jobs)
+            stages.done("render", **render_stats)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

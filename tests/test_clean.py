@@ -473,3 +473,19 @@ def test_lines_of_unequal_widths_are_not_a_column():
              "与其他城区相比，南山区在创业投资集聚方面具有优势，但仍有提升空间。",
              "下一步，南山区将举办企业上市培训，帮助更多科技型企业登陆资本市场。"]
     assert mini("\n".join(lines) + "\n") == lines
+
+
+# ---------------------------------------------------------------- lines read in parallel slices
+
+
+def test_lines_read_in_parallel_slices_clean_the_same(docs, monkeypatch):
+    """Every real report, read in slices by forked workers, cleans to the same paragraphs
+    and drops the same furniture."""
+    import kb.clean as kbclean
+
+    monkeypatch.setattr(kbclean, "PARALLEL_LINES", 1)
+    for doc_id, doc in docs.items():
+        serial, parallel = [], []
+        expected = clean(doc["text"], doc, furniture=serial)
+        assert clean(doc["text"], doc, furniture=parallel, jobs=2) == expected, doc_id
+        assert parallel == serial, doc_id

@@ -89,13 +89,14 @@ def test_block_filling_writes_the_same_files_as_posting_by_posting(tmp_path, mon
     assert tree_digest(bulk) == tree_digest(plain)
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_direct_adds_write_the_same_files_as_whoosh_add_document(tmp_path, monkeypatch, jobs):
+@pytest.mark.parametrize("jobs,batch", [(1, 4000), (2, 4000), (1, 7)])
+def test_direct_adds_write_the_same_files_as_whoosh_add_document(tmp_path, monkeypatch, jobs, batch):
     many = MORE * 30  # repeated field values (memoised postings) and long posting lists
     many = [dict(p, id=f"{p['id']}-{k}", position=k) for k, p in enumerate(many)]
     tokens = {p["id"]: analysis.passage_tokens(p["text"]) for p in many[::2]}  # and some analysed
     monkeypatch.setattr(kbindex, "MIN_SHARD", 20)
     monkeypatch.setattr(kbindex, "SEGMENT_PASSAGES", 70)
+    monkeypatch.setattr(kbindex, "TOKEN_BATCH", batch)  # token postings gathered in several batches
     direct = kbindex.build_index(many, tmp_path / "direct", doc_types=TYPES, tokens=tokens, jobs=jobs)
     monkeypatch.setattr(kbindex, "DIRECT", False)
     whoosh = kbindex.build_index(many, tmp_path / "whoosh", doc_types=TYPES, tokens=tokens, jobs=jobs)
@@ -105,3 +106,17 @@ def test_direct_adds_write_the_same_files_as_whoosh_add_document(tmp_path, monke
         monkeypatch.setattr(kbindex, "DIRECT", flag)
         kbindex.update_index(ix, {"d2": new}, doc_types=TYPES)
     assert tree_digest(direct) == tree_digest(whoosh)
+
+
+def test_gram_terms_are_the_gram_layer():
+    runs = []
+    for p in MORE:
+        packed = analysis.passage_tokens(p["text"])
+        assert kbindex.gram_terms(packed[2]) == [t for t, _pos in analysis.grams_of(packed)]
+        assert kbindex.gram_count(packed[2]) == len(analysis.grams_of(packed))
+        runs.append(packed[2])
+    for batch in (runs, ["", *runs, ""], ["", ""], [""]):  # documents without runs too
+        keys, local, pos, name = kbindex._gram_tokens(batch)
+        got = [(int(d), name(int(k)), int(q)) for k, d, q in zip(keys, local, pos)]
+        assert got == [(d, t, q) for d, r in enumerate(batch)
+                       for q, t in enumerate(kbindex.gram_terms(r))]

@@ -205,3 +205,19 @@ def test_renamed_document_gets_its_own_ids_from_a_warm_cache(tmp_path):
     renamed = [p for p in load_passages(tmp_path / "out2") if p["doc"] == "renamed"]
     assert renamed and all(p["id"].startswith("renamed-") for p in renamed)
     assert all(p["url"].startswith("doc/renamed.html#renamed-") for p in renamed)
+
+
+def test_frozen_nests_and_fork_map_results_are_in_order():
+    """kb.parallel: objects are frozen (left alone by the collector) until the outermost
+    frozen() ends, also when fork_map (which freezes around its workers) runs inside."""
+    import gc
+
+    from kb.parallel import fork_map, frozen
+
+    assert gc.get_freeze_count() == 0
+    with frozen():
+        held = gc.get_freeze_count()
+        assert held > 0
+        assert fork_map(lambda a, b: a * b, [(k, k + 1) for k in range(7)], 2) == [k * (k + 1) for k in range(7)]
+        assert gc.get_freeze_count() == held
+    assert gc.get_freeze_count() == 0

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kb import clean as kbclean
+from kb import clean as kbclean, export
 from kb.errors import InputError
 from kb.read import DOC_TYPES, decode, read_document, validate_sidecar
 from kb.split import split
@@ -185,3 +185,85 @@ def test_sidecar_dates_yaml_would_make_objects_read_back_as_text(title, date):
         assert not 1000 <= date.year <= 2999 and "bad date" in str(exc)
         return
     assert out["date"] == date.isoformat() and out["year"] == date.year and out["title"] == title
+
+
+def _near_duplicates_by_counting(paragraphs):
+    """drop_near_duplicates as first written: every candidate's gram hits counted over
+    all its counted postings (the reference for the pruned comparison)."""
+    from collections import Counter, defaultdict
+    from itertools import chain
+
+    norm = [kbclean._NON_WORD.sub("", t) if kind == "text" else "" for kind, t in paragraphs]
+    grams = [kbclean._sampled_grams(n) for n in norm]
+    postings = defaultdict(list)
+    for i, gs in enumerate(grams):
+        for g in gs:
+            postings[g].append(i)
+    rank = [(len(n), -i) for i, n in enumerate(norm)]
+    kept = [True] * len(paragraphs)
+    candidates = (i for i, n in enumerate(norm)
+                  if kbclean.DUP_MIN_LEN <= len(n) <= kbclean.DUP_MAX_LEN and len(grams[i]) >= 4)
+    for i in sorted(candidates, key=rank.__getitem__):
+        lists = (postings[g] for g in grams[i])
+        hits = Counter(chain.from_iterable(p for p in lists if len(p) <= kbclean.DUP_POSTINGS_MAX))
+        need = kbclean.DUP_COVERAGE * len(grams[i])
+        if any(n >= need and kept[j] and rank[j] > rank[i] for j, n in hits.items()):
+            kept[i] = False
+    return [p for p, keep in zip(paragraphs, kept) if keep]
+
+
+# few distinct characters (code points divisible by 4 are the sampled gram starts): many shared grams
+DUP_CHARS = st.sampled_from([chr(0x4E00 + k) for k in range(0, 48, 2)] + ["，", "1", "a"])
+DUP_TEXT = st.text(DUP_CHARS, min_size=10, max_size=120)
+
+
+@BUDGET
+@given(base=st.lists(DUP_TEXT, min_size=1, max_size=12), picks=st.lists(
+    st.tuples(st.integers(0, 11), st.integers(0, 60), st.integers(15, 200), DUP_TEXT), max_size=12))
+def test_pruned_near_duplicates_drop_what_counting_drops(base, picks):
+    paragraphs = [("text", t) for t in base]
+    for k, start, length, noise in picks:  # excerpts of others, some with a little noise
+        src = base[k % len(base)]
+        paragraphs.append(("text", src[start:start + length] + noise[:k]))
+    paragraphs.insert(len(paragraphs) // 2, ("heading", base[0]))
+    assert kbclean.drop_near_duplicates(paragraphs) == _near_duplicates_by_counting(paragraphs)
+
+
+LINE = st.one_of(st.just(""), st.just("  "), st.just("\u3000"), st.just("—5—"), st.just("兴泰智库研究报告"),
+                 st.just("一、總體要求"), st.just("（二）风险补偿"), st.just("发布时间：2024-01-02"),
+                 st.text(st.sampled_from(list("科技金融發展风险补偿。，：1 aA\t后")), max_size=40))
+
+
+@BUDGET
+@given(lines=st.lists(LINE, max_size=40), slices=st.integers(1, 6), doc_type=st.sampled_from(DOC_TYPES))
+def test_lines_read_in_slices_clean_like_the_whole_text(lines, slices, doc_type, monkeypatch):
+    """clean(jobs > 1) cuts the text into slices at newlines (here run in this process):
+    the paragraphs and the dropped furniture are those of the whole text read at once."""
+    monkeypatch.setattr(kbclean, "PARALLEL_LINES", 0)
+    monkeypatch.setattr(kbclean, "LINE_SLICES", slices)
+    monkeypatch.setattr(kbclean, "fork_map", lambda fn, calls, jobs: [fn(*c) for c in calls])
+    text = "\n".join(lines)
+    doc = dict(DOC, type=doc_type)
+    serial, sliced = [], []
+    assert kbclean.clean(text, doc, furniture=sliced, jobs=2) == kbclean.clean(text, doc, furniture=serial)
+    assert sliced == serial
+
+
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12))
+
+
+@BUDGET
+@given(records=st.lists(st.dictionaries(st.sampled_from(export.FIGURE_FIELDS),
+                                        st.one_of(SCALAR, st.lists(SCALAR, max_size=3))), max_size=4))
+def test_figures_json_items_are_those_of_the_indenting_encoder(records):
+    """figures.json's items (the C encoder where a record holds only scalars) are the
+    items of json.dumps(list, indent=2); CSV cells are as before for every value."""
+    import json
+
+    rows = [{k: r.get(k) for k in export.FIGURE_FIELDS} for r in records]
+    whole = json.dumps(rows, ensure_ascii=False, indent=2)
+    assert ("[\n" + export._figures_json(records) + "\n]" if records else "[]") == whole
+    for r in records:
+        for v in r.values():
+            if type(v) in (str, int, float):
+                assert export._cell(v) == str(v)

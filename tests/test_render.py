@@ -756,3 +756,27 @@ def test_document_links_to_its_original_when_the_sidecar_has_url(tmp_path):
     assert text.count("[{accessed}]. {url}.") == sum(1 for p in passages if p["doc"] == "001_wuhan_policy")
     other = (out / "doc/002_luoyang_report.html").read_text(encoding="utf-8")
     assert "<dt>原文</dt>" not in other and 'href="javascript' not in other
+
+
+def test_pages_rendered_by_forked_workers_are_the_same(tmp_path, monkeypatch):
+    """render_site(jobs=2) renders the pages at the end in forked workers: the same files,
+    the same list of files written and the same keys for the next build."""
+    from kb.render import pages as render_pages
+
+    documents, passages, figures, vocab = synthetic()
+    templates = stub_templates(tmp_path)
+    monkeypatch.setattr(render_pages, "PARALLEL_PAGES", 2)
+    written = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        write_data_files(out)
+        stats = {}
+        written[jobs] = [p.relative_to(out) for p in render.render_site(
+            out, documents, passages, figures, vocab, {"scripts": []}, templates_dir=templates,
+            base_url="https://example.org/kb/", jobs=jobs, stats=stats)]
+        assert stats["rendered"] > 2 * render_pages.PAGE_CHUNKS
+    assert written[1] == written[2]
+    one, two = tmp_path / "jobs1", tmp_path / "jobs2"
+    for p in sorted(one.rglob("*")):
+        if p.is_file():
+            assert p.read_bytes() == (two / p.relative_to(one)).read_bytes(), p

@@ -64,7 +64,7 @@ __all__ = ["render_site", "markdown_to_html", "cue_sentence", "figure_measure", 
 
 
 def render_site(out_dir, documents, passages, figures, vocab, search_assets,
-                base_url=None, templates_dir=None, previous=None, doc_keys=None, stats=None):
+                base_url=None, templates_dir=None, previous=None, doc_keys=None, stats=None, jobs=1):
     """Render the whole static site into ``out_dir``; returns the sorted files written.
 
     ``templates_dir`` defaults to ``site_templates/`` (tests may point it elsewhere).
@@ -72,12 +72,14 @@ def render_site(out_dir, documents, passages, figures, vocab, search_assets,
     when their key (see ``kb.reuse``) is unchanged; the keys are kept in
     ``out_dir/.kb/render.json``. ``doc_keys``: {document id: a content hash of its passages}
     (the pipeline's analysis cache keys), so that a document's pages are keyed without
-    hashing its passages. ``stats``: a dict to receive the numbers of files rendered and reused."""
+    hashing its passages. ``stats``: a dict to receive the numbers of files rendered and reused.
+    ``jobs`` > 1: the pages to render are rendered at the end by forked worker processes."""
     out_dir = Path(out_dir)
     templates_dir = Path(templates_dir) if templates_dir else TEMPLATES_DIR
     site = _Site(documents, passages, figures or [], vocab)
     carry = Carry(out_dir, "render", previous, _salt(templates_dir, base_url, vocab))
-    r = _Renderer(out_dir, site, search_assets, base_url, templates_dir, carry=carry, doc_keys=doc_keys)
+    r = _Renderer(out_dir, site, search_assets, base_url, templates_dir, carry=carry, doc_keys=doc_keys,
+                  jobs=jobs)
     r.copy_static()
     r.home()
     r.cities_index()
@@ -94,6 +96,7 @@ def render_site(out_dir, documents, passages, figures, vocab, search_assets,
     r.search()
     r.not_found()
     r.sitemap()
+    r.finish()
     r.written.append(carry.save())
     if stats is not None:
         stats.update(rendered=carry.made, reused=carry.reused)

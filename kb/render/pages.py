@@ -13,6 +13,7 @@ import jinja2
 
 from .. import charts, cite
 from ..fsutil import write_bytes
+from ..parallel import fork_map
 from ..reuse import Carry, digest, files_digest
 from ..read import DOC_TYPE_LABELS
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
@@ -61,10 +62,17 @@ NAV = (
 )
 
 
+PARALLEL_PAGES = 16  # pages left to render: fewer are rendered in this process
+PAGE_CHUNKS = 4      # slices of them per job
+
+
 class _Renderer:
     def __init__(self, out_dir, site, search_assets, base_url, templates_dir, carry=None,
-                 doc_keys=None):
+                 doc_keys=None, jobs=1):
         self.out = Path(out_dir)
+        # jobs > 1: pages are rendered at the end (finish), in forked worker processes
+        self.jobs = jobs
+        self.pending = []
         # carry: kb.reuse.Carry — pages whose key is unchanged are linked from the previous
         # output instead of rendered; doc_keys: {document id: hash of its passages}
         self.carry = carry or Carry(out_dir, "render")
@@ -108,13 +116,41 @@ class _Renderer:
         }
 
     def write(self, rel_path, text, key=None):
-        path = self.out / rel_path
+        size = self._write_file(rel_path, text)
+        self.written.append(self.out / rel_path)
+        self.carry.record(rel_path, key, size)
+
+    def _write_file(self, rel_path, text):
         if not text.endswith("\n"):
             text += "\n"
         data = text.encode("utf-8")
-        write_bytes(path, data)
-        self.written.append(path)
-        self.carry.record(rel_path, key, len(data))
+        write_bytes(self.out / rel_path, data)
+        return len(data)
+
+    def _render(self, template, rel_path, ctx, env):
+        """Render and write one page; returns its size in bytes."""
+        if callable(ctx):
+            ctx = ctx()
+        return self._write_file(rel_path, (env or self.env).get_template(template).render(**ctx))
+
+    def finish(self):
+        """Render the pages left for the end, PAGE_CHUNKS slices of them per job in forked
+        worker processes (round robin: a document's parts spread over the workers)."""
+        pending, self.pending = self.pending, []
+        if len(pending) < PARALLEL_PAGES:
+            sizes = [self._render(*job[:4]) for job in pending]
+        else:
+            for template, _rel, _ctx, env, _key in pending:  # compiled once, before the fork
+                (env or self.env).get_template(template)
+            n = self.jobs * PAGE_CHUNKS
+            done = fork_map(lambda k: [self._render(*job[:4]) for job in pending[k::n]],
+                            [(k,) for k in range(n)], self.jobs)
+            sizes = [None] * len(pending)
+            for k, chunk in enumerate(done):
+                sizes[k::n] = chunk
+        for (_t, rel_path, _c, _e, key), size in zip(pending, sizes):
+            self.written.append(self.out / rel_path)
+            self.carry.record(rel_path, key, size)
 
     def template_key(self, name):
         """Hash of a template and of every template it extends, includes or imports, so a
@@ -155,6 +191,9 @@ class _Renderer:
                                  env is self.search_env, ctx)
         if self.carry.carry(rel_path, key):
             self.written.append(self.out / rel_path)
+            return
+        if self.jobs > 1:
+            self.pending.append((template, rel_path, ctx, env, key))
             return
         if callable(ctx):
             ctx = ctx()
