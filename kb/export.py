@@ -185,11 +185,11 @@ def write_exports(data_dir, documents, passages, figures, vocab, coverage_report
             written.append(root / rel)
             files_reused += 1
             continue
-        lengths, made = [], [0, 0]
+        head, sep, tail = head.encode("utf-8"), sep.encode("utf-8"), tail.encode("utf-8")
+        lengths, made = [], [0, 0]  # [k, bytes] per segment; segments reused, made
 
-        def chunks(old, runs=runs, head=head.encode("utf-8"), sep=sep.encode("utf-8"),
-                   tail=tail.encode("utf-8"), empty=empty, make=make):
-            # one document's segment at a time: the file is streamed, never held whole
+        def chunks(old):
+            # one document's segment at a time (consumed right here): never the whole file
             if not runs and empty is not None:
                 yield empty.encode("utf-8")
                 return
@@ -212,8 +212,7 @@ def write_exports(data_dir, documents, passages, figures, vocab, coverage_report
         written.append(root / rel)
         segments_reused += made[0]
         segments_made += made[1]
-        carry.record(rel, key, size, {"head": len(head.encode("utf-8")), "sep": len(sep.encode("utf-8")),
-                                      "segments": lengths} if key else None)
+        carry.record(rel, key, size, {"head": len(head), "sep": len(sep), "segments": lengths} if key else None)
     files = {
         "documents.json": _json([document_record(d, counts.get(d["id"], 0)) for d in documents]),
         "taxonomy.json": _json(taxonomy_record(vocab)),

@@ -13,18 +13,16 @@ def write_bytes(path, data):
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return path
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+        pass
+    write_chunks(path, (data,))
     return path
 
 
 def write_chunks(path, chunks):
     """Write the byte strings of the iterable ``chunks`` one after another to ``path`` (through a
     temporary file in the same folder, replaced at the end), never holding the whole file.
-    Returns the number of bytes written. For files too large to assemble in memory (exports);
-    ``path`` is expected to be new (a staging folder), so there is nothing to compare with."""
+    Returns the number of bytes written. The way every output file is written; files too large
+    to assemble in memory (exports) call it directly, with no comparison to an existing file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

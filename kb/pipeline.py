@@ -343,7 +343,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
 
             si_stats = {}
             search_assets = write_static_index(staging, passages, meta_docs, vocab, jobs=jobs, tokens=tokens,
-                                               previous=out_dir if out_dir.exists() else None, cache=cache_dir,
+                                               previous=previous, cache=cache_dir,
                                                doc_keys=doc_keys, build_stats=si_stats)
             del tokens
             stats = search_assets.get("stats", {})

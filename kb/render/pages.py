@@ -116,7 +116,9 @@ class _Renderer:
         }
 
     def write(self, rel_path, text, key=None):
-        size = self._write_file(rel_path, text)
+        self._record(rel_path, key, self._write_file(rel_path, text))
+
+    def _record(self, rel_path, key, size):
         self.written.append(self.out / rel_path)
         self.carry.record(rel_path, key, size)
 
@@ -149,8 +151,7 @@ class _Renderer:
             for k, chunk in enumerate(done):
                 sizes[k::n] = chunk
         for (_t, rel_path, _c, _e, key), size in zip(pending, sizes):
-            self.written.append(self.out / rel_path)
-            self.carry.record(rel_path, key, size)
+            self._record(rel_path, key, size)
 
     def template_key(self, name):
         """Hash of a template and of every template it extends, includes or imports, so a
@@ -195,10 +196,7 @@ class _Renderer:
         if self.jobs > 1:
             self.pending.append((template, rel_path, ctx, env, key))
             return
-        if callable(ctx):
-            ctx = ctx()
-        text = (env or self.env).get_template(template).render(**ctx)
-        self.write(rel_path, text, key)
+        self._record(rel_path, key, self._render(template, rel_path, ctx, env))
 
     # ----------------------------------------------------------------- static
 
