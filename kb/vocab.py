@@ -389,7 +389,7 @@ def division_cities(curated, provinces, not_bare=(), table=None):
                 break
         slugs.add(slug)
         city = {"name": short, "slug": slug, "province": province_of.get(prov, short), "aliases": [],
-                "bare": short not in not_bare and len(short) >= 2, "adcode": code}
+                "nicknames": [], "bare": short not in not_bare and len(short) >= 2, "adcode": code}
         by_name[short] = city
         new.append(city)
     owners = {}
@@ -438,7 +438,7 @@ def _load_cities(path, province_names, province_surfaces):
     data = _read_yaml(path)
     items = _require_mapping(path, data, "cities")
     cities, surfaces, seen_slugs, seen_names = [], {}, {}, set()
-    plain_aliases, regex_aliases = {}, []
+    plain_aliases, regex_aliases, query_surfaces = {}, [], {}
     for i, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise InputError(path, f"第 {i} 个城市应为映射 (city #{i}: not a mapping)")
@@ -446,7 +446,7 @@ def _load_cities(path, province_names, province_surfaces):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise InputError(path, f"第 {i} 个城市缺少 {key} (city #{i}: missing {key})")
         name, slug, province = item["name"].strip(), item["slug"].strip(), item["province"].strip()
-        unknown = set(item) - {"name", "slug", "province", "aliases", "bare"}
+        unknown = set(item) - {"name", "slug", "province", "aliases", "nicknames", "bare"}
         if unknown:
             raise InputError(path, f"{name}: 未知字段 (unknown field) {', '.join(sorted(map(str, unknown)))}")
         if not SLUG_RE.match(slug):
@@ -478,8 +478,22 @@ def _load_cities(path, province_names, province_surfaces):
                 raise InputError(path, f"{name} 的别名 {form} 与省份名相同 (alias is a province name)")
             surfaces[norm] = name
             plain_aliases[norm] = ("city", name, basis)
+        nicknames = []  # recognised in queries only (kb.search.entities), never in running text
+        for nick in _str_list(path, item.get("nicknames"), f"{name} 的 nicknames"):
+            norm = _plain(path, nick, f"{name} 的别称")
+            if query_surfaces.get(norm, name) != name:
+                raise InputError(path, f"别称 {nick} 同时指向 {query_surfaces[norm]} 和 {name} "
+                                       f"(nickname maps to two cities)")
+            if norm in province_surfaces:
+                raise InputError(path, f"{name} 的别称 {nick} 与省份名相同 (nickname is a province name)")
+            query_surfaces[norm] = name
+            nicknames.append(norm)
         cities.append({"name": name, "slug": slug, "province": province, "aliases": aliases,
-                       "bare": bare})
+                       "nicknames": nicknames, "bare": bare})
+    for norm, name in query_surfaces.items():
+        if surfaces.get(norm, name) != name:
+            raise InputError(path, f"别称 {norm} 是 {name} 的别称，又是 {surfaces[norm]} 的名称或别名 "
+                                   f"(nickname maps to two cities)")
     words = {}
     for key in ("home_refs", "anaphors", "province_home_refs", "province_anaphors",
                 "mention_prefixes", "mention_suffixes",

@@ -76,13 +76,16 @@ def test_relevance_set_is_valid_for_the_built_corpus(built_site):
     assert rel.unknown_ids(queries, ids) == []
 
 
-def test_held_out_set_is_valid_and_asks_new_questions(built_site):
-    held = rel.load_queries(rel.DEFAULT_QUERIES.with_name("heldout.yaml"))
-    assert len(held) >= 30 and all(q["judgments"] and q["id"].startswith("ho-") for q in held)
+@pytest.mark.parametrize("name, prefix, size", [("heldout.yaml", "ho-", 30), ("heldout2.yaml", "h2-", 36)])
+def test_held_out_sets_are_valid_and_ask_new_questions(built_site, name, prefix, size):
+    held = rel.load_queries(rel.DEFAULT_QUERIES.with_name(name))
+    assert len(held) >= size and all(q["judgments"] and q["id"].startswith(prefix) for q in held)
     assert rel.unknown_ids(held, {p["id"] for p in passages_of(built_site)}) == []
-    tuned = rel.load_queries(rel.DEFAULT_QUERIES)
-    assert not {q["q"] for q in held} & {q["q"] for q in tuned}
-    assert not {q["id"] for q in held} & {q["id"] for q in tuned}
+    for other in ("queries.yaml", "heldout.yaml", "heldout2.yaml"):
+        if other != name:
+            seen = rel.load_queries(rel.DEFAULT_QUERIES.with_name(other))
+            assert not {q["q"] for q in held} & {q["q"] for q in seen}, other
+            assert not {q["id"] for q in held} & {q["id"] for q in seen}, other
 
 
 @pytest.mark.parametrize("body, problem", [

@@ -41,7 +41,8 @@ def synthetic():
             {"name": "合肥", "slug": "hefei", "province": "安徽省", "aliases": []},
             {"name": "洛阳", "slug": "luoyang", "province": "河南省", "aliases": []},
             {"name": "深圳", "slug": "shenzhen", "province": "广东省", "aliases": []},
-            {"name": "杭州", "slug": "hangzhou", "province": "浙江省", "aliases": ["re:(?<=在)杭(?!州)"]},
+            {"name": "杭州", "slug": "hangzhou", "province": "浙江省", "aliases": ["re:(?<=在)杭(?!州)"],
+             "nicknames": ["杭城"]},
             {"name": "宁波", "slug": "ningbo", "province": "浙江省", "aliases": []},
         ],
         provinces=[{"name": "湖北省", "aliases": ["湖北"]}],
@@ -643,6 +644,11 @@ def test_city_aliases_hide_regular_expressions(site):
     text = (out / "city/hangzhou.html").read_text(encoding="utf-8")
     assert "re:" not in text
     assert "别名：江城" in (out / "city/wuhan.html").read_text(encoding="utf-8")
+
+
+def test_city_page_shows_nicknames(site_real_templates):
+    out, _ = site_real_templates  # 杭城: a nickname, recognised in queries only (cities.yaml)
+    assert "别称：杭城" in (out / "city/hangzhou.html").read_text(encoding="utf-8")
 
 
 def test_cue_sentence_is_the_sentence_where_the_cue_fired():

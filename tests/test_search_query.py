@@ -80,6 +80,36 @@ def test_misprint_correction():
     assert Q.pick_correction("风险补尝", [("凤险补偿", 3)]) is None  # the first character stays
 
 
+def test_misprint_of_a_curated_name_inside_a_part():
+    vocab = VOCAB | {"合肥", "招商", "费", "补贴", "贷款"}
+    has = vocab.__contains__
+    words = lambda c: [w for w in vocab if w.startswith(c)]  # noqa: E731
+    fix = lambda q: Q.corrections(q, has, GAZ, words, lambda w: 1)  # noqa: E731
+    # 科技租赁 is an instrument cue, not a vocabulary word: the whole part and a run inside one
+    assert fix("科技租凭") == {"科技租凭": "科技租赁"}
+    assert fix("合肥科技租凭") == {"科技租凭": "科技租赁"}
+    p = plan("合肥科技租凭", fixes={"科技租凭": "科技租赁"})
+    assert texts(p) == [("city", "合肥"), ("instrument", "科技租赁")]
+    assert p["notices"] == ["没有找到“科技租凭”，已按“科技租赁”检索"]
+    # a rare real word never becomes a frequent one; a name of the gazetteer is never a misprint;
+    # one uncovered character is not evidence enough
+    assert fix("合肥招商引资") == {}
+    assert fix("江苏 科技金融") == {}
+    assert fix("贷款 担保费补贴") == {}
+    assert Q.correction_windows("科技租凭", has, set()) == [("科技租凭", 2, 4), ("租凭", 1, 2)]
+
+
+def test_nicknames_are_cities_in_queries_but_not_in_text():
+    vocab = load_vocab()
+    assert texts(plan("鹏城 科技保险"))[0] == ("city", "鹏城")
+    assert plan("江城")["concepts"][0]["cities"] == ["wuhan"]
+    assert plan("姑苏 科技贷款")["concepts"][0]["cities"] == ["suzhou"]
+    # in running text 江城 stays guarded (长江城市群 is no Wuhan) and 鹏城 is no alias
+    cities = lambda text: [h[3] for h in vocab.places.scan(text) if h[3][0] == "city"]  # noqa: E731
+    assert cities("长江城市群发展") == [] and cities("鹏城科创") == []
+    assert cities("江城基金") == [("city", "武汉", "alias")]
+
+
 def test_caps_with_notices():
     p = plan("科技" * 80)
     assert any("查询过长" in n for n in p["notices"])

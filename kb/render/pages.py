@@ -373,7 +373,8 @@ class _Renderer:
         ctx.update({
             "city": {"name": c["name"], "slug": slug, "province": c.get("province") or "",
                      "aliases": aliases[:MAX_ALIASES],
-                     "more_aliases": max(0, len(aliases) - MAX_ALIASES)},
+                     "more_aliases": max(0, len(aliases) - MAX_ALIASES),
+                     "nicknames": list(c.get("nicknames") or [])},
             "hidden_figures": hidden_figures,
             "count": len(passages),
             "toc": toc,

@@ -50,7 +50,7 @@ def run(query, source, gaz, rules=None, filters=None, max_chars=None):
     """The query model over ``source``: {"plan", "ranked", "ids" (filtered, best first),
     "notices"}. Without query concepts, the filters alone list passages in index order."""
     max_chars = max_chars or MAX_WORD_CHARS
-    fixes = corrections(query, source.has_word, gaz, source.prefix_words, source.df, max_chars)
+    fixes = corrections(query, source.has_word, gaz, source.prefix_words, source.df, max_chars, rules)
     plan = plan_query(query, source.has_word, gaz, rules, max_chars, fixes)
     filters = {k: v for k, v in (filters or {}).items() if v}
     if plan["concepts"]:

@@ -3,7 +3,8 @@
 The gazetteer maps normalised surface forms to entities, from the curated vocabularies
 (``kb/data/cities.yaml``, ``provinces.yaml``, ``instruments.yaml``, ``institutions.yaml``):
 
-* a city's name (when ``bare``), name+市 and its plain aliases (光谷, 东湖高新区 …) →
+* a city's name (when ``bare``), name+市, its plain aliases (光谷, 东湖高新区 …) and its
+  nicknames (江城, 鹏城: names a researcher types, too loose to tag running text by) →
   ``["c", slug]``;
 * a province's name, name+省 and aliases → ``["p", slug, slug …]`` (its cities);
 * an instrument's label and plain cue terms (科技保险, 投贷联动 …) → ``["i", slug]``;
@@ -51,7 +52,7 @@ def gazetteer(vocab):
     for city in vocab.cities:
         ent = ["c", city["slug"]]
         surfaces = ([city["name"]] if city.get("bare", True) else []) + [city["name"] + "市"]
-        for s in surfaces + list(city.get("aliases", [])):
+        for s in surfaces + list(city.get("aliases", [])) + list(city.get("nicknames", [])):
             put(s, ent, override=True)
     for name in sorted(vocab.institution_names):
         put(name, ["x"], override=True)

@@ -15,9 +15,15 @@ twin and tests hold it to these functions on the relevance query set. The rules:
    concept, an instrument's label or cue an instrument concept.
 5. **Misprints**: an unquoted part of ``TYPO_MIN``–``TYPO_MAX`` characters that is neither a
    vocabulary word nor a gazetteer surface, and that the vocabulary can only cut into single
-   characters somewhere (融资但保 → 融资 / 但 / 保), is replaced by the vocabulary word of the
-   same length that differs from it in one character after the first (融资担保), the most
-   frequent one if several do; a notice says so.
+   characters somewhere (融资但保 → 融资 / 但 / 保), is replaced by the vocabulary word or
+   gazetteer surface of the same length that differs from it in one character after the
+   first (融资担保; 科技租凭 → 科技租赁, a cue of the gazetteer), the most frequent one if
+   several do. Failing that, inside any part, a run of characters that no vocabulary word
+   covers (two or more, not a function word, outside gazetteer surfaces) is corrected with its neighbour — the word
+   before it and the run, else the run alone, else the run and the word after it — into a
+   gazetteer surface one character of the run apart (合肥科技租凭 → 合肥科技租赁). Only curated
+   names qualify there: a rare real word (招商引资 when the corpus never says 引资) must not
+   become a frequent one. A notice says so.
 6. **Words**: the rest of a part is cut by longest match against the index's word
    vocabulary (at most ``MAX_WORD_CHARS`` characters); each word is a concept, a run of
    characters no vocabulary word covers is one substring concept, and function words
@@ -191,7 +197,7 @@ def _entity_spans(text, gazetteer, max_len):
 
 
 def needs_correction(part, has_word, gazetteer, max_chars=MAX_WORD_CHARS):
-    """Is ``part`` (unquoted) a candidate misprint (see rule 5)?"""
+    """Is ``part`` (unquoted) a candidate misprint as a whole (rule 5)?"""
     if not (TYPO_MIN <= len(part) <= TYPO_MAX) or has_word(part) or part in gazetteer:
         return False
     if not all("\u3400" <= ch for ch in part):
@@ -199,29 +205,98 @@ def needs_correction(part, has_word, gazetteer, max_chars=MAX_WORD_CHARS):
     return any(w is None or len(w) == 1 for w, _s, _e in segment_words(part, has_word, max_chars))
 
 
-def pick_correction(part, candidates):
-    """The correction of ``part`` among [(word, document frequency)] (vocabulary words with its
-    first character), or None."""
-    fits = [(w, df) for w, df in candidates
-            if len(w) == len(part) and w[0] == part[0] and sum(a != b for a, b in zip(w, part)) == 1]
+def correction_windows(part, has_word, function_words, max_chars=MAX_WORD_CHARS):
+    """Where a misprint may sit inside ``part`` (rule 5, second clause): for each run of two or
+    more CJK characters that no vocabulary word covers (and that is not a function word), the
+    windows [(text, lo, hi)] to try in turn — the word before the run with the run, the run
+    alone, the run with the word after it; ``lo``–``hi``: the positions of the run inside the
+    window, where the one changed character must be. ``part``: text outside gazetteer
+    surfaces."""
+    segs = segment_words(part, has_word, max_chars)
+    out, k = [], 0
+    while k < len(segs):
+        if segs[k][0] is not None or not "\u3400" <= part[segs[k][1]]:
+            k += 1
+            continue
+        j = k
+        while j < len(segs) and segs[j][0] is None and "\u3400" <= part[segs[j][1]]:
+            j += 1
+        a, b = segs[k][1], segs[j - 1][2]
+        if b - a >= 2 and part[a:b] not in function_words:
+            if k > 0:
+                s = segs[k - 1][1]
+                out.append((part[s:b], a - s, b - s))
+            out.append((part[a:b], 1, b - a))
+            if j < len(segs):
+                out.append((part[a:segs[j][2]], 1, b - a))
+        k = j
+    return [(w, lo, hi) for w, lo, hi in out if 2 <= len(w) <= TYPO_MAX]
+
+
+def pick_correction(part, candidates, lo=1, hi=None):
+    """The correction of ``part`` among [(word, document frequency)] (vocabulary words and
+    gazetteer surfaces with its first character): the same length, one character apart at a
+    position in ``lo``–``hi`` (default: any after the first), the most frequent; or None."""
+    hi = len(part) if hi is None else hi
+    fits = []
+    for w, df in candidates:
+        if len(w) != len(part) or w[0] != part[0]:
+            continue
+        diff = [i for i, (a, b) in enumerate(zip(w, part)) if a != b]
+        if len(diff) == 1 and lo <= diff[0] < hi:
+            fits.append((w, df))
     if not fits:
         return None
     return min(fits, key=lambda wd: (-wd[1], wd[0].encode("utf-16-be")))[0]
 
 
-def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD_CHARS):
+def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD_CHARS, rules=None):
     """{misprint: correction} for the parts of a query (rule 5), given ``prefix_words(char)``
-    (vocabulary words starting with ``char``) and ``df(word)``."""
+    (vocabulary words starting with ``char``) and ``df(word)``; gazetteer surfaces are
+    candidates too (their df: 0 unless they are vocabulary words)."""
+    function_words = set((rules or load_rules())["function_words"])
+    max_len = max((len(s) for s in gazetteer), default=0)
     text, _notices = prepare(query)
     out = {}
+
+    def fix(window, lo=1, hi=None, words=True):
+        surfaces = [s for s in gazetteer if len(s) == len(window) and s[0] == window[0]]
+        if not words:
+            return pick_correction(window, [(s, 0) for s in surfaces], lo, hi)
+        words = [w for w in prefix_words(window[0]) if len(w) == len(window)]
+        return pick_correction(window, [(w, df(w)) for w in words]
+                               + [(s, 0) for s in surfaces if not has_word(s)], lo, hi)
+
     for part, phrase in split_parts(text)[:MAX_PARTS]:
-        if phrase or part in out or not needs_correction(part, has_word, gazetteer, max_chars):
+        if phrase or part in out:
             continue
-        words = [w for w in prefix_words(part[0]) if len(w) == len(part)]
-        fixed = pick_correction(part, [(w, df(w)) for w in words])
+        fixed = fix(part) if needs_correction(part, has_word, gazetteer, max_chars) else None
         if fixed:
             out[part] = fixed
+            continue
+        for start, end, ent in _entity_spans(part, gazetteer, max_len):
+            if ent is not None:
+                continue
+            for window, lo, hi in correction_windows(part[start:end], has_word, function_words, max_chars):
+                if window in out:
+                    break
+                fixed = fix(window, lo, hi, words=False)
+                if fixed:
+                    out[window] = fixed
+                    break
     return out
+
+
+def apply_fixes(part, fixes):
+    """(``part`` with its misprints corrected, [(misprint, correction)] applied)."""
+    if part in fixes:
+        return fixes[part], [(part, fixes[part])]
+    done = []
+    for wrong, right in fixes.items():
+        if wrong in part:
+            part = part.replace(wrong, right)
+            done.append((wrong, right))
+    return part, done
 
 
 def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_CHARS, fixes=None):
@@ -241,9 +316,9 @@ def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_C
         parts = parts[:MAX_PARTS]
     concepts, dropped = [], []
     for part, phrase in parts:
-        if not phrase and fixes and part in fixes:
-            notices.append(f"没有找到“{part}”，已按“{fixes[part]}”检索")
-            part = fixes[part]
+        if not phrase and fixes:
+            part, done = apply_fixes(part, fixes)
+            notices.extend(f"没有找到“{wrong}”，已按“{right}”检索" for wrong, right in done)
         if phrase:
             concepts.append(_concept(part, "phrase", has_word, max_chars, required=True))
             continue

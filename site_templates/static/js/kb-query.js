@@ -190,18 +190,64 @@
 
   function utf16Less(a, b) { return a < b; }
 
+  /* Twin of kb.search.query.correction_windows: [[window, lo, hi]]. */
+  KB.correctionWindows = function (part, hasWord, fwSet, maxChars) {
+    var segs = KB.segmentWords(part, hasWord, maxChars);
+    var out = [];
+    var cjk = function (k) { return segs[k][0] === null && part.charCodeAt(segs[k][1]) >= 0x3400; };
+    var k = 0;
+    while (k < segs.length) {
+      if (!cjk(k)) { k += 1; continue; }
+      var j = k;
+      while (j < segs.length && cjk(j)) j += 1;
+      var a = segs[k][1], b = segs[j - 1][2];
+      if (b - a >= 2 && !fwSet.has(part.slice(a, b))) {
+        if (k > 0) {
+          var s = segs[k - 1][1];
+          out.push([part.slice(s, b), a - s, b - s]);
+        }
+        out.push([part.slice(a, b), 1, b - a]);
+        if (j < segs.length) out.push([part.slice(a, segs[j][2]), 1, b - a]);
+      }
+      k = j;
+    }
+    return out.filter(function (w) { return w[0].length >= 2 && w[0].length <= TYPO_MAX; });
+  };
+
   /* Twin of kb.search.query.pick_correction: candidates [[word, df]]. */
-  KB.pickCorrection = function (part, candidates) {
+  KB.pickCorrection = function (part, candidates, lo, hi) {
+    lo = lo === undefined ? 1 : lo;
+    hi = hi === undefined ? part.length : hi;
     var best = null;
     candidates.forEach(function (wd) {
       var w = wd[0];
       if (w.length !== part.length || w.charAt(0) !== part.charAt(0)) return;
-      var diff = 0;
-      for (var i = 0; i < w.length; i++) if (w.charAt(i) !== part.charAt(i)) diff += 1;
-      if (diff !== 1) return;
+      var diff = [];
+      for (var i = 0; i < w.length; i++) if (w.charAt(i) !== part.charAt(i)) diff.push(i);
+      if (diff.length !== 1 || diff[0] < lo || diff[0] >= hi) return;
       if (!best || wd[1] > best[1] || (wd[1] === best[1] && utf16Less(w, best[0]))) best = wd;
     });
     return best ? best[0] : null;
+  };
+
+  /* Twin of kb.search.query.apply_fixes: [fixed part, [[misprint, correction]]]. */
+  KB.applyFixes = function (part, fixes) {
+    if (Object.prototype.hasOwnProperty.call(fixes, part)) return [fixes[part], [[part, fixes[part]]]];
+    var done = [];
+    Object.keys(fixes).forEach(function (wrong) {
+      if (part.indexOf(wrong) >= 0) {
+        part = part.split(wrong).join(fixes[wrong]);
+        done.push([wrong, fixes[wrong]]);
+      }
+    });
+    return [part, done];
+  };
+
+  /* Twin of the span loop of kb.search.query.corrections: the plain pieces of part. */
+  KB.plainPieces = function (part, gaz) {
+    var maxLen = Object.keys(gaz).reduce(function (a, s) { return Math.max(a, s.length); }, 0);
+    return entitySpans(part, gaz, maxLen).filter(function (sp) { return !sp[2]; })
+      .map(function (sp) { return part.slice(sp[0], sp[1]); });
   };
 
   /* {concepts, notices, parts}: the twin of kb.search.query.plan_query. */
@@ -220,9 +266,12 @@
     var dropped = [];
     parts.forEach(function (pt) {
       var part = pt[0];
-      if (!pt[1] && fixes && Object.prototype.hasOwnProperty.call(fixes, part)) {
-        notices.push("没有找到\u201c" + part + "\u201d，已按\u201c" + fixes[part] + "\u201d检索");
-        part = fixes[part];
+      if (!pt[1] && fixes) {
+        var fixed = KB.applyFixes(part, fixes);
+        part = fixed[0];
+        fixed[1].forEach(function (f) {
+          notices.push("没有找到\u201c" + f[0] + "\u201d，已按\u201c" + f[1] + "\u201d检索");
+        });
       }
       if (pt[1]) { concepts.push(concept(part, "phrase", hasWord, maxChars, null, true)); return; }
       entitySpans(part, gaz, maxLen).forEach(function (sp) {

@@ -488,29 +488,47 @@
       for (var i = 0; i < sets.length; i++) if (sets[i].has(t)) return true;
       return false;
     };
-    // misprints (kb.search.query.corrections): vocabulary words of the same length and first
-    // character, one character apart, the most frequent
+    // misprints (kb.search.query.corrections): a whole part becomes the vocabulary word or
+    // gazetteer surface of the same length and first character one character apart (the most
+    // frequent); else a run no word covers, with its neighbour, becomes such a surface
     var fixes = {};
-    var typos = parts.filter(function (p) {
-      return !p[1] && !Object.prototype.hasOwnProperty.call(fixes, p[0]) &&
-        KB.needsCorrection(p[0], hasWord, gaz, meta.maxw);
-    }).map(function (p) { return p[0]; });
-    if (typos.length) {
-      for (var t = 0; t < typos.length; t++) {
-        var part = typos[t];
-        var names = await self.loadChunks("lex", [[part.charAt(0), part.charAt(0) + "\uffff"]]);
-        var words = [];
-        names.forEach(function (n) {
-          KB.data[n].forEach(function (w) { if (w.length === part.length && w.charAt(0) === part.charAt(0)) words.push(w); });
-        });
-        await self.loadChunks("w", words.map(function (w) { return [w, w]; }));
-        var cands = words.map(function (w) {
-          var name = self.chunkOf("w", w);
-          var raw = name ? self.chunkMap(name).get(w) : undefined;
-          return [w, raw ? raw[0] : 0];
-        });
-        var fixed = KB.pickCorrection(part, cands);
-        if (fixed) fixes[part] = fixed;
+    var fwSet = new Set(rules.fw || []);
+    var surfacesLike = async function (w) {
+      await loadGaz([[w.charAt(0), w.charAt(0) + "\uffff"]]);
+      return Object.keys(gaz).filter(function (g) { return g.length === w.length && g.charAt(0) === w.charAt(0); });
+    };
+    var typoParts = parts.filter(function (p) { return !p[1]; }).map(function (p) { return p[0]; });
+    if (typoParts.length) {
+      for (var t = 0; t < typoParts.length; t++) {
+        var part = typoParts[t];
+        if (Object.prototype.hasOwnProperty.call(fixes, part)) continue;
+        if (KB.needsCorrection(part, hasWord, gaz, meta.maxw)) {
+          var names = await self.loadChunks("lex", [[part.charAt(0), part.charAt(0) + "\uffff"]]);
+          var words = [];
+          names.forEach(function (n) {
+            KB.data[n].forEach(function (w) { if (w.length === part.length && w.charAt(0) === part.charAt(0)) words.push(w); });
+          });
+          await self.loadChunks("w", words.map(function (w) { return [w, w]; }));
+          var cands = words.map(function (w) {
+            var name = self.chunkOf("w", w);
+            var raw = name ? self.chunkMap(name).get(w) : undefined;
+            return [w, raw ? raw[0] : 0];
+          });
+          (await surfacesLike(part)).forEach(function (g) { if (!hasWord(g)) cands.push([g, 0]); });
+          var fixed = KB.pickCorrection(part, cands);
+          if (fixed) { fixes[part] = fixed; continue; }
+        }
+        var pieces = KB.plainPieces(part, gaz);
+        for (var pc = 0; pc < pieces.length; pc++) {
+          var wins = KB.correctionWindows(pieces[pc], hasWord, fwSet, meta.maxw);
+          for (var wi = 0; wi < wins.length; wi++) {
+            var win = wins[wi];
+            if (Object.prototype.hasOwnProperty.call(fixes, win[0])) break;
+            var surf = (await surfacesLike(win[0])).map(function (g) { return [g, 0]; });
+            var wfix = KB.pickCorrection(win[0], surf, win[1], win[2]);
+            if (wfix) { fixes[win[0]] = wfix; break; }
+          }
+        }
       }
       var more = [];
       var moreEnt = [];
