@@ -64,6 +64,10 @@ def test_words_concepts_pieces_and_ascii_runs():
     assert p["concepts"][0]["words"] == ["容错免责"] and p["concepts"][0]["pieces"] == ["容错", "免责"]
     assert [w for w, *_ in Q.segment_words("xyzzy", HAS)] == [None] * 5  # never x + yzzy
     assert [w for w, *_ in Q.segment_words("s基金aic", HAS)] == ["s基金", "aic"]
+    # one-character words and uncovered characters in a row are one concept, matched as a phrase
+    p = plan("科技但保利")
+    assert texts(p) == [("term", "科技"), ("term", "但保利")] and p["concepts"][1]["words"] == []
+    assert plan("但保")["concepts"][0]["words"] == ["但", "保"]
     assert Q.gram_slots("科") == [("p", "科")]
     assert Q.gram_slots("5g险") == [("e", "5g"), ("p", "险")]
 

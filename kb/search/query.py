@@ -25,9 +25,10 @@ twin and tests hold it to these functions on the relevance query set. The rules:
    names qualify there: a rare real word (招商引资 when the corpus never says 引资) must not
    become a frequent one. A notice says so.
 6. **Words**: the rest of a part is cut by longest match against the index's word
-   vocabulary (at most ``MAX_WORD_CHARS`` characters); each word is a concept, a run of
-   characters no vocabulary word covers is one substring concept, and function words
-   (``kb/data/query.yaml``) are dropped unless nothing else is left.
+   vocabulary (at most ``MAX_WORD_CHARS`` characters); each word of two or more characters is
+   a concept; a run of characters that no such word covers (uncovered characters and
+   one-character words alike: 让 + 利 in 让利) is one concept, matched as a phrase; function
+   words (``kb/data/query.yaml``) are dropped unless nothing else is left.
 
 A concept: ``{"text", "kind": "term"|"phrase"|"city"|"instrument", "words": [word-layer
 terms matched as a phrase, or [] when the word layer cannot match], "slots": gram-layer slots
@@ -336,6 +337,9 @@ def plan_query(query, has_word, gazetteer=None, rules=None, max_chars=MAX_WORD_C
 
             run_start = None
             for word, s, _e in segment_words(piece, has_word, max_chars) + [(True, len(piece), len(piece))]:
+                if word is not True and word is not None and len(word) == 1 and word not in function_words \
+                        and "\u3400" <= word:
+                    word = None  # a lone character joins its neighbours' run (让 + 利 = 让利)
                 if word is None:
                     wordchar = bool(_WORDCHAR_RE.match(piece[s]))
                     if wordchar and run_start is None:

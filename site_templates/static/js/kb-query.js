@@ -287,6 +287,9 @@
         for (var k = 0; k < seg.length; k++) {
           var word = seg[k][0];
           var s = seg[k][1];
+          if (typeof word === "string" && word.length === 1 && !fwSet.has(word) && word.charCodeAt(0) >= 0x3400) {
+            word = null; // a lone character joins its neighbours' run (让 + 利 = 让利)
+          }
           if (word === null) {
             var wc = WORDCHAR.test(piece.charAt(s));
             if (wc && runStart === null) runStart = s;
