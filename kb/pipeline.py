@@ -13,7 +13,10 @@
   swap is one atomic exchange of the two directories (``renameat2`` with
   ``RENAME_EXCHANGE``), so there is no moment without ``out_dir``; where that
   call is missing or refused (other systems, some file systems) it falls back to
-  two renames, with an instant between them when ``out_dir`` is absent.
+  two renames, with an instant between them when ``out_dir`` is absent. The previous
+  output is then renamed ``.<out>.retired-<random>`` and removed by a process of its own,
+  which the build does not wait for (the next build removes what an interrupted removal
+  left, like a killed build's staging directory).
 * The Whoosh index of the previous output is updated in place (only changed
   documents are re-indexed) when its manifest matches; when a document was
   removed, the index is rebuilt, so it is byte-identical to a fresh build's.
@@ -27,8 +30,8 @@
 * Nothing changed: after reading the corpus, a build whose inputs (every document's
   analysis key, every file of kb/ and site_templates/, the libraries' versions, the
   Python version, ``base_url``) are those of the build that made ``out_dir``, and whose
-  files and folders all have the identity (inode, size, modification and change times)
-  noted after that build (``.kbcache/output-stamps/``), keeps ``out_dir`` as it is: no
+  files and folders all have the identity (inode, size, modification time) noted after
+  that build (``.kbcache/output-stamps/``), keeps ``out_dir`` as it is: no
   stage runs, nothing is written.
 """
 
@@ -42,6 +45,7 @@ import os
 import pickle
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -357,8 +361,9 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     stages.done("clean+split+tag+figures", passages=len(passages), figures=len(figures),
                 **cache_stats)
 
-    for stale in out_dir.parent.glob(f".{out_dir.name}.building-*"):  # left by a killed build
-        shutil.rmtree(stale, ignore_errors=True)
+    # left by a killed build (staging) or an interrupted removal (retired)
+    _discard([*out_dir.parent.glob(f".{out_dir.name}.building-*"),
+              *out_dir.parent.glob(f".{out_dir.name}.retired-*")])
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     try:
         with frozen():  # the analysed corpus lives to the end: no collection need walk it
@@ -443,9 +448,11 @@ def _stamp_path(cache_dir, out_dir):
 
 
 def _tree_digest(root):
-    """Hash of the identity of every file and folder under ``root`` (path, inode, size,
-    modification and change times): any file written, replaced, added or removed changes it
-    (an edit that keeps the size and restores the time stamp still changes the change time)."""
+    """Hash of the identity of every file and folder under ``root`` (path, type, inode, size,
+    modification time): a file written, replaced, added or removed changes it. (Not the change
+    time: removing the previous output, which shares most files' inodes, changes that of the
+    files it shared after the build; so an edit that keeps the size and puts the modification
+    time back is not noticed.)"""
     h = hashlib.sha256()
     todo = [""]
     while todo:
@@ -455,12 +462,12 @@ def _tree_digest(root):
         for e in entries:
             st = e.stat(follow_symlinks=False)
             name = f"{rel}/{e.name}" if rel else e.name
-            h.update(f"{name}\0{st.st_mode}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0"
-                     f"{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
+            h.update(f"{name}\0{st.st_mode}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\n"
+                     .encode("utf-8", "surrogateescape"))
             if e.is_dir(follow_symlinks=False):
                 todo.append(name)
     st = os.stat(root)
-    h.update(f"{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}".encode())
+    h.update(f"{st.st_ino}\0{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
@@ -489,10 +496,13 @@ def _unchanged_output(stamp, build_key, out_dir):
 
 
 def _swap(staging, out_dir):
-    """Replace ``out_dir`` by ``staging``; the old tree is removed last."""
+    """Replace ``out_dir`` by ``staging``; the old tree is renamed ``.<out>.retired-…`` and
+    removed last, by a process of its own (:func:`_discard`)."""
     os.chmod(staging, 0o755)  # mkdtemp made it private; the output is not
+    retired = staging.with_name(staging.name.replace(".building-", ".retired-", 1))
     if out_dir.exists() and _exchange(staging, out_dir):
-        shutil.rmtree(staging)  # now holds the previous output
+        staging.rename(retired)  # staging now holds the previous output
+        _discard([retired])
         return
     old = out_dir.with_name(f".{out_dir.name}.old")  # fallback: two renames
     if old.exists():
@@ -501,7 +511,42 @@ def _swap(staging, out_dir):
         out_dir.rename(old)
     staging.rename(out_dir)
     if old.exists():
-        shutil.rmtree(old)
+        old.rename(retired)
+        _discard([retired])
+
+
+_DISCARDING = []  # removal processes started by this process (see _discard)
+_DISCARD_CODE = "import shutil, sys\nfor path in sys.argv[1:]:\n    shutil.rmtree(path, ignore_errors=True)\n"
+
+
+def _discard(folders):
+    """Remove ``folders`` (trees no output refers to any more: a previous output, a killed
+    build's staging folder) in a separate process that may outlive this one: removing tens of
+    thousands of files takes from a few tenths of a second to seconds of disk time, which the
+    build need not wait for. The next build removes what an interrupted removal left. Where
+    no process can be started, they are removed here."""
+    folders = [os.fspath(f) for f in folders]
+    for proc in list(_DISCARDING):  # collect the finished ones
+        if proc.poll() is not None:
+            _DISCARDING.remove(proc)
+    if not folders:
+        return
+    try:
+        if not sys.executable:
+            raise OSError("no interpreter to run the removal")
+        _DISCARDING.append(subprocess.Popen(
+            [sys.executable, "-S", "-c", _DISCARD_CODE, *folders], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
+            **({"start_new_session": True} if os.name == "posix" else {})))
+    except OSError:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for_removals(timeout=None):
+    """Wait for the removals this process started (tests; a caller that must see them done)."""
+    while _DISCARDING:
+        _DISCARDING.pop().wait(timeout)
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
