@@ -396,12 +396,13 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stamp.unlink(missing_ok=True)  # describes the output about to be replaced
-    _swap(staging, out_dir)
-    cov = coverage(figures)
-    summary = {"documents": len(docs), "passages": len(passages), "figures": len(figures),
-               "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
-               "search": search_assets.get("stats", {})}
-    _write_stamp(stamp, build_key, out_dir, summary)
+    with _no_collection():  # (the analysed corpus, no longer frozen, is not walked again)
+        _swap(staging, out_dir)
+        cov = coverage(figures)
+        summary = {"documents": len(docs), "passages": len(passages), "figures": len(figures),
+                   "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
+                   "search": search_assets.get("stats", {})}
+        _write_stamp(stamp, build_key, out_dir, summary)
     stages.done("swap")
     return {**summary, "out": str(out_dir), "stages": stages.rows}
 
