@@ -339,9 +339,11 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
             notify(f"注意 {path}: 文件很大（{size / 2**20:.1f} MB，超过 "
                    f"{LARGE_TEXT_BYTES // 2**20} MB），构建会较慢")
     paths = corpus.documents
+    memo = _SidecarMemo(cache_dir)
     docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract",
-                          sidecar=corpus.sidecars.get(p.stem))
+                          sidecar=corpus.sidecars.get(p.stem), sidecar_memo=memo.used)
             for p in _progress(progress, "读取", len(paths))(paths)]
+    memo.save()
     stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
     keys = analysis_keys(docs)
@@ -405,6 +407,61 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
         _write_stamp(stamp, build_key, out_dir, summary)
     stages.done("swap")
     return {**summary, "out": str(out_dir), "stages": stages.rows}
+
+
+class _SidecarMemo:
+    """The parsed sidecars of the last build (``.kbcache/sidecars/``, one file for the
+    corpus), by the hash of their bytes: parsing YAML is most of the time of reading a
+    corpus (0.3 of 0.5 s at 1,000 documents). ``used`` is the dict :func:`kb.read.read_document`
+    reads and fills; :meth:`save` keeps the entries this build used."""
+
+    def __init__(self, cache_dir):
+        from . import read
+
+        salt = hashlib.sha256(Path(read.__file__).read_bytes() + f"|{yaml_version()}".encode()).hexdigest()
+        self.path = Path(cache_dir) / "sidecars" / f"{salt[:32]}.pickle"
+        try:
+            with open(self.path, "rb") as fh:
+                self.old = pickle.load(fh)
+            if not isinstance(self.old, dict):
+                self.old = {}
+        except Exception:  # missing, truncated or not ours: parse again
+            self.old = {}
+        self.used = _Memo(self.old)
+
+    def save(self):
+        if self.used.entries == self.old:
+            return
+        try:
+            for stale in self.path.parent.glob("*.pickle"):
+                if stale != self.path:
+                    stale.unlink(missing_ok=True)
+            write_bytes(self.path, pickle.dumps(self.used.entries, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a memo that cannot be written only costs time
+
+
+class _Memo:
+    """A dict-like view that reads ``old`` and remembers what was read or added."""
+
+    def __init__(self, old):
+        self.old, self.entries = old, {}
+
+    def get(self, key):
+        value = self.old.get(key)
+        if isinstance(value, bytes):
+            self.entries[key] = value
+            return value
+        return None
+
+    def __setitem__(self, key, value):
+        self.entries[key] = value
+
+
+def yaml_version():
+    import yaml
+
+    return yaml.__version__
 
 
 # ---------------------------------------------------------------- nothing changed
