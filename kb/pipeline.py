@@ -49,18 +49,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import analysis, export, formats, index as kbindex, urls
-from .clean import clean
+# The stages' own modules (clean, split, tag, figures, index, export, …) are imported where
+# they are used: a build that finds nothing changed reads the corpus and stops, and its
+# process should not spend half a second importing what it does not run.
+from . import analysis, formats, urls
 from .errors import InputError
-from .figures import coverage, coverage_report, extract, plan_documents
 from .fsutil import write_bytes
 from .parallel import fork_map, frozen
 from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
-from .split import split
-from .tag import passage_facts as tag_passages_facts, tag_passages
 from .vocab import load_vocab
 
 _STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls", "analysis")
@@ -114,6 +112,11 @@ def analyse_document(doc, jobs=1, chunk=CHUNK_PASSAGES):
     worker processes); with ``jobs`` > 1 and more than ``chunk`` passages, the per-passage
     work (tag facts, tokens, figures) runs on slices of ``chunk`` passages in forked worker
     processes and is joined in order: the result is the same as one process's."""
+    from .clean import clean
+    from .figures import extract, plan_documents
+    from .split import split
+    from .tag import passage_facts as tag_passages_facts, tag_passages
+
     vocab = load_vocab()
     passages = split(clean(doc["text"], doc, jobs=jobs))
     if not passages:
@@ -202,6 +205,8 @@ def _analyse_missing(todo, jobs, bar):
     """analyse_document of each of ``todo``, in order: documents of CHUNKED_CHARS or more
     one after the other in this process, each in parallel slices; the others spread over
     a pool of worker processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
     big = [jobs > 1 and len(d["text"]) >= CHUNKED_CHARS for d in todo]
     small = [d for d, b in zip(todo, big) if not b]
     if jobs > 1 and len(small) > 1:
@@ -219,6 +224,8 @@ def _analyse_missing(todo, jobs, bar):
 
 def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc, tokens, progress, jobs):
     """Reuse the previous output's Whoosh index when possible (incremental)."""
+    from . import index as kbindex
+
     manifest = {d["id"]: k for d, k in zip(docs, keys)}
     doc_types = {d["id"]: d["type"] for d in docs}
     old_manifest_path = Path(previous) / "index" / INDEX_MANIFEST if previous else None
@@ -251,6 +258,8 @@ def indexed_documents(index_dir):
 
 
 def _write_manifest(index_dir, manifest):
+    from . import index as kbindex
+
     data = {"schema": kbindex.SCHEMA_VERSION, "analysis": analysis_version(),
             "docs": dict(sorted(manifest.items()))}
     (Path(index_dir) / INDEX_MANIFEST).write_text(
@@ -322,8 +331,6 @@ def output_lock(out_dir, wait, notify):
 
 
 def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
-    from .render import render_site
-    from .static_index import write_static_index
 
     cache_dir = Path(cache_dir) if cache_dir else out_dir.parent / ".kbcache"
     jobs = jobs or min(2, os.cpu_count() or 1)
@@ -353,6 +360,11 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     if kept is not None:  # nothing changed since the build that made out_dir: keep it as it is
         stages.done("unchanged")
         return {**kept, "out": str(out_dir), "stages": stages.rows}
+
+    from . import export
+    from .figures import coverage, coverage_report
+    from .render import render_site
+    from .static_index import write_static_index
 
     results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress, keys)
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
