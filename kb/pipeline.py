@@ -586,7 +586,9 @@ def _swap(staging, out_dir):
 
 
 _DISCARDING = []  # removal processes started by this process (see _discard)
-_DISCARD_CODE = "import shutil, sys\nfor path in sys.argv[1:]:\n    shutil.rmtree(path, ignore_errors=True)\n"
+_DISCARD_CODE = ("import os, shutil, sys\n"
+                 "if hasattr(os, 'nice'):\n    os.nice(10)  # after the build's own work\n"
+                 "for path in sys.argv[1:]:\n    shutil.rmtree(path, ignore_errors=True)\n")
 
 
 def _discard(folders):
