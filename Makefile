@@ -77,4 +77,4 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
 clean:
-	rm -rf output .output.building-* .output.old .output.lock .kbcache
+	rm -rf output .output.building-* .output.retired-* .output.old .output.lock .kbcache

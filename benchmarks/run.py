@@ -624,7 +624,8 @@ def _rmtree(path):
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-    for sibling in (*path.parent.glob(f".{path.name}.building-*"), path.with_name(f".{path.name}.old")):
+    for sibling in (*path.parent.glob(f".{path.name}.building-*"), *path.parent.glob(f".{path.name}.retired-*"),
+                    path.with_name(f".{path.name}.old")):
         shutil.rmtree(sibling, ignore_errors=True)
     path.with_name(f".{path.name}.lock").unlink(missing_ok=True)
 

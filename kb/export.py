@@ -251,7 +251,7 @@ class _OldSegments:
             return
         path = carry.previous / rel
         try:
-            if path.stat().st_size != entry[1]:
+            if not carry.intact(path, entry):
                 return
             self.fh = open(path, "rb")
         except OSError:

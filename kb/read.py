@@ -19,6 +19,7 @@ Any problem raises :class:`kb.errors.InputError` naming the file.
 import datetime
 import hashlib
 import os
+import pickle
 import re
 import stat
 from pathlib import Path
@@ -103,7 +104,21 @@ _SidecarLoader.yaml_implicit_resolvers = {
 }
 
 
-def _load_yaml(path, raw):
+def _load_yaml(path, raw, memo=None):
+    """The parsed sidecar ``raw``. ``memo``: a dict {sha256 of the bytes: the pickled parse}
+    (kept by the build across runs: parsing is most of the time of reading a corpus)."""
+    if memo is not None:
+        key = hashlib.sha256(raw).hexdigest()
+        hit = memo.get(key)
+        if hit is not None:
+            return pickle.loads(hit)  # a fresh object for every use
+        data = _parse_yaml(path, raw)
+        memo[key] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        return data
+    return _parse_yaml(path, raw)
+
+
+def _parse_yaml(path, raw):
     try:
         return yaml.load(raw.decode("utf-8-sig"), Loader=_SidecarLoader)  # noqa: S506 (safe loader)
     except (yaml.YAMLError, UnicodeDecodeError, ValueError, TypeError, OverflowError,
@@ -158,13 +173,14 @@ def validate_sidecar(path, meta, known_cities=None):
     return out
 
 
-def read_sidecar(path, known_cities=None):
-    """Parse and validate one sidecar; returns (metadata dict, raw bytes)."""
+def read_sidecar(path, known_cities=None, memo=None):
+    """Parse and validate one sidecar; returns (metadata dict, raw bytes). ``memo``: see
+    :func:`_load_yaml`."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "缺少元数据文件 (missing sidecar .yaml)")
     raw = _read_regular(path, MAX_SIDECAR_BYTES)
-    return validate_sidecar(path, _load_yaml(path, raw), known_cities), raw
+    return validate_sidecar(path, _load_yaml(path, raw, memo), known_cities), raw
 
 
 def _valid_date(match):
@@ -295,9 +311,9 @@ def _sidecar_of(path):
     return default
 
 
-def read_document(path, known_cities=None, extract_cache=None, sidecar=None):
+def read_document(path, known_cities=None, extract_cache=None, sidecar=None, sidecar_memo=None):
     path = Path(path)
-    meta, sidecar_raw = read_sidecar(sidecar or _sidecar_of(path), known_cities)
+    meta, sidecar_raw = read_sidecar(sidecar or _sidecar_of(path), known_cities, sidecar_memo)
     data = _read_regular(path)
     text, _, encoding, lines_are_paragraphs = extract(path, data, cache_dir=extract_cache)
     if not text.strip():

@@ -88,11 +88,14 @@ class Carry:
         if self.previous is not None and self.previous.resolve() == self.out.resolve():
             self.previous = None  # writing in place: nothing to carry over
         self.old = {}
+        self._saved_ns = None  # when the previous manifest was written
         if self.previous is not None:
             try:
-                data = json.loads((self.previous / MANIFEST_DIR / f"{name}.json").read_text(encoding="utf-8"))
+                path = self.previous / MANIFEST_DIR / f"{name}.json"
+                data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("salt") == salt:
                     self.old = data.get("files") or {}
+                    self._saved_ns = path.stat().st_mtime_ns
             except (OSError, ValueError, AttributeError):
                 self.old = {}
 
@@ -116,7 +119,7 @@ class Carry:
             return False
         src, dst = self.previous / rel, self.out / rel
         try:
-            if src.stat().st_size != entry[1]:
+            if not self.intact(src, entry):
                 return False  # changed behind the build's back: make it again
             dst.parent.mkdir(parents=True, exist_ok=True)
             link_or_copy(src, dst)
@@ -125,6 +128,13 @@ class Carry:
         self.files[rel] = entry
         self.reused += 1
         return True
+
+    def intact(self, src, entry):
+        """Whether the previous output's file ``src`` is as its manifest ``entry`` describes
+        it: the same size, and not modified after the manifest was written (a file edited by
+        hand in the published output, even to the same size, is made again)."""
+        st = src.stat()
+        return st.st_size == entry[1] and self._saved_ns is not None and st.st_mtime_ns <= self._saved_ns
 
     def record(self, rel, key, size, extra=None):
         """Note a file made by this build (``extra``: more for the next build to read)."""

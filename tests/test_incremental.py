@@ -256,7 +256,13 @@ def test_changing_and_removing_documents_matches_a_cold_build(tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache"
     pipeline.build(corpus, out, cache_dir=cache, progress=False)
 
-    # nothing changed: every page and export file comes from the previous output
+    # nothing changed: the output is kept as it is, no stage runs
+    before = snapshot(out)
+    result = pipeline.build(corpus, out, cache_dir=cache, progress=False)
+    assert [row["stage"] for row in result["stages"]] == ["read", "unchanged"]
+    assert snapshot(out) == before and result["passages"] > 100
+    # without the build's stamp, every page and export file comes from the previous output
+    shutil.rmtree(cache / "output-stamps")
     result = pipeline.build(corpus, out, cache_dir=cache, progress=False)
     stages = {row["stage"]: row for row in result["stages"]}
     assert stages["export"]["files_reused"] == 4
@@ -277,6 +283,79 @@ def test_changing_and_removing_documents_matches_a_cold_build(tmp_path):
     full2 = tmp_path / "full2"
     pipeline.build(corpus, full2, cache_dir=tmp_path / "cache-full2", progress=False)
     assert_same_tree(out, full2, skip=("index",))
+
+
+def _stages(result):
+    return [row["stage"] for row in result["stages"]]
+
+
+def test_a_rebuild_with_nothing_changed_keeps_the_output_as_it_is(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = pipeline.build(corpus, out, cache_dir=cache, progress=False)
+    before = snapshot(out)
+    page = out / "about.html"
+    inode = page.stat().st_ino
+    again = pipeline.build(corpus, out, cache_dir=cache, progress=False)
+    assert _stages(again) == ["read", "unchanged"]
+    assert page.stat().st_ino == inode and snapshot(out) == before
+    assert {k: again[k] for k in ("documents", "passages", "figures", "figure_coverage", "search")} == \
+        {k: first[k] for k in ("documents", "passages", "figures", "figure_coverage", "search")}
+
+    # a file of the output edited by hand (in place, same size), added or removed: the build
+    # runs, and its output is a cold build's
+    size = page.stat().st_size
+    with open(page, "r+b") as fh:
+        fh.write(b"X")
+    assert page.stat().st_size == size
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False))
+    assert snapshot(out) == before
+    (out / "stray.html").write_text("x", encoding="utf-8")
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False))
+    assert not (out / "stray.html").exists()
+    (out / "data" / "documents.json").unlink()
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False))
+    assert _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False)) == ["read", "unchanged"]
+    cold = tmp_path / "cold"
+    pipeline.build(corpus, cold, cache_dir=tmp_path / "cache-cold", progress=False)
+    assert_same_tree(out, cold, skip=("index",))
+
+    # another option, another document: built again
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False,
+                                              base_url="https://example.org/x/"))
+    _edit(corpus, "002", "\n\n补充：苏州市推出科技保险共保体。\n")
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False,
+                                              base_url="https://example.org/x/"))
+
+
+def test_a_code_change_rebuilds_an_unchanged_corpus(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    pipeline.build(corpus, out, cache_dir=cache, progress=False)
+    monkeypatch.setattr(pipeline, "_code_digest", lambda: "another version")
+    assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False))
+    assert _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False)) == ["read", "unchanged"]
+
+
+def test_the_code_digest_covers_code_templates_and_data(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    before = pipeline._code_digest()
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "0" if name == "Jinja2" else real(name))
+    assert pipeline._code_digest() != before
+    monkeypatch.undo()
+    assert pipeline._code_digest() == before
+    root = Path(pipeline.__file__).resolve().parent
+    for path in (root / "render" / "pages.py", root / "data" / "site.yaml", root.parent / "site_templates" / "base.html"):
+        assert path.is_file()
+        real_read = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes",
+                            lambda self, p=path: real_read(self) + (b"#" if self == p else b""))
+        assert pipeline._code_digest() != before, path
+        monkeypatch.undo()
 
 
 def test_a_failed_incremental_build_leaves_the_previous_output_byte_identical(tmp_path, monkeypatch):

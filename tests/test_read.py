@@ -128,3 +128,32 @@ def test_a_document_is_found_in_every_supported_format(tmp_path):
         (tmp_path / f"d{suffix}").with_suffix(".yaml").write_text(SIDECAR, encoding="utf-8")
         assert [p.name for p in list_documents(tmp_path)] == [f"d{suffix}"]
         (tmp_path / f"d{suffix}").unlink()
+
+
+def test_the_sidecar_memo_gives_what_parsing_gives(tmp_path):
+    from kb import pipeline
+
+    paths = list_documents(CORPUS)
+    plain = [read_document(p) for p in paths]
+    memo = pipeline._SidecarMemo(tmp_path)
+    assert [read_document(p, sidecar_memo=memo.used) for p in paths] == plain  # parsed, noted
+    memo.save()
+    again = pipeline._SidecarMemo(tmp_path)
+    assert len(again.old) == len(paths)
+    assert [read_document(p, sidecar_memo=again.used) for p in paths] == plain  # from the memo
+    # an edited sidecar is parsed again (its bytes are the key); only used entries are kept
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("武汉市设立科技金融风险补偿资金池。\n", encoding="utf-8")
+    (corpus / "a.yaml").write_text("title: 甲\npublisher: 武汉市人民政府\ndate: 2024-01-02\ntype: commentary\n", encoding="utf-8")
+    memo = pipeline._SidecarMemo(tmp_path)
+    assert read_document(corpus / "a.txt", sidecar_memo=memo.used)["title"] == "甲"
+    memo.save()
+    (corpus / "a.yaml").write_text("title: 乙\npublisher: 武汉市人民政府\ndate: 2024-01-02\ntype: commentary\n", encoding="utf-8")
+    memo = pipeline._SidecarMemo(tmp_path)
+    assert len(memo.old) == 1
+    assert read_document(corpus / "a.txt", sidecar_memo=memo.used)["title"] == "乙"
+    # a damaged memo is ignored
+    memo.path.write_bytes(b"not a pickle")
+    assert pipeline._SidecarMemo(tmp_path).old == {}
+    assert read_document(corpus / "a.txt", sidecar_memo=pipeline._SidecarMemo(tmp_path).used)["title"] == "乙"

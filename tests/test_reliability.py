@@ -81,6 +81,10 @@ def test_two_builds_at_once_both_complete_one_after_the_other(work):
     pipeline.build(work / "corpus", fresh, cache_dir=work / "cache3", progress=False)
     assert tree(work / "out", skip=()) == tree(fresh, skip=())  # 383 files: city/, data/, index/ …
     assert not list(work.glob(".out.building*")) and not (work / ".out.old").exists()
+    deadline = time.monotonic() + 60  # the second build's previous output: removed by a process of its own
+    while list(work.glob(".out.retired-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(work.glob(".out.retired-*"))
 
 
 def test_second_build_refuses_after_waiting(work):
@@ -104,9 +108,40 @@ def test_swap_is_one_exchange_and_a_killed_builds_staging_is_cleared(work, monke
     original = Path.rename
     monkeypatch.setattr(Path, "rename", lambda self, target: renamed.append(self) or original(self, target))
     pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
-    assert renamed == [], "output/ is replaced by one atomic exchange, never renamed away"
-    assert not stale.exists()
+    assert work / "out" not in renamed, "output/ is replaced by one atomic exchange, never renamed away"
+    assert [p.name.split("-")[0] for p in renamed] == [".out.building"]  # the previous output, retired
+    pipeline.wait_for_removals(60)
+    assert not stale.exists() and not list(work.glob(".out.retired-*"))
     assert (work / "out" / "index").is_dir() and (work / "out" / "data" / "passages.jsonl").exists()
+
+
+def test_the_previous_output_is_removed_by_a_process_of_its_own(work, monkeypatch):
+    started = []
+    real = pipeline.subprocess.Popen
+    monkeypatch.setattr(pipeline.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or real(cmd, **kw))
+    left = work / ".out.retired-interrupted"  # an interrupted removal: the next build finishes it
+    (left / "doc").mkdir(parents=True)
+    with next((work / "corpus").glob("*.txt")).open("a", encoding="utf-8") as fh:
+        fh.write("\n\n补充：苏州市推出科技保险共保体。\n")
+    pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
+    assert len(started) == 2 and str(left) in started[0]
+    retired = [Path(p) for p in started[1][4:]]
+    assert [p.name.startswith(".out.retired-") for p in retired] == [True]
+    pipeline.wait_for_removals(60)
+    assert not left.exists() and not retired[0].exists()
+    assert not list(work.glob(".out.retired-*")) and not list(work.glob(".out.building*"))
+    assert (work / "out" / "index").is_dir() and (work / "out" / "data" / "passages.jsonl").exists()
+
+
+def test_without_a_removal_process_the_previous_output_is_removed_in_the_build(work, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("no processes")
+
+    monkeypatch.setattr(pipeline.subprocess, "Popen", refuse)
+    (work / "out" / "stale.txt").write_text("from an older build", encoding="utf-8")
+    pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
+    assert not (work / "out" / "stale.txt").exists()
+    assert not list(work.glob(".out.retired-*")) and not list(work.glob(".out.building*"))
 
 
 def test_swap_falls_back_to_two_renames_where_exchange_is_refused(work, monkeypatch):
@@ -114,7 +149,9 @@ def test_swap_falls_back_to_two_renames_where_exchange_is_refused(work, monkeypa
     (work / "out" / "stale.txt").write_text("from an older build", encoding="utf-8")
     pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
     assert not (work / "out" / "stale.txt").exists() and (work / "out" / "index").is_dir()
+    pipeline.wait_for_removals(60)
     assert not (work / ".out.old").exists() and not list(work.glob(".out.building*"))
+    assert not list(work.glob(".out.retired-*"))
 
 
 # ------------------------------------------------------------------ the corpus boundary
@@ -318,7 +355,8 @@ def test_preview_server_listens_on_this_machine_unless_told():
     assert "--bind 0.0.0.0" in serve_command("HOST=0.0.0.0")
 
 
-@pytest.mark.parametrize("path", [".output.building-x1y2/index", ".output.old/index.html", ".output.lock"])
+@pytest.mark.parametrize("path", [".output.building-x1y2/index", ".output.retired-x1y2/index.html",
+                                  ".output.old/index.html", ".output.lock"])
 def test_build_leftovers_are_git_ignored(path):
     proc = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
     assert proc.returncode == 0, path

@@ -127,3 +127,22 @@ def test_no_document_keys_no_token_cache(tmp_path, base):
     _build(tmp_path / "a", base, cache=tmp_path / "cache")
     assert not (tmp_path / "cache" / writer._TERMS_DIR).exists()
     assert not os.listdir(tmp_path / "cache") or writer._TERMS_DIR not in os.listdir(tmp_path / "cache")
+
+
+def test_an_unchanged_index_is_linked_unless_a_file_was_edited_since(tmp_path, base):
+    cache = tmp_path / "cache"
+    keys = _keys(base[0])
+    _build(tmp_path / "old", base, cache=cache, doc_keys=keys)
+    cold = _tree(tmp_path / "old")
+    # nothing changed: every file linked from the previous output (none written)
+    same = _build(tmp_path / "same", base, cache=cache, doc_keys=keys, previous=tmp_path / "old")
+    assert same["stats"]["files_written"] == 0 and _tree(tmp_path / "same") == cold
+    # a file of the previous output edited in place to the same size: not linked, written again
+    edited = next(p for p in sorted((tmp_path / "same" / "search").glob("meta.*.js")))
+    data = edited.read_bytes()
+    with open(edited, "r+b") as fh:
+        fh.write(b"X" if data[:1] != b"X" else b"Y")
+    assert edited.stat().st_size == len(data)
+    again = _build(tmp_path / "again", base, cache=cache, doc_keys=keys, previous=tmp_path / "same")
+    assert _tree(tmp_path / "again") == cold
+    assert again["stats"]["files_written"] >= 1

@@ -399,7 +399,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     ordered = _ordered(passages, documents)
     params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
                   budget=budget, tag_budget=tag_budget)
-    digest = _inputs_digest(ordered, documents, vocab, params) if cache and previous else None
+    digest = _inputs_digest(ordered, documents, vocab, params, doc_keys) if cache and previous else None
     if digest:
         reused = _reuse(Path(cache), digest, previous, root)
         if reused is not None:
@@ -683,7 +683,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     result = {"scripts": [f"search/{s}" for s in scripts],
               "styles": [f"search/{css_name}"], "stats": stats}
     if cache:
-        _remember(Path(cache), digest or _inputs_digest(ordered, documents, vocab, params),
+        _remember(Path(cache), digest or _inputs_digest(ordered, documents, vocab, params, doc_keys),
                   result, files.sizes)
     return result
 
@@ -691,7 +691,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 _REUSE_DIR = "static-index"  # in the build cache: the inputs digest and file list of the last index
 
 
-def _inputs_digest(ordered, documents, vocab, params):
+def _inputs_digest(ordered, documents, vocab, params, doc_keys=None):
     """Hash of everything the index is made of, or None when the vocabulary has no version.
     Code: every module of kb/ and every browser script, so any change recomputes."""
     version = getattr(vocab, "version", None)
@@ -710,7 +710,13 @@ def _inputs_digest(ordered, documents, vocab, params):
         except metadata.PackageNotFoundError:
             pass
     h.update(json.dumps([version, params], sort_keys=True).encode())
-    h.update(json.dumps([ordered, documents], ensure_ascii=False, sort_keys=True, default=str).encode())
+    groups = _doc_groups(ordered)
+    if doc_keys and all(doc_keys.get(d) for d, _a, _b in groups):
+        # each document's key fixes its passages (and tokens): hash the keys, not the passages
+        passages = [[d, b - a, doc_keys[d]] for d, a, b in groups]
+    else:
+        passages = ordered
+    h.update(json.dumps([passages, documents], ensure_ascii=False, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
@@ -726,17 +732,19 @@ def _remember(cache, digest, result, sizes):
 def _reuse(cache, digest, previous, root):
     """Link every file of the last index into ``root`` when its inputs digest is ``digest``
     and ``previous`` still holds all its files (names are content hashes: same name and size
-    is the same file); returns its result, or None to compute it."""
+    is the same file, unless it was modified since); returns its result, or None to compute it."""
     entry = cache / _REUSE_DIR / f"{digest}.json"
     try:
         saved = json.loads(entry.read_text(encoding="utf-8"))
+        saved_ns = entry.stat().st_mtime_ns
     except (OSError, ValueError):
         return None
     made = set()
     for name, size in saved["sizes"].items():
         src, dst = previous / name, root / name
         try:
-            if src.stat().st_size != size:
+            st = src.stat()
+            if st.st_size != size or st.st_mtime_ns > saved_ns:  # (edited after this index was made)
                 return None
             if "/" in name and dst.parent not in made:
                 dst.parent.mkdir(parents=True, exist_ok=True)
