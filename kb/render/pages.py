@@ -16,6 +16,7 @@ from ..fsutil import write_bytes
 from ..parallel import fork_map
 from ..reuse import Carry, digest, files_digest
 from ..read import DOC_TYPE_LABELS
+from ..static_index import compact_css
 from .config import (CITY_FIGURES_PER_METRIC, CITY_PAGE_PER_INSTRUMENT, COMPARE_DEFAULT,
                      COMPARE_MAX, COMPARE_PER_CELL, CSP, DATA_DICTIONARY, DATA_DIR,
                      DEFAULT_BASE_URL, DOWNLOADS, INSTRUMENT_PAGE_PER_CITY, KIND_LABELS,
@@ -208,7 +209,10 @@ class _Renderer:
             if any(part.startswith(".") for part in path.relative_to(src).parts):
                 continue
             rel = Path("static") / path.relative_to(src)
-            write_bytes(self.out / rel, path.read_bytes())
+            data = path.read_bytes()
+            if path.suffix == ".css":  # compacted like the search page's scripts and stylesheet
+                data = compact_css(data.decode("utf-8")).encode("utf-8")
+            write_bytes(self.out / rel, data)
             self.written.append(self.out / rel)
 
     # ----------------------------------------------------------------- home

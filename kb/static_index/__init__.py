@@ -87,4 +87,4 @@ from .codec import (Codes, decode_city_sets, decode_doc_codes, decode_facet_list
                     utf16_key, varint)
 from .reader import StaticIndex, read_register  # noqa: F401
 from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_SIZE, INLINE_MAX,  # noqa: F401
-                     JS_DIR, JS_FILES, PAGE0, compact_js, write_static_index)
+                     JS_DIR, JS_FILES, PAGE0, compact_css, compact_js, write_static_index)

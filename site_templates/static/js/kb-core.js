@@ -21,8 +21,11 @@
     }
   };
 
-  /* Load one index file (relative to `base`); resolves with its payload. */
-  KB.load = function (name, base) {
+  /* Load one index file (relative to `base`); resolves with its payload. `low`: a load no
+     search waits for yet (speculative, or filled in after the results): fetched after the
+     others (a browser holds at most six requests per host at once, the rest queue by
+     priority), where fetch priorities are supported. */
+  KB.load = function (name, base, low) {
     if (name in data) return Promise.resolve(data[name]);
     if (pending[name]) return pending[name];
     var doc = global.document;
@@ -30,6 +33,7 @@
       (waiters[name] = waiters[name] || []).push(resolve);
       var s = doc.createElement("script");
       s.async = true;
+      s.fetchPriority = low ? "low" : "high";
       s.src = (base || "") + name;
       s.onload = function () {
         s.parentNode && s.parentNode.removeChild(s);
@@ -50,8 +54,8 @@
     return p;
   };
 
-  KB.loadAll = function (names, base) {
-    return Promise.all(names.map(function (n) { return KB.load(n, base); }));
+  KB.loadAll = function (names, base, low) {
+    return Promise.all(names.map(function (n) { return KB.load(n, base, low); }));
   };
 
   /* Base-32 variable-length integers: 32 terminal digits end a number, 32 continuation

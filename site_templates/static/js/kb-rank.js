@@ -423,14 +423,25 @@
   /* While the user is still typing: fetch what run() would fetch first (the vocabulary and
      gazetteer chunks, then the dictionary chunks and first facet-list pages of the plan's
      terms, then the first posting page of each paged term), so that the search after the
-     pause finds them loaded. Resolves with the plan (null on errors: those are left to run()). */
-  Engine.prototype.prefetch = function (query) {
+     pause finds them loaded. Resolves with the plan (null on errors: those are left to run());
+     onPlan(plan), when given, is called as soon as the plan is known (before its terms load). */
+  Engine.prototype.prefetch = function (query, onPlan) {
     var self = this;
     return Promise.all([self.rules(), self.facets(), self.ensureT2S(query)]).then(function (got) {
       var rules = got[0];
       var parts = KB.splitParts(KB.prepareQuery(query, rules).text).slice(0, rules.maxp);
       var ranges = lexiconRanges(parts, self.meta, rules);
       var ent = entNames(rules, ranges.ent);
+      // beside the vocabulary, the dictionary chunks of every term the plan can name (a
+      // substring of a part): they are there when the plan is known
+      var terms = [];
+      parts.forEach(function (p) {
+        for (var i = 0; i < p[0].length; i++) {
+          for (var j = i + 1; j <= p[0].length && j - i <= self.meta.maxw; j++) terms.push([p[0].slice(i, j), p[0].slice(i, j)]);
+        }
+      });
+      self.loadChunks("w", terms).catch(function () {});
+      self.loadChunks("g", terms).catch(function () {});
       return Promise.all([self.loadChunks("lex", ranges.lex), KB.loadAll(ent, self.base)])
         .then(function (loaded) {
           // the plan as run() will make it (misprints aside), then its terms' chunks and lists
@@ -440,6 +451,7 @@
           var hasWord = function (t) { return sets.some(function (set) { return set.has(t); }); };
           var plan = KB.planQuery(query, hasWord, { ent: gaz, fw: rules.fw, maxp: rules.maxp, maxq: rules.maxq },
                                   self.meta.maxw, {});
+          if (onPlan) onPlan(plan);
           return self.loadTerms(plan, got[1], { prefixes: false }).then(function (terms) {
             // and the first posting page of each of its paged terms (run() always loads those)
             var pages = [];
@@ -785,8 +797,9 @@
   /* {c: [city codes], i: [instrument codes]} of a [city-set code, instrument mask] pair. */
   Engine.prototype.decodeCodes = function (pair) {
     var info = this.facetInfo;
-    var key = pair[0] + ":" + pair[1];
-    var got = info.decoded.get(key);
+    var sets = info.decoded.get(pair[0]); // set -> Map(mask -> codes)
+    if (!sets) info.decoded.set(pair[0], sets = new Map());
+    var got = sets.get(pair[1]);
     if (got) return got;
     var insts = [];
     var m = pair[1];
@@ -795,7 +808,7 @@
       m = Math.floor(m / 2);
     }
     got = { c: info.citySets[pair[0]] || [], i: insts };
-    info.decoded.set(key, got);
+    sets.set(pair[1], got);
     return got;
   };
 
@@ -845,11 +858,11 @@
   };
 
   /* Map(doc number -> {id, title}) for the given document numbers. */
-  Engine.prototype.docTitles = async function (docNums) {
+  Engine.prototype.docTitles = async function (docNums, low) {
     var docs = this.meta.docs;
     var names = new Set();
     docNums.forEach(function (d) { names.add(docs.titles + "/" + Math.floor(d / docs.size) + ".js"); });
-    await KB.loadAll(Array.from(names), this.base);
+    await KB.loadAll(Array.from(names), this.base, low);
     var out = new Map();
     docNums.forEach(function (d) {
       var c = KB.data[docs.titles + "/" + Math.floor(d / docs.size) + ".js"];

@@ -106,20 +106,25 @@
       self.seq += 1; // a search still running for the earlier text stops (no render, no more loads)
       var text = self.input.value;
       if (self.engine && text.trim()) {
-        self.engine.prefetch(text).then(function (plan) {
+        // the search of the text starts as soon as its plan is known (it loads its terms'
+        // chunks and pages with the prefetch's, not after them)
+        self.engine.prefetch(text, function (plan) {
           // not while a last character may still be a prefix of a word being typed: its
           // expansions fetch many pages, which would queue before the next text's files
-          var prefix = !plan || plan.concepts.some(function (c) {
+          var prefix = plan.concepts.some(function (c) {
             return c.slots.some(function (sl) { return sl[0] === "p"; });
           });
-          if (!prefix && self.input.value === text) self.speculate(text);
+          if (!prefix && self.input.value === text) {
+            self.speculate(text);
+            self.engine.snippetTables(plan).catch(function () {}); // beside the postings
+          }
         });
       }
       self.timer = setTimeout(function () {
         self.state.q = self.input.value;
         self.state.page = 1;
-        self.writeURL(false);
-        self.search();
+        // the address follows the results (replacing it costs milliseconds the results need)
+        self.search().then(function () { setTimeout(function () { self.writeURL(false); }); });
       }, DEBOUNCE_MS);
     };
     // Chinese input methods: wait until a composition (pinyin -> characters) is committed
@@ -187,8 +192,8 @@
       return run.partial && !run.ranked.length ? engine.run(q, { full: true }) : run;
     }).then(function (run) {
       if (self.input.value === text && run.ranked.length) {
-        var shown = engine.refine(run, {}, -1).items.slice(0, PAGE_SIZE);
-        engine.fragments(shown.map(function (it) { return it.idx; })).catch(function () {});
+        // without filters the first page is the top of the ranking
+        engine.fragments(run.ranked.slice(0, PAGE_SIZE).map(function (it) { return it.idx; })).catch(function () {});
         engine.snippetTables(run.plan).catch(function () {});
       }
       return run;
@@ -286,7 +291,7 @@
                    tables: tables };
       self.render(run, refined, view, docNum, opts);
       if (!titles) {
-        self.engine.docTitles(docNums).then(function (loaded) {
+        self.engine.docTitles(docNums, true).then(function (loaded) {
           if (my !== self.seq) return;
           view.titles = loaded;
           var old = self.facetsBox.querySelector('section[aria-labelledby="kb-facet-doc"]');
