@@ -514,9 +514,6 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     def cue_count(slug):
         return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
 
-    def city_strength(idx):  # rank: tag weight / number of the passage's cities
-        return len(set_keys[idx])
-
     def inst_strength(slug):  # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
         cues = cue_count(slug)
         return lambda idx: -(min(cues(idx), CUE_SATURATION) ** 2 / max(1, masks[idx].bit_count()))
@@ -534,12 +531,13 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
             m >>= 1
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
-    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_strength)[::-1]]
+    city_count = [len(k) for k in set_keys]  # rank: tag weight / number of the passage's cities
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_count.__getitem__)[::-1]]
                     for s, lst in zip(cities, by_city)]
     inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, inst_strength(s), cue_count(s))[::-1]]
                     for s, lst in zip(insts, by_inst)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
-    del by_city, by_inst, by_year, set_keys
+    del by_city, by_inst, by_year, set_keys, city_count
 
     # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
     # document), DOC_CHUNK documents per numbered file.
