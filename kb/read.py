@@ -28,6 +28,7 @@ from typing import NamedTuple
 import yaml
 
 from .errors import InputError
+from .fsutil import write_bytes
 from .formats import SUFFIXES as TEXT_SUFFIXES, extract
 
 SIDECAR_SUFFIX = ".yaml"
@@ -330,3 +331,50 @@ def read_corpus(corpus_dir, known_cities=None):
     """Read and validate every document of a corpus directory."""
     corpus = scan_corpus(corpus_dir)
     return [read_document(p, known_cities, sidecar=corpus.sidecars.get(p.stem)) for p in corpus.documents]
+
+
+class SidecarMemo:
+    """The parsed sidecars of the last build (``.kbcache/sidecars/``, one file for the
+    corpus), by the hash of their bytes: parsing YAML is most of the time of reading a
+    corpus (0.3 of 0.5 s at 1,000 documents). ``used`` is the dict :func:`read_document`
+    reads and fills; :meth:`save` keeps the entries this build used."""
+
+    def __init__(self, cache_dir):
+        salt = hashlib.sha256(Path(__file__).read_bytes() + f"|{yaml.__version__}".encode()).hexdigest()
+        self.path = Path(cache_dir) / "sidecars" / f"{salt[:32]}.pickle"
+        try:
+            with open(self.path, "rb") as fh:
+                self.old = pickle.load(fh)
+            if not isinstance(self.old, dict):
+                self.old = {}
+        except Exception:  # missing, truncated or not ours: parse again
+            self.old = {}
+        self.used = _Memo(self.old)
+
+    def save(self):
+        if self.used.entries == self.old:
+            return
+        try:
+            for stale in self.path.parent.glob("*.pickle"):
+                if stale != self.path:
+                    stale.unlink(missing_ok=True)
+            write_bytes(self.path, pickle.dumps(self.used.entries, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a memo that cannot be written only costs time
+
+
+class _Memo:
+    """A dict-like view that reads ``old`` and remembers what was read or added."""
+
+    def __init__(self, old):
+        self.old, self.entries = old, {}
+
+    def get(self, key):
+        value = self.old.get(key)
+        if isinstance(value, bytes):
+            self.entries[key] = value
+            return value
+        return None
+
+    def __setitem__(self, key, value):
+        self.entries[key] = value

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import export, pipeline, render
+from kb import export, pipeline, publish, render
 from tests.conftest import CORPUS
 from tests.test_render import stub_templates, synthetic, write_data_files
 
@@ -334,7 +334,7 @@ def test_a_code_change_rebuilds_an_unchanged_corpus(tmp_path, monkeypatch):
     shutil.copytree(CORPUS, corpus)
     out, cache = tmp_path / "out", tmp_path / "cache"
     pipeline.build(corpus, out, cache_dir=cache, progress=False)
-    monkeypatch.setattr(pipeline, "_code_digest", lambda: "another version")
+    monkeypatch.setattr(publish, "code_digest", lambda: "another version")
     assert "render" in _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False))
     assert _stages(pipeline.build(corpus, out, cache_dir=cache, progress=False)) == ["read", "unchanged"]
 
@@ -342,19 +342,19 @@ def test_a_code_change_rebuilds_an_unchanged_corpus(tmp_path, monkeypatch):
 def test_the_code_digest_covers_code_templates_and_data(tmp_path, monkeypatch):
     from importlib import metadata
 
-    before = pipeline._code_digest()
+    before = publish.code_digest()
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "0" if name == "Jinja2" else real(name))
-    assert pipeline._code_digest() != before
+    assert publish.code_digest() != before
     monkeypatch.undo()
-    assert pipeline._code_digest() == before
+    assert publish.code_digest() == before
     root = Path(pipeline.__file__).resolve().parent
     for path in (root / "render" / "pages.py", root / "data" / "site.yaml", root.parent / "site_templates" / "base.html"):
         assert path.is_file()
         real_read = Path.read_bytes
         monkeypatch.setattr(Path, "read_bytes",
                             lambda self, p=path: real_read(self) + (b"#" if self == p else b""))
-        assert pipeline._code_digest() != before, path
+        assert publish.code_digest() != before, path
         monkeypatch.undo()
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from kb.errors import InputError
-from kb.read import read_corpus, read_document, list_documents
+from kb.read import SidecarMemo, list_documents, read_corpus, read_document
 from tests.conftest import CORPUS
 
 SIDECAR = "title: 测试报告\npublisher: 某市科技局\ndate: 2024-06\ntype: report\nhome_city: 武汉\n"
@@ -131,14 +131,12 @@ def test_a_document_is_found_in_every_supported_format(tmp_path):
 
 
 def test_the_sidecar_memo_gives_what_parsing_gives(tmp_path):
-    from kb import pipeline
-
     paths = list_documents(CORPUS)
     plain = [read_document(p) for p in paths]
-    memo = pipeline._SidecarMemo(tmp_path)
+    memo = SidecarMemo(tmp_path)
     assert [read_document(p, sidecar_memo=memo.used) for p in paths] == plain  # parsed, noted
     memo.save()
-    again = pipeline._SidecarMemo(tmp_path)
+    again = SidecarMemo(tmp_path)
     assert len(again.old) == len(paths)
     assert [read_document(p, sidecar_memo=again.used) for p in paths] == plain  # from the memo
     # an edited sidecar is parsed again (its bytes are the key); only used entries are kept
@@ -146,14 +144,14 @@ def test_the_sidecar_memo_gives_what_parsing_gives(tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("武汉市设立科技金融风险补偿资金池。\n", encoding="utf-8")
     (corpus / "a.yaml").write_text("title: 甲\npublisher: 武汉市人民政府\ndate: 2024-01-02\ntype: commentary\n", encoding="utf-8")
-    memo = pipeline._SidecarMemo(tmp_path)
+    memo = SidecarMemo(tmp_path)
     assert read_document(corpus / "a.txt", sidecar_memo=memo.used)["title"] == "甲"
     memo.save()
     (corpus / "a.yaml").write_text("title: 乙\npublisher: 武汉市人民政府\ndate: 2024-01-02\ntype: commentary\n", encoding="utf-8")
-    memo = pipeline._SidecarMemo(tmp_path)
+    memo = SidecarMemo(tmp_path)
     assert len(memo.old) == 1
     assert read_document(corpus / "a.txt", sidecar_memo=memo.used)["title"] == "乙"
     # a damaged memo is ignored
     memo.path.write_bytes(b"not a pickle")
-    assert pipeline._SidecarMemo(tmp_path).old == {}
-    assert read_document(corpus / "a.txt", sidecar_memo=pipeline._SidecarMemo(tmp_path).used)["title"] == "乙"
+    assert SidecarMemo(tmp_path).old == {}
+    assert read_document(corpus / "a.txt", sidecar_memo=SidecarMemo(tmp_path).used)["title"] == "乙"

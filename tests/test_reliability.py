@@ -13,7 +13,7 @@ from pathlib import Path
 import filelock
 import pytest
 
-from kb import pipeline
+from kb import pipeline, publish
 from tests.conftest import CORPUS, ROOT
 from tests.test_pipeline import run_cli, tree
 
@@ -110,15 +110,15 @@ def test_swap_is_one_exchange_and_a_killed_builds_staging_is_cleared(work, monke
     pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
     assert work / "out" not in renamed, "output/ is replaced by one atomic exchange, never renamed away"
     assert [p.name.split("-")[0] for p in renamed] == [".out.building"]  # the previous output, retired
-    pipeline.wait_for_removals(60)
+    publish.wait_for_removals(60)
     assert not stale.exists() and not list(work.glob(".out.retired-*"))
     assert (work / "out" / "index").is_dir() and (work / "out" / "data" / "passages.jsonl").exists()
 
 
 def test_the_previous_output_is_removed_by_a_process_of_its_own(work, monkeypatch):
     started = []
-    real = pipeline.subprocess.Popen
-    monkeypatch.setattr(pipeline.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or real(cmd, **kw))
+    real = publish.subprocess.Popen
+    monkeypatch.setattr(publish.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or real(cmd, **kw))
     left = work / ".out.retired-interrupted"  # an interrupted removal: the next build finishes it
     (left / "doc").mkdir(parents=True)
     with next((work / "corpus").glob("*.txt")).open("a", encoding="utf-8") as fh:
@@ -127,7 +127,7 @@ def test_the_previous_output_is_removed_by_a_process_of_its_own(work, monkeypatc
     assert len(started) == 2 and str(left) in started[0]
     retired = [Path(p) for p in started[1][4:]]
     assert [p.name.startswith(".out.retired-") for p in retired] == [True]
-    pipeline.wait_for_removals(60)
+    publish.wait_for_removals(60)
     assert not left.exists() and not retired[0].exists()
     assert not list(work.glob(".out.retired-*")) and not list(work.glob(".out.building*"))
     assert (work / "out" / "index").is_dir() and (work / "out" / "data" / "passages.jsonl").exists()
@@ -137,7 +137,7 @@ def test_without_a_removal_process_the_previous_output_is_removed_in_the_build(w
     def refuse(*args, **kwargs):
         raise OSError("no processes")
 
-    monkeypatch.setattr(pipeline.subprocess, "Popen", refuse)
+    monkeypatch.setattr(publish.subprocess, "Popen", refuse)
     (work / "out" / "stale.txt").write_text("from an older build", encoding="utf-8")
     pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
     assert not (work / "out" / "stale.txt").exists()
@@ -145,11 +145,11 @@ def test_without_a_removal_process_the_previous_output_is_removed_in_the_build(w
 
 
 def test_swap_falls_back_to_two_renames_where_exchange_is_refused(work, monkeypatch):
-    monkeypatch.setattr(pipeline, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(publish, "_exchange", lambda a, b: False)
     (work / "out" / "stale.txt").write_text("from an older build", encoding="utf-8")
     pipeline.build(work / "corpus", work / "out", cache_dir=work / "cache", progress=False)
     assert not (work / "out" / "stale.txt").exists() and (work / "out" / "index").is_dir()
-    pipeline.wait_for_removals(60)
+    publish.wait_for_removals(60)
     assert not (work / ".out.old").exists() and not list(work.glob(".out.building*"))
     assert not list(work.glob(".out.retired-*"))
 
