@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from .fsutil import write_bytes
+from .reuse import digest, files_digest, package_versions
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
 _REQ_RE = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==")
@@ -45,20 +46,10 @@ def code_digest():
     """Hash of everything besides the corpus a build's output depends on: every file of kb/
     (code and data) and of site_templates/, the Python version and the versions of the
     libraries of requirements.txt."""
-    from importlib import metadata
-
     root = Path(__file__).resolve().parent
-    h = hashlib.sha256(sys.version.encode() + b"\0")
-    for base in (root, root.parent / "site_templates"):
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                h.update(str(path.relative_to(base.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in _requirements():
-        try:
-            h.update(f"{name}={metadata.version(name)}\0".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{name}=\0".encode())
-    return h.hexdigest()
+    paths = [path for base in (root, root.parent / "site_templates") for path in sorted(base.rglob("*"))
+             if "__pycache__" not in path.parts and path.suffix != ".pyc"]
+    return digest(sys.version, files_digest(paths, root.parent), package_versions(*_requirements()))
 
 
 def build_key(docs, keys, base_url):
@@ -66,7 +57,7 @@ def build_key(docs, keys, base_url):
     stage code), the code, templates, data and libraries, and the options that change output."""
     data = {"docs": [[d["id"], k] for d, k in zip(docs, keys)], "code": code_digest(),
             "base_url": base_url, "stamp": 1}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return digest(data)
 
 
 def stamp_path(cache_dir, out_dir):

@@ -214,13 +214,17 @@ def correction_windows(part, has_word, function_words, max_chars=MAX_WORD_CHARS)
     window, where the one changed character must be. ``part``: text outside gazetteer
     surfaces."""
     segs = segment_words(part, has_word, max_chars)
+
+    def uncovered(k):  # a CJK character no vocabulary word covers
+        return segs[k][0] is None and "\u3400" <= part[segs[k][1]]
+
     out, k = [], 0
     while k < len(segs):
-        if segs[k][0] is not None or not "\u3400" <= part[segs[k][1]]:
+        if not uncovered(k):
             k += 1
             continue
         j = k
-        while j < len(segs) and segs[j][0] is None and "\u3400" <= part[segs[j][1]]:
+        while j < len(segs) and uncovered(j):
             j += 1
         a, b = segs[k][1], segs[j - 1][2]
         if b - a >= 2 and part[a:b] not in function_words:
@@ -260,9 +264,10 @@ def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD
     text, _notices = prepare(query)
     out = {}
 
-    def fix(window, lo=1, hi=None, words=True):
+    def fix(window, lo=1, hi=None, vocabulary=True):
+        """Curated names (and, with ``vocabulary``, words of the index) one character apart."""
         surfaces = [s for s in gazetteer if len(s) == len(window) and s[0] == window[0]]
-        if not words:
+        if not vocabulary:
             return pick_correction(window, [(s, 0) for s in surfaces], lo, hi)
         words = [w for w in prefix_words(window[0]) if len(w) == len(window)]
         return pick_correction(window, [(w, df(w)) for w in words]
@@ -281,7 +286,7 @@ def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD
             for window, lo, hi in correction_windows(part[start:end], has_word, function_words, max_chars):
                 if window in out:
                     break
-                fixed = fix(window, lo, hi, words=False)
+                fixed = fix(window, lo, hi, vocabulary=False)
                 if fixed:
                     out[window] = fixed
                     break

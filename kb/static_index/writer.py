@@ -19,6 +19,7 @@ from .. import analysis
 from ..fsutil import link_or_copy, write_bytes, write_text
 from ..parallel import fork_map
 from ..read import DOC_TYPE_LABELS
+from ..reuse import files_digest, package_versions
 from ..urls import passage_url
 from ..search import entities
 from ..search import query as squery
@@ -695,19 +696,10 @@ def _inputs_digest(ordered, documents, vocab, params, doc_keys=None):
     version = getattr(vocab, "version", None)
     if not version:
         return None
-    from importlib import metadata
-
-    h = hashlib.sha256()
     kb_dir = Path(__file__).resolve().parent.parent
-    for path in sorted([*kb_dir.rglob("*.py"), *JS_DIR.parent.rglob("*")]):
-        if path.is_file():
-            h.update(str(path).encode() + b"\0" + path.read_bytes())
-    for package in ("rjieba", "opencc"):
-        try:
-            h.update(f"{package}={metadata.version(package)}".encode())
-        except metadata.PackageNotFoundError:
-            pass
-    h.update(json.dumps([version, params], sort_keys=True).encode())
+    code = files_digest(sorted([*kb_dir.rglob("*.py"), *JS_DIR.parent.rglob("*")]), kb_dir.parent)
+    h = hashlib.sha256()
+    h.update(json.dumps([code, package_versions("rjieba", "opencc"), version, params], sort_keys=True).encode())
     groups = _doc_groups(ordered)
     if doc_keys and all(doc_keys.get(d) for d, _a, _b in groups):
         # each document's key fixes its passages (and tokens): hash the keys, not the passages
