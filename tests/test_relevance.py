@@ -76,12 +76,13 @@ def test_relevance_set_is_valid_for_the_built_corpus(built_site):
     assert rel.unknown_ids(queries, ids) == []
 
 
-@pytest.mark.parametrize("name, prefix, size", [("heldout.yaml", "ho-", 30), ("heldout2.yaml", "h2-", 36)])
+@pytest.mark.parametrize("name, prefix, size", [("heldout.yaml", "ho-", 30), ("heldout2.yaml", "h2-", 36),
+                                                ("heldout3.yaml", "h3-", 50)])
 def test_held_out_sets_are_valid_and_ask_new_questions(built_site, name, prefix, size):
     held = rel.load_queries(rel.DEFAULT_QUERIES.with_name(name))
     assert len(held) >= size and all(q["judgments"] and q["id"].startswith(prefix) for q in held)
     assert rel.unknown_ids(held, {p["id"] for p in passages_of(built_site)}) == []
-    for other in ("queries.yaml", "heldout.yaml", "heldout2.yaml"):
+    for other in ("queries.yaml", "heldout.yaml", "heldout2.yaml", "heldout3.yaml"):
         if other != name:
             seen = rel.load_queries(rel.DEFAULT_QUERIES.with_name(other))
             assert not {q["q"] for q in held} & {q["q"] for q in seen}, other

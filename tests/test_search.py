@@ -174,3 +174,30 @@ def test_incremental_update_replaces_a_document(tmp_path):
         assert ids(s.search("票据")) == []
         assert ids(s.search("科技保险"))[0] == "d2-z"
         assert "d1-b" in ids(s.search("风险补偿"))
+
+
+FUNDS = [
+    {**P("f-a", "设立政府引导基金和产业投资基金，做大母基金规模，引导基金投向科技企业。", doc="f1",
+         instruments=("equity",), pos=0), "cues": {"equity": ["政府引导基金", "产业投资基金", "母基金"]}},
+    {**P("f-b", "鼓励社会资本设立天使基金，" + "持续优化服务，提升办事效率，" * 4, doc="f1",
+         instruments=("equity", "fiscal"), pos=1), "cues": {"equity": ["天使基金"]}},
+    *[P(f"f-{k}", f"第{k}项工作持续推进，提升服务质量。", doc="f2", cities=("广州",),
+        instruments=("governance",), pos=k) for k in range(6)],
+]
+
+
+@pytest.mark.parametrize("share", [None, 1.0])
+def test_a_narrower_cue_is_only_partly_matched_by_its_instruments_tag(monkeypatch, share):
+    # 天使基金 is a cue of equity funds: f-a is tagged equity (three cues) but never says
+    # 天使基金, f-b says it; f-b must come first. With the tag counting in full (share 1.0,
+    # the rule switched off) the passage richest in other fund cues would win.
+    from kb.search import entities, rank as srank
+    if share is not None:
+        monkeypatch.setattr(srank, "TAG_ONLY_SHARE", share)
+    vocab = load_vocab()
+    ref = Reference(FUNDS, [{"id": "f1", "type": "policy", "year": 2024},
+                            {"id": "f2", "type": "policy", "year": 2024}], vocab)
+    result = run("武汉 天使基金", ref, entities.gazetteer(vocab))
+    assert [c["kind"] for c in result["plan"]["concepts"]] == ["city", "instrument"]
+    top = ref.passage_id(result["ranked"]["hits"][0][0])
+    assert (top == "f-b") == (share is None), top

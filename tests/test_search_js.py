@@ -18,7 +18,7 @@ from kb.search.snippet import snippet
 from tests.test_static_index import QUERIES, corpus_data, ranked
 
 RELEVANCE = Path(__file__).resolve().parent.parent / "benchmarks" / "relevance"
-RELEVANCE_QUERIES = [q["q"] for name in ("queries.yaml", "heldout.yaml", "heldout2.yaml")
+RELEVANCE_QUERIES = [q["q"] for name in ("queries.yaml", "heldout.yaml", "heldout2.yaml", "heldout3.yaml")
                      for q in yaml.safe_load((RELEVANCE / name).read_text(encoding="utf-8"))["queries"]]
 
 JS_DIR = si.JS_DIR

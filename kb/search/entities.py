@@ -7,7 +7,8 @@ The gazetteer maps normalised surface forms to entities, from the curated vocabu
   nicknames (江城, 鹏城: names a researcher types, too loose to tag running text by) →
   ``["c", slug]``;
 * a province's name, name+省 and aliases → ``["p", slug, slug …]`` (its cities);
-* an instrument's label and plain cue terms (科技保险, 投贷联动 …) → ``["i", slug]``;
+* an instrument's plain cue terms (投贷联动, 天使基金 …) → ``["i", slug]``, its label (科技保险)
+  → ``["i", slug, "label"]`` (the label names the whole instrument; a cue is narrower);
 * institution names that contain a place (深圳证券交易所) → ``["x"]``: plain words, so the
   place inside is not read as a city.
 
@@ -38,7 +39,7 @@ def gazetteer(vocab):
             table[s] = entity
 
     for inst in vocab.instruments:
-        put(inst["label"], ["i", inst["slug"]])
+        put(inst["label"], ["i", inst["slug"], "label"])
         for cue in inst["cues"]:
             put(cue, ["i", inst["slug"]])
     by_province = {}

@@ -35,7 +35,8 @@ terms matched as a phrase, or [] when the word layer cannot match], "slots": gra
 matched as a phrase (see :func:`gram_slots`), "pieces": [the shorter words a one-word concept
 of four or more characters is made of, matched anywhere in a passage], "cities": [city slugs]
 (city concepts),
-"instrument": slug or None, "required": bool (quoted phrases)}``.
+"instrument": slug or None, "label": bool (an instrument concept naming the whole instrument, by
+its label, not by a narrower cue), "required": bool (quoted phrases)}``.
 """
 
 import functools
@@ -171,6 +172,7 @@ def _concept(text, kind, has_word, max_chars, entity=None, required=False):
             "pieces": [] if required else _pieces(text, words, has_word),
             "cities": list(entity[1:]) if entity and entity[0] in ("c", "p") else [],
             "instrument": entity[1] if entity and entity[0] == "i" else None,
+            "label": bool(entity and entity[0] == "i" and entity[2:] == ["label"]),
             "required": required}
 
 

@@ -37,7 +37,10 @@ ln(1 + (N − df + 0.5)/(df + 0.5))):
   apart (distance 0: both inside one compound word, 科技 and 金融 in 科技金融);
 * coordination: the sum is multiplied by ``coverage ** COORD_POWER``, where coverage is the
   weight of the matched concepts over the weight of every concept that occurs in the
-  candidates. A concept's weight is how specific its **text** is: idf of the number of
+  candidates; an instrument concept named by a cue narrower than its instrument (天使基金,
+  a cue of equity funds) and matched by the instrument's tag alone counts ``TAG_ONLY_SHARE``
+  of its weight: the passage is about the instrument, not necessarily about that kind of it
+  (a concept named by the instrument's label, 科技保险, counts in full). A concept's weight is how specific its **text** is: idf of the number of
   candidates that contain it as text (words, substring or pieces); only a concept found by
   tag alone (a province whose name no passage prints) is weighed by the candidates it matches
   by tag. The tags widen what a city or instrument concept matches, but they must not make the
@@ -80,6 +83,7 @@ COORD_POWER = 2
 MSM_ALL_UP_TO = 3  # minimum_should_match "3<75%": all concepts up to 3, …
 MSM_SHARE = 0.75  # … else this share of them, rounded down
 CUE_SATURATION = 3  # distinct cues of an instrument beyond which a passage is not more about it
+TAG_ONLY_SHARE = 0.5  # coverage of a cue concept (天使基金) matched by its instrument's tag alone
 SCORE_SCALE = 1_000_000
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -88,7 +92,7 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 def constants():
     """The ranking constants, as the browser receives them."""
     return {"k1": K1, "b": B, "gram": GRAM_FACTOR, "pieces": PIECES_FACTOR, "tag": TAG_WEIGHT,
-            "mention": MENTION_FACTOR, "cueSat": CUE_SATURATION,
+            "mention": MENTION_FACTOR, "cueSat": CUE_SATURATION, "tagOnly": TAG_ONLY_SHARE,
             "inst": INSTRUMENT_FACTOR, "proxWindow": PROX_WINDOW, "prox": PROX_WEIGHT,
             "coord": COORD_POWER, "msmAll": MSM_ALL_UP_TO, "msmShare": MSM_SHARE, "scale": SCORE_SCALE}
 
@@ -382,7 +386,7 @@ def rank(plan, source):
     universe = np.flatnonzero(flags)
     # per concept, over the candidates: does it match, its score, does it match as words
     valid = np.ones(len(universe), dtype=bool)
-    masks, texts, scores, words = [], [], [], []
+    masks, texts, scores, words, shares = [], [], [], [], []
     for c in concepts:
         text = _member(universe, c.text_idx)
         score = np.zeros(len(universe))
@@ -402,6 +406,10 @@ def rank(plan, source):
             score[at] = score[at] + TAG_WEIGHT * INSTRUMENT_FACTOR * c.tag_idf * strength
         masks.append(text | tagged)
         texts.append(text)
+        share = np.where(text | tagged, 1.0, 0.0)
+        if c.tag_kind == "instrument" and not c.c.get("label"):
+            share[tagged & ~text] = TAG_ONLY_SHARE
+        shares.append(share)
         scores.append(score)
         words.append(_member(universe, c.word_idx))
     keep = valid & np.logical_or.reduce(masks) if masks else valid
@@ -409,6 +417,7 @@ def rank(plan, source):
     masks = [m[keep] for m in masks]
     scores = [s[keep] for s in scores]
     words = [w[keep] for w in words]
+    shares = [s[keep] for s in shares]
     df = [int(m.sum()) for m in masks]
     text_df = [int(t[keep].sum()) for t in texts]
     weight = [idf(n, t or d) if d else 0.0 for d, t in zip(df, text_df)]
@@ -418,7 +427,7 @@ def rank(plan, source):
     count = np.zeros(len(universe), dtype=np.int64)
     total = np.zeros(len(universe))
     for k in range(len(concepts)):
-        coverage = coverage + np.where(masks[k], weight[k], 0.0)
+        coverage = coverage + shares[k] * weight[k]
         count += masks[k]
         total = total + scores[k]
     for k in range(len(concepts) - 1):

@@ -149,7 +149,8 @@
     return { text: text, kind: kind, words: words,
              slots: KB.gramSlots(text), pieces: required ? [] : pieces(text, words, hasWord),
              cities: ent && (ent[0] === "c" || ent[0] === "p") ? ent.slice(1) : [],
-             instrument: ent && ent[0] === "i" ? ent[1] : null, required: !!required };
+             instrument: ent && ent[0] === "i" ? ent[1] : null,
+             label: !!(ent && ent[0] === "i" && ent.length === 3 && ent[2] === "label"), required: !!required };
   }
 
   function entitySpans(text, gaz, maxLen) {

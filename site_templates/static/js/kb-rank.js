@@ -184,7 +184,8 @@
             Math.sqrt(src.tagSize(idx, "instrument"));
           score += C.tag * C.inst * c.tagIdf * strength;
         }
-        row.push([k, score, pos || [], word || gram || pieces]);
+        var share = word || gram || pieces || c.tagKind !== "instrument" || c.c.label ? 1.0 : C.tagOnly;
+        row.push([k, score, pos || [], word || gram || pieces, share]);
       }
       if (row && row.length) per.set(idx, row);
     });
@@ -208,7 +209,7 @@
       var full = row.length === present.length;
       if (full) fullCount += 1;
       var wsum = 0;
-      row.forEach(function (r) { wsum += weight[r[0]]; });
+      row.forEach(function (r) { wsum += r[4] * weight[r[0]]; });
       var coverage = totalW ? wsum / totalW : 1.0;
       var score = 0;
       row.forEach(function (r) { score += r[1]; });
