@@ -201,3 +201,20 @@ def test_a_narrower_cue_is_only_partly_matched_by_its_instruments_tag(monkeypatc
     assert [c["kind"] for c in result["plan"]["concepts"]] == ["city", "instrument"]
     top = ref.passage_id(result["ranked"]["hits"][0][0])
     assert (top == "f-b") == (share is None), top
+
+
+def test_an_abbreviation_the_corpus_never_prints_is_searched_as_its_term():
+    from kb.search import entities
+    vocab = load_vocab()
+    docs = [{"id": "f1", "type": "policy", "year": 2024}, {"id": "f2", "type": "policy", "year": 2024}]
+    gaz = entities.gazetteer(vocab)
+    ref = Reference(FUNDS, docs, vocab)
+    result = run("FOF", ref, gaz)
+    assert [c["text"] for c in result["plan"]["concepts"]] == ["母基金"]
+    assert ref.passage_id(result["ranked"]["hits"][0][0]) == "f-a"
+    assert any("fof" in n and "母基金" in n for n in result["notices"])
+    # a corpus that prints the abbreviation finds it as typed
+    printed = Reference(FUNDS + [P("f-z", "设立FOF基金。", doc="f2", pos=9)], docs, vocab)
+    result = run("FOF", printed, gaz)
+    assert [c["text"] for c in result["plan"]["concepts"]] == ["fof"]
+    assert [printed.passage_id(h[0]) for h in result["ranked"]["hits"]] == ["f-z"]

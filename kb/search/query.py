@@ -23,7 +23,9 @@ twin and tests hold it to these functions on the relevance query set. The rules:
    before it and the run, else the run alone, else the run and the word after it — into a
    gazetteer surface one character of the run apart (合肥科技租凭 → 合肥科技租赁). Only curated
    names qualify there: a rare real word (招商引资 when the corpus never says 引资) must not
-   become a frequent one. A notice says so.
+   become a frequent one. A notice says so. Before either: an unquoted part that is a curated
+   abbreviation (``abbreviations`` in ``kb/data/query.yaml``: fof → 母基金) and that the corpus
+   never prints is replaced by its term, with the same notice.
 6. **Words**: the rest of a part is cut by longest match against the index's word
    vocabulary (at most ``MAX_WORD_CHARS`` characters); each word of two or more characters is
    a concept; a run of characters that no such word covers (uncovered characters and
@@ -62,10 +64,13 @@ _ASCII_RE = re.compile(r"[a-z0-9]")
 
 @functools.lru_cache(maxsize=4)
 def load_rules(path=QUERY_RULES):
-    """The query rules of ``kb/data/query.yaml``: {"function_words": [...]}."""
+    """The query rules of ``kb/data/query.yaml``: {"function_words": [...], "abbreviations":
+    {abbreviation: term}} (normalised as queries are)."""
     data = yaml.safe_load(open(path, encoding="utf-8")) or {}
     words = sorted({analysis.normalize(str(w)) for w in data.get("function_words") or ()})
-    return {"function_words": words}
+    abbr = {analysis.normalize(str(k)): analysis.normalize(str(v))
+            for k, v in (data.get("abbreviations") or {}).items()}
+    return {"function_words": words, "abbreviations": dict(sorted(abbr.items()))}
 
 
 def prepare(query):
@@ -261,7 +266,9 @@ def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD
     """{misprint: correction} for the parts of a query (rule 5), given ``prefix_words(char)``
     (vocabulary words starting with ``char``) and ``df(word)``; gazetteer surfaces are
     candidates too (their df: 0 unless they are vocabulary words)."""
-    function_words = set((rules or load_rules())["function_words"])
+    rules = rules or load_rules()
+    function_words = set(rules["function_words"])
+    abbreviations = rules.get("abbreviations") or {}
     max_len = max((len(s) for s in gazetteer), default=0)
     text, _notices = prepare(query)
     out = {}
@@ -277,6 +284,9 @@ def corrections(query, has_word, gazetteer, prefix_words, df, max_chars=MAX_WORD
 
     for part, phrase in split_parts(text)[:MAX_PARTS]:
         if phrase or part in out:
+            continue
+        if part in abbreviations and not has_word(part):  # an abbreviation the corpus never prints
+            out[part] = abbreviations[part]
             continue
         fixed = fix(part) if needs_correction(part, has_word, gazetteer, max_chars) else None
         if fixed:

@@ -515,6 +515,10 @@
       for (var t = 0; t < typoParts.length; t++) {
         var part = typoParts[t];
         if (Object.prototype.hasOwnProperty.call(fixes, part)) continue;
+        if (rules.abbr && Object.prototype.hasOwnProperty.call(rules.abbr, part) && !hasWord(part)) {
+          fixes[part] = rules.abbr[part]; // an abbreviation the corpus never prints
+          continue;
+        }
         if (KB.needsCorrection(part, hasWord, gaz, meta.maxw)) {
           var names = await self.loadChunks("lex", [[part.charAt(0), part.charAt(0) + "\uffff"]]);
           var words = [];
