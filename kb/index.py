@@ -665,7 +665,11 @@ def update_index(index_dir, passages_by_doc, removed_docs=(), doc_types=None, to
     """Replace the passages of the documents in ``passages_by_doc`` and delete
     ``removed_docs``; other documents' postings are left as they are."""
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
-    seed = "\n".join(p["id"] for ps in passages_by_doc.values() for p in ps) + "|" + ",".join(removed_docs)
+    # the segments already there are part of the seed: the same passages written again (a
+    # second change to every document) must not get the name of the segment they replace
+    existing = sorted(s.segment_id() for s in ix._segments())
+    seed = ("\n".join(p["id"] for ps in passages_by_doc.values() for p in ps) + "|" + ",".join(removed_docs)
+            + "|" + ",".join(existing))
     with _seeded_names(seed):
         writer = ix.writer(compound=False)
         writer.pool = _Postings()

@@ -120,3 +120,16 @@ def test_gram_terms_are_the_gram_layer():
         got = [(int(d), name(int(k)), int(q)) for k, d, q in zip(keys, local, pos)]
         assert got == [(d, t, q) for d, r in enumerate(batch)
                        for q, t in enumerate(kbindex.gram_terms(r))]
+
+
+def test_the_same_documents_replaced_twice_keep_a_readable_index(tmp_path):
+    # two builds in a row that change every document (a vocabulary edited twice) write the
+    # same passages again: the new segment must not take the name of the one it replaces
+    ix = kbindex.build_index(PASSAGES, tmp_path / "ix", doc_types=TYPES)
+    by_doc = {}
+    for p in PASSAGES:
+        by_doc.setdefault(p["doc"], []).append(p)
+    for _ in range(3):
+        kbindex.update_index(ix, by_doc, doc_types=TYPES)
+        with Searcher(ix) as s:
+            assert set(ids(s, "风险补偿")) == {"d1-b", "d2-b", "d3-a"}
