@@ -51,7 +51,7 @@ from .errors import InputError
 from .fsutil import write_bytes
 from .parallel import fork_map, frozen
 from .publish import build_key as _inputs_key, stamp_path, swap, discard, unchanged_output, write_stamp
-from .read import LARGE_TEXT_BYTES, SidecarMemo, read_document, scan_corpus
+from .read import LARGE_TEXT_BYTES, DocumentMemo, SidecarMemo, scan_corpus, with_text
 from .vocab import load_vocab
 
 _STAGE_MODULES = ("clean", "split", "tag", "figures", "vocab", "read", "urls", "analysis")
@@ -159,8 +159,10 @@ def analysis_keys(docs):
     return [_cache_key(d, salt) for d in docs]
 
 
-def analyse_corpus(docs, cache_dir, jobs, progress, keys=None):
-    """Per-document analysis, from the cache where possible; returns (results, keys, stats)."""
+def analyse_corpus(docs, cache_dir, jobs, progress, keys=None, text_of=None):
+    """Per-document analysis, from the cache where possible; returns (results, keys, stats).
+    ``text_of(i)``: document i with its text, for documents read without (see
+    :class:`kb.read.DocumentMemo`)."""
     keys = keys if keys is not None else analysis_keys(docs)
     results = [None] * len(docs)
     missing = []
@@ -173,7 +175,7 @@ def analyse_corpus(docs, cache_dir, jobs, progress, keys=None):
                 missing.append(i)
     bar = _progress(progress, "切分与标注", total=len(missing))
     if missing:
-        computed = _analyse_missing([docs[i] for i in missing], jobs, bar)
+        computed = _analyse_missing([text_of(i) if text_of else docs[i] for i in missing], jobs, bar)
         for i, result in zip(missing, computed):
             results[i] = result
             write_bytes(_cache_path(cache_dir, keys[i]), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
@@ -339,11 +341,16 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
             notify(f"注意 {path}: 文件很大（{size / 2**20:.1f} MB，超过 "
                    f"{LARGE_TEXT_BYTES // 2**20} MB），构建会较慢")
     paths = corpus.documents
-    memo = SidecarMemo(cache_dir)
-    docs = [read_document(p, vocab.city_names, extract_cache=cache_dir / "extract",
-                          sidecar=corpus.sidecars.get(p.stem), sidecar_memo=memo.used)
+    memo, read_memo = SidecarMemo(cache_dir), DocumentMemo(cache_dir, vocab.version)
+    docs = [read_memo.read(p, vocab.city_names, extract_cache=cache_dir / "extract",
+                           sidecar=corpus.sidecars.get(p.stem), sidecar_memo=memo.used)
             for p in _progress(progress, "读取", len(paths))(paths)]
     memo.save()
+    read_memo.save()
+
+    def text_of(i):  # a document taken from the memo has no text: read it when it is analysed
+        return with_text(docs[i], paths[i], vocab.city_names, cache_dir / "extract",
+                         corpus.sidecars.get(paths[i].stem))
     stages.done("read", documents=len(docs), ignored=len(corpus.ignored))
 
     keys = analysis_keys(docs)
@@ -359,7 +366,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     from .render import render_site
     from .static_index import write_static_index
 
-    results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress, keys)
+    results, keys, cache_stats = analyse_corpus(docs, cache_dir, jobs, progress, keys, text_of)
     passages_by_doc = {doc["id"]: result["passages"] for doc, result in zip(docs, results)}
     passages = [p for result in results for p in result["passages"]]
     figures = [f for result in results for f in result["figures"]]

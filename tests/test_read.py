@@ -155,3 +155,38 @@ def test_the_sidecar_memo_gives_what_parsing_gives(tmp_path):
     memo.path.write_bytes(b"not a pickle")
     assert SidecarMemo(tmp_path).old == {}
     assert read_document(corpus / "a.txt", sidecar_memo=SidecarMemo(tmp_path).used)["title"] == "乙"
+
+
+def test_the_document_memo_reads_only_changed_files(tmp_path):
+    import os
+
+    from kb.read import DocumentMemo, with_text
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    path = make_doc(corpus)
+    plain = read_document(path)
+    memo = DocumentMemo(tmp_path / "cache")
+    assert memo.read(path) == plain  # read, noted
+    memo.save()
+    memo = DocumentMemo(tmp_path / "cache")
+    kept = memo.read(path)
+    assert "text" not in kept and kept == {k: v for k, v in plain.items() if k != "text"}
+    assert with_text(kept, path) == plain  # the text is read when a stage needs it
+    memo.save()
+    # the same size and modification time put back: the change time still tells
+    st = path.stat()
+    path.write_text(TEXT.replace("风险补偿", "风险分担"), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    memo = DocumentMemo(tmp_path / "cache")
+    changed = memo.read(path)
+    assert "风险分担" in changed["text"] and changed["sha"] != plain["sha"]
+    memo.save()
+    # an edited sidecar, and a vocabulary version that is not the memo's, read again
+    (corpus / "t1.yaml").write_text(SIDECAR.replace("测试报告", "另一份报告"), encoding="utf-8")
+    assert DocumentMemo(tmp_path / "cache").read(path)["title"] == "另一份报告"
+    assert "text" in DocumentMemo(tmp_path / "cache", extra="other vocabulary").read(path)
+    # a problem is still reported when the files change again
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="t1.txt"):
+        DocumentMemo(tmp_path / "cache").read(path)
