@@ -331,7 +331,7 @@ def _build(corpus_dir, out_dir, cache_dir, progress, base_url, jobs, notify):
     jobs = jobs or min(2, os.cpu_count() or 1)
     stages = _Stages()
 
-    vocab = load_vocab()
+    vocab = load_vocab(memo_dir=cache_dir)
     corpus = scan_corpus(corpus_dir)
     for path, reason in corpus.ignored:
         notify(f"已忽略 {path}: {reason}")

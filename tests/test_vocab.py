@@ -324,3 +324,22 @@ def test_generated_cities_follow_the_institution_suffix_rules(vocab, text, menti
     from kb.tag import tag_passages
     tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
     assert tagged[0]["mentions"] == mentions
+
+
+def test_a_builds_vocabulary_memo_gives_what_loading_gives(data, tmp_path, monkeypatch):
+    from kb import vocab as kbvocab
+    memo = tmp_path / "cache"
+    fresh = load_vocab(data.dir, memo_dir=memo)
+    assert len(list((memo / "vocab").glob("*.pickle"))) == 1
+    monkeypatch.setattr(kbvocab, "_CACHE", {})  # a new process: only the memo is left
+    monkeypatch.setattr(kbvocab, "_load", lambda _d: pytest.fail("loaded again"))
+    kept = load_vocab(data.dir, memo_dir=memo)
+    assert kept.version == fresh.version and kept.cities == fresh.cities
+    assert kept == fresh
+    # an edited data file is loaded afresh, and the stale memo is replaced
+    monkeypatch.undo()
+    monkeypatch.setattr(kbvocab, "_CACHE", {})
+    data.edit("cities.yaml", lambda c: c["cities"][0].setdefault("nicknames", []).append("测试城"))
+    edited = load_vocab(data.dir, memo_dir=memo)
+    assert edited.version != fresh.version
+    assert len(list((memo / "vocab").glob("*.pickle"))) == 1
