@@ -48,7 +48,7 @@ from pathlib import Path
 # process should not spend half a second importing what it does not run.
 from . import analysis, formats, urls
 from .errors import InputError
-from .fsutil import write_bytes
+from .fsutil import link_or_copy, write_bytes
 from .parallel import fork_map, frozen
 from .publish import build_key as _inputs_key, stamp_path, swap, discard, unchanged_output, write_stamp
 from .read import LARGE_TEXT_BYTES, DocumentMemo, SidecarMemo, scan_corpus, with_text
@@ -231,7 +231,7 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
             changed = {d: passages_by_doc[d] for d, k in manifest.items() if old_docs.get(d) != k}
             # Deleting leaves Whoosh segments a fresh build would not have: rebuild instead.
             if not set(old_docs) - set(manifest):
-                shutil.copytree(old_manifest_path.parent, staging_index)
+                _stage_index(old_manifest_path.parent, staging_index)
                 if changed:
                     kbindex.update_index(staging_index, changed, doc_types=doc_types, tokens=tokens)
                 _write_manifest(staging_index, manifest)
@@ -241,6 +241,21 @@ def _update_or_build_index(previous, staging_index, docs, keys, passages_by_doc,
                         progress=_progress(progress, "索引", total=len(ordered), unit="段"), jobs=jobs)
     _write_manifest(staging_index, manifest)
     return "full"
+
+
+_SEGMENT_FILES = (".col", ".pst", ".trm")  # Whoosh writes a segment's files once, never again
+
+
+def _stage_index(previous, staging):
+    """The previous Whoosh index in ``staging``, to be updated there: its segment files
+    hard-linked (an update writes new segments and a new table of contents beside them,
+    and only unlinks the old ones: the previous output is left as it was), the rest copied."""
+    staging.mkdir(parents=True)
+    for path in sorted(previous.iterdir()):
+        if path.suffix in _SEGMENT_FILES:
+            link_or_copy(path, staging / path.name)
+        else:
+            shutil.copy2(path, staging / path.name)
 
 
 def indexed_documents(index_dir):

@@ -377,3 +377,31 @@ def test_a_failed_incremental_build_leaves_the_previous_output_byte_identical(tm
         pipeline.build(corpus, out, cache_dir=cache, progress=False)
     assert snapshot(out) == before
     assert not list(tmp_path.glob(".out.building-*"))
+
+
+def test_an_index_update_in_staging_leaves_the_previous_index_as_it_was(tmp_path):
+    # the previous output's segment files are hard-linked into staging, not copied: an
+    # update there (a document replaced) must not change a byte of the previous index
+    import hashlib
+
+    from kb import index as kbindex
+    from kb.search.whoosh_source import Searcher
+    from tests.test_search import PASSAGES, TYPES, P
+
+    def digests(folder):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    previous = kbindex.build_index(PASSAGES, tmp_path / "out" / "index", doc_types=TYPES)
+    before = digests(previous)
+    staging = tmp_path / "staging" / "index"
+    pipeline._stage_index(previous, staging)
+    linked = [p for p in staging.iterdir() if p.stat().st_nlink > 1]
+    assert linked and all(p.suffix in pipeline._SEGMENT_FILES for p in linked)
+    kbindex.update_index(staging, {"d2": [P("d2-z", "新增科技保险补偿条款。", doc="d2", instruments=("insurance",))]},
+                         doc_types=TYPES)
+    assert digests(previous) == before
+    with Searcher(previous) as s:
+        assert "d2-b" in [h["id"] for h in s.search("风险补偿", limit=0)]
+    with Searcher(staging) as s:
+        assert "d2-b" not in [h["id"] for h in s.search("风险补偿", limit=0)]
+        assert [h["id"] for h in s.search("科技保险补偿", limit=0)][0] == "d2-z"
