@@ -9,10 +9,10 @@ the file's JSON payload, so two builds of the same data are byte-identical and c
 ``<kind>-<h>/<k>.js`` are numbered files whose folder is named by the hash of all of them, so
 their names need no list anywhere)::
 
-    meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 4), N, avgdl per
-                      layer, k1/b, the directory files of each chunk list ([first term, last
-                      term, file]), other names
-    lexd/wd/gd.<h>.js directories: [first, last, chunk file] of DIR_ENTRIES chunks each
+    meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 5), N, avgdl per
+                      layer, k1/b, the directory files of each layer (a chunk list, below),
+                      other names
+    lexd/wd/gd.<h>.js directories: the chunk list of DIR_ENTRIES chunks each
     lex.<h>.js        word vocabulary only (sorted terms), for longest-match query segmentation
     w.<h>.js          word-layer posting chunks (~CHUNK_BYTES): {"t": [terms], "e": [entries]}
     g.<h>.js          gram-layer posting chunks (same shape)
@@ -40,6 +40,11 @@ their names need no list anywhere)::
     dt-<h>/<k>.js     ids, titles, publishers, dates and types of documents k*DOC_CHUNK …
     dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
     kb-*.<h>.js/css   the browser scripts (comment lines and indentation dropped) and stylesheet
+
+A chunk list is ``{"k": [keys], "h": "<h><h>…"}``: file i (``<kind>.<h i>.js``, the hashes
+run together) holds the terms from key i up to, not including, key i + 1; a key is the shortest
+prefix of its chunk's first term that follows the previous chunk's last term (the first key is
+""), so a term between two chunks is looked up, and not found, in the first.
 
 Terms of both layers come from :mod:`kb.analysis` (``word_tokens``/``gram_tokens`` of each
 passage text) — never another segmentation. Terms are sorted by UTF-16 code units (the

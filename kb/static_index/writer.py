@@ -30,7 +30,7 @@ from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
-FORMAT = 4  # meta "v": the version of this layout (4: facet codes spelt out, no full set table)
+FORMAT = 5  # meta "v": the version of this layout (4: facet codes spelt out, no full set table; 5: chunk lists of keys and hashes)
 SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
 MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
@@ -38,7 +38,7 @@ INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their 
 CHUNK_BYTES = 3_000  # target posting-chunk size (bytes of entries)
 LEX_BYTES = 1_500  # target lexicon-chunk size
 NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
-DIR_ENTRIES = 64  # chunk references per directory file
+DIR_ENTRIES = 32  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
@@ -200,15 +200,42 @@ def _cut(items, target, size_of):
     return chunks
 
 
+def separators(chunks):
+    """The key of each chunk [first, last, …] of a sorted list: the shortest prefix of its
+    first term after the previous chunk's last term ("" for the first chunk), so that chunk i
+    holds the terms from key i up to (not including) key i + 1."""
+    keys = []
+    prev = None
+    for first, *_rest in chunks:
+        if prev is None:
+            keys.append("")
+        else:
+            after = utf16_key(prev)
+            k = 1
+            while utf16_key(first[:k]) <= after:
+                k += 1
+            keys.append(first[:k])
+        prev = _rest[0]
+    return keys
+
+
+def _chunk_list(kind, keys, names):
+    """A list of files ``<kind>.<h>.js`` by key: {"k": [keys], "h": their hashes run together}."""
+    return {"k": keys, "h": "".join(name[len(kind) + 1:-3] for name in names)}
+
+
 def _directories(files, kind, chunks):
-    """Group chunk references [first, last, file] into directory files of DIR_ENTRIES;
-    returns the meta entries [first, last, directory file]."""
-    out = []
+    """Group chunk references [first, last, file] into directory files of DIR_ENTRIES
+    (``<kind>.<h>.js``: the chunk list of :func:`_chunk_list`, keys by :func:`separators`);
+    returns the meta entry: the chunk list of the directory files."""
+    keys = separators(chunks)
+    dir_keys, dir_names = [], []
     for k in range(0, len(chunks), DIR_ENTRIES):
         group = chunks[k:k + DIR_ENTRIES]
-        name = files.register(kind, group)
-        out.append([group[0][0], group[-1][1], name])
-    return out
+        dir_keys.append(keys[k])
+        dir_names.append(files.register(kind, _chunk_list(group[0][2].split(".", 1)[0], keys[k:k + DIR_ENTRIES],
+                                                          [c[2] for c in group])))
+    return _chunk_list(kind, dir_keys, dir_names)
 
 
 def _canonical_names(vocab):
