@@ -57,11 +57,12 @@ the score) and cut into pages of PAGE0, 2·PAGE0, 4·PAGE0 … postings, so a qu
 most relevant part of a very common term first. Inside a page, postings are in passage order.
 
 In the browser a query fetches: the lexicon chunks for its segmentation, one directory and one
-chunk per term, the first page of each paged term, then further pages best-first while the
-extra pages fit in ``BUDGET`` bytes (the result is then marked partial: "至少 N 条结果" and a
-button loads everything) — the pages of its concepts' facet lists likewise, within their own
-``TAG_BUDGET`` (first page always); facets, t2s and the fragments of the 20 results shown. A query with a facet
-filter fetches every page (filters apply to the whole result set).
+chunk per term, the first page of each paged term and of each of its concepts' facet lists
+(always), then further pages best-first (page number, then size) while its posting pages fit in
+``BUDGET`` bytes, its facet-list pages in ``TAG_BUDGET`` and both together in ``TOTAL_BUDGET``
+(first pages included: this caps a query's bytes; the result is then marked partial: "至少 N
+条结果" and a button loads everything); facets, t2s and the fragments of the 20 results shown.
+A query with a facet filter fetches every page (filters apply to the whole result set).
 
 Postings are one string of base-32 variable-length integers (``TERM`` digits end a number,
 ``CONT`` digits continue it, most significant first); per posting: passage-number gap − 1,

@@ -41,8 +41,9 @@ NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 32  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
-BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
-TAG_BUDGET = 64_000  # bytes of facet-list pages beyond the first ones (a query's city / instrument concepts)
+BUDGET = 64_000  # bytes of posting pages a query fetches (browser; first pages always, and counted)
+TAG_BUDGET = 64_000  # bytes of facet-list pages (a query's city / instrument concepts), likewise
+TOTAL_BUDGET = 96_000  # bytes of posting and facet-list pages together, likewise
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
 
@@ -394,7 +395,7 @@ def _write_part(root, kind, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, tag_budget=TAG_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       budget=BUDGET, tag_budget=TAG_BUDGET, total_budget=TOTAL_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
                        build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
@@ -426,7 +427,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
     params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
-                  budget=budget, tag_budget=tag_budget)
+                  budget=budget, tag_budget=tag_budget, total_budget=total_budget)
     digest = _inputs_digest(ordered, documents, vocab, params, doc_keys) if cache and previous else None
     if digest:
         reused = _reuse(Path(cache), digest, previous, root)
@@ -677,7 +678,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     meta_name = files.register("meta", {
         "v": FORMAT, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
-        "page0": page0, "budget": budget, "tagBudget": tag_budget,
+        "page0": page0, "budget": budget, "tagBudget": tag_budget, "totalBudget": total_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
         "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},

@@ -596,10 +596,11 @@
     });
 
     // Posting pages and facet-list pages: first pages of the query's own terms and tags
-    // always, then the best-first pages of everything else while the byte budget lasts (one
-    // budget for posting pages, a smaller one for facet-list pages: a tag list does not starve
-    // the postings of the query's words, nor they its tags).
+    // always, then the best-first pages of everything else while the byte budgets last (one
+    // for posting pages, one for facet-list pages: a tag list does not starve the postings of
+    // the query's words, nor they its tags; and one for both, which caps the query's bytes).
     var budget = opts.full ? [Infinity, Infinity] : [meta.budget, meta.tagBudget];
+    var total = opts.full ? Infinity : meta.totalBudget;
     var spent = [0, 0];
     var load = [];
     var optional = [];
@@ -619,7 +620,7 @@
     load.forEach(function (t) { chosen.add(t.e.key + "#" + t.k); });
     optional.forEach(function (t) {
       var prevOk = t.k === 0 || chosen.has(t.e.key + "#" + (t.k - 1));
-      if (prevOk && spent[t.g] + t.bytes <= budget[t.g]) {
+      if (prevOk && spent[t.g] + t.bytes <= budget[t.g] && spent[0] + spent[1] + t.bytes <= total) {
         spent[t.g] += t.bytes;
         load.push(t);
         chosen.add(t.e.key + "#" + t.k);
