@@ -422,7 +422,7 @@ def _response_bytes(request):
     return body
 
 
-def browser_measures(out_dir, queries, input_sel, results_sel, search_path, timeout_s):
+def browser_measures(out_dir, queries, input_sel, results_sel, search_path, timeout_s, keystroke=True):
     res = {"first_query": [], "keystroke": [], "errors": []}
     with localweb.serve(out_dir) as base, localweb.chromium() as browser:
         res["chromium"] = browser.version
@@ -464,7 +464,7 @@ def browser_measures(out_dir, queries, input_sel, results_sel, search_path, time
         # 2. last keystroke -> results, typed into the search box of a freshly loaded page
         #    (cold: downloads what the query needs), then the next query of the list typed
         #    into the same page (warm: the index metadata is loaded, its shards may not be).
-        for q in queries:
+        for q in queries if keystroke else ():
             context, page = _new_page(browser)
             try:
                 page.goto(f"{base}{search_path}", wait_until="load")
@@ -1009,7 +1009,12 @@ def main(argv=None):
     p.add_argument("--clean", action="store_true", help="delete each size's corpus and outputs afterwards")
     p.add_argument("--json", metavar="FILE", help="also write every raw measure as JSON "
                                                      "(default <workdir>/results.json)")
+    p.add_argument("--first-query-bytes", metavar="OUT", nargs="+",
+                   help="only measure the first-query bytes (browser) of existing build outputs and "
+                        "print them as JSON (no corpus, no build)")
     args = p.parse_args(argv)
+    if args.first_query_bytes:
+        return first_query_bytes(args)
     if args.incremental is None:
         args.incremental = [n for n in args.sizes if n <= 1000]
     queries = load_queries(args.queries)
@@ -1066,6 +1071,23 @@ def main(argv=None):
     if failed:
         log("a build failed or the run was interrupted: exit 1")
     return 1 if failed else 0
+
+
+def first_query_bytes(args):
+    """--first-query-bytes: the browser's first-query bytes of already built outputs."""
+    queries = load_queries(args.queries)
+    report = {}
+    for out in args.first_query_bytes:
+        b = browser_measures(Path(out).resolve(), queries, args.input, args.results, args.search_path,
+                             args.browser_timeout, keystroke=False)
+        summary = summarise_browser(b)
+        summary["per_query_kb"] = {r["q"]: round(r["bytes"] / 1024, 1) for r in b["first_query"]}
+        summary["breakdown_kb"] = {r["q"]: {k: round(v / 1024, 1) for k, v in
+                                            sorted(r["by_kind"].items(), key=lambda kv: -kv[1])}
+                                   for r in b["first_query"]}
+        report[out] = summary
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0 if all(not r["errors"] for r in report.values()) else 1
 
 
 def _run_sizes(args, queries, rows):

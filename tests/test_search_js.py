@@ -235,6 +235,33 @@ def test_paged_postings_partial_then_full(page, tmp_path):
         assert got == index.browse(filters) and got, filters
 
 
+def test_one_budget_caps_a_querys_postings_and_tag_lists_together(page, tmp_path):
+    """The posting pages and the facet-list pages a query fetches stay within the meta file's
+    totalBudget bytes together (first pages always): the query is then partial, and the full
+    run finds everything."""
+    passages, docs, vocab = corpus_data()
+    result = si.write_static_index(tmp_path, passages, docs, vocab, page0=16, inline_max=200)
+    index = si.StaticIndex(tmp_path)
+    assert index.meta["totalBudget"] == si.writer.TOTAL_BUDGET < index.meta["budget"] + index.meta["tagBudget"]
+    _index_page(page, tmp_path, result)
+    for q in ["武汉 科技", "合肥 产业基金"]:
+        want = ranked(index, q)
+        got = {}
+        for total in (None, 0.5):
+            got[total] = page.evaluate("""async ([q, share, full]) => {
+              const meta = Object.assign({}, KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))]);
+              const all = (await new KB.Engine('', meta).run(q, {full: true})).bytesBudgeted;
+              meta.budget = meta.tagBudget = Infinity;
+              meta.totalBudget = share ? Math.round(share * all) : Infinity;
+              const r = await new KB.Engine('', meta).run(q, {full});
+              return {ids: r.ranked.map(x => x.idx), partial: r.partial, bytes: r.bytesBudgeted, all: all};
+            }""", [q, total, False])
+        assert not got[None]["partial"] and got[None]["ids"] == want, q
+        assert got[None]["bytes"] == got[None]["all"], q
+        assert got[0.5]["partial"] and 0 < got[0.5]["bytes"] <= 0.5 * got[0.5]["all"], q
+        assert set(got[0.5]["ids"]) <= set(want), q
+
+
 def test_facets_refine_counts(page, real_index):
     out, result, ref = real_index
     _index_page(page, out, result)

@@ -221,13 +221,20 @@ def test_chunks_are_balanced(written):
     meta = si.read_register(next((out / "search").glob("meta.*.js")))[1]
     sizes = result["stats"]
     for layer in ("w", "g", "lex"):
-        chunks = [c for _f, _l, d in meta[layer] for c in si.read_register(out / "search" / d)[1]]
+        dirs = si.reader.chunk_files(meta[layer], layer + "d", "", "\uffff")
+        chunks = [f for d in dirs for f in si.reader.chunk_files(si.read_register(out / "search" / d)[1], layer,
+                                                                  "", "\uffff")]
         assert len(chunks) >= 3, layer  # never one chunk holding everything
         assert sizes["chunks"][layer] == len(chunks)
-        keys = [(si.utf16_key(a), si.utf16_key(b)) for a, b, _f in chunks]
-        for (a, b), (c, _d) in zip(keys, keys[1:]):
-            assert a <= b < c  # sorted, disjoint
-        file_sizes = [(out / "search" / f).stat().st_size for _a, _b, f in chunks]
+        # the keys are sorted, each chunk's terms lie between its key and the next one's
+        keys = [k for d in dirs for k in si.read_register(out / "search" / d)[1]["k"]]
+        assert keys[0] == "" and [si.utf16_key(k) for k in keys] == sorted(map(si.utf16_key, set(keys)))
+        for k, name, end in zip(keys, chunks, keys[1:] + [None]):
+            payload = si.read_register(out / "search" / name)[1]
+            terms = payload if layer == "lex" else payload["t"]
+            assert all(si.utf16_key(k) <= si.utf16_key(t) and (end is None or si.utf16_key(t) < si.utf16_key(end))
+                       for t in terms), (layer, k)
+        file_sizes = [(out / "search" / f).stat().st_size for f in chunks]
         target = si.writer.CHUNK_BYTES if layer != "lex" else si.writer.LEX_BYTES
         assert max(file_sizes) <= target + 1_500, layer
         # all but the last chunk are reasonably full

@@ -9,10 +9,10 @@ the file's JSON payload, so two builds of the same data are byte-identical and c
 ``<kind>-<h>/<k>.js`` are numbered files whose folder is named by the hash of all of them, so
 their names need no list anywhere)::
 
-    meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 4), N, avgdl per
-                      layer, k1/b, the directory files of each chunk list ([first term, last
-                      term, file]), other names
-    lexd/wd/gd.<h>.js directories: [first, last, chunk file] of DIR_ENTRIES chunks each
+    meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 5), N, avgdl per
+                      layer, k1/b, the directory files of each layer (a chunk list, below),
+                      other names
+    lexd/wd/gd.<h>.js directories: the chunk list of DIR_ENTRIES chunks each
     lex.<h>.js        word vocabulary only (sorted terms), for longest-match query segmentation
     w.<h>.js          word-layer posting chunks (~CHUNK_BYTES): {"t": [terms], "e": [entries]}
     g.<h>.js          gram-layer posting chunks (same shape)
@@ -41,6 +41,11 @@ their names need no list anywhere)::
     dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
     kb-*.<h>.js/css   the browser scripts (comment lines and indentation dropped) and stylesheet
 
+A chunk list is ``{"k": [keys], "h": "<h><h>…"}``: file i (``<kind>.<h i>.js``, the hashes
+run together) holds the terms from key i up to, not including, key i + 1; a key is the shortest
+prefix of its chunk's first term that follows the previous chunk's last term (the first key is
+""), so a term between two chunks is looked up, and not found, in the first.
+
 Terms of both layers come from :mod:`kb.analysis` (``word_tokens``/``gram_tokens`` of each
 passage text) — never another segmentation. Terms are sorted by UTF-16 code units (the
 browser's string order) and cut into chunks of about CHUNK_BYTES by their entry sizes (any term
@@ -52,11 +57,12 @@ the score) and cut into pages of PAGE0, 2·PAGE0, 4·PAGE0 … postings, so a qu
 most relevant part of a very common term first. Inside a page, postings are in passage order.
 
 In the browser a query fetches: the lexicon chunks for its segmentation, one directory and one
-chunk per term, the first page of each paged term, then further pages best-first while the
-extra pages fit in ``BUDGET`` bytes (the result is then marked partial: "至少 N 条结果" and a
-button loads everything) — the pages of its concepts' facet lists likewise, within their own
-``TAG_BUDGET`` (first page always); facets, t2s and the fragments of the 20 results shown. A query with a facet
-filter fetches every page (filters apply to the whole result set).
+chunk per term, the first page of each paged term and of each of its concepts' facet lists
+(always), then further pages best-first (page number, then size) while its posting pages fit in
+``BUDGET`` bytes, its facet-list pages in ``TAG_BUDGET`` and both together in ``TOTAL_BUDGET``
+(first pages included: this caps a query's bytes; the result is then marked partial: "至少 N
+条结果" and a button loads everything); facets, t2s and the fragments of the 20 results shown.
+A query with a facet filter fetches every page (filters apply to the whole result set).
 
 Postings are one string of base-32 variable-length integers (``TERM`` digits end a number,
 ``CONT`` digits continue it, most significant first); per posting: passage-number gap − 1,

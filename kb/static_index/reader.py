@@ -5,7 +5,7 @@ import bisect
 import json
 from pathlib import Path
 
-from .codec import Codes, decode_facet_list, decode_postings, decode_varints, utf16_key
+from .codec import HASH_LEN, Codes, decode_facet_list, decode_postings, decode_varints, utf16_key
 
 def read_register(path):
     """(name, payload) of an index file ``KB.register("<name>",<json>);``."""
@@ -14,6 +14,19 @@ def read_register(path):
         raise ValueError(f"{path}: not an index file")
     name, payload = json.loads("[" + text[len("KB.register("):-2] + "]")
     return name, payload
+
+
+def chunk_files(chunk_list, kind, lo, hi):
+    """The files ``<kind>.<h>.js`` of a chunk list {"k": keys, "h": hashes} that may hold terms
+    in [lo, hi] (file i holds those from key i up to key i + 1)."""
+    keys = [utf16_key(k) for k in chunk_list["k"]]
+    lo_k, hi_k = utf16_key(lo), utf16_key(hi)
+    i = max(0, bisect.bisect_right(keys, lo_k) - 1)
+    out = []
+    while i < len(keys) and keys[i] <= hi_k:
+        out.append(f"{kind}.{chunk_list['h'][i * HASH_LEN:(i + 1) * HASH_LEN]}.js")
+        i += 1
+    return out
 
 
 class StaticIndex:
@@ -57,13 +70,10 @@ class StaticIndex:
         return self._cache[name]
 
     def chunks(self, layer, lo, hi):
-        """Names of the chunks of ``layer`` ("lex", "w", "g") overlapping [lo, hi]."""
-        lo_k, hi_k = utf16_key(lo), utf16_key(hi)
+        """Names of the chunks of ``layer`` ("lex", "w", "g") that may hold terms in [lo, hi]."""
         out = []
-        for first, last, dir_name in self.meta[layer]:
-            if utf16_key(first) <= hi_k and utf16_key(last) >= lo_k:
-                out.extend(c[2] for c in self.load(dir_name)
-                           if utf16_key(c[0]) <= hi_k and utf16_key(c[1]) >= lo_k)
+        for dir_name in chunk_files(self.meta[layer], layer + "d", lo, hi):
+            out.extend(chunk_files(self.load(dir_name), layer, lo, hi))
         return out
 
     def has_word(self, term):

@@ -30,19 +30,20 @@ from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
-FORMAT = 4  # meta "v": the version of this layout (4: facet codes spelt out, no full set table)
+FORMAT = 5  # meta "v": the version of this layout (4: facet codes spelt out, no full set table; 5: chunk lists of keys and hashes)
 SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
 MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
 INLINE_MAX = 1024  # posting strings up to this many bytes stay inline in their chunk
 CHUNK_BYTES = 3_000  # target posting-chunk size (bytes of entries)
-LEX_BYTES = 1_500  # target lexicon-chunk size
+LEX_BYTES = 1_000  # target lexicon-chunk size (and gazetteer chunks)
 NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
-DIR_ENTRIES = 64  # chunk references per directory file
+DIR_ENTRIES = 32  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
-BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
-TAG_BUDGET = 64_000  # bytes of facet-list pages beyond the first ones (a query's city / instrument concepts)
+BUDGET = 64_000  # bytes of posting pages a query fetches (browser; first pages always, and counted)
+TAG_BUDGET = 64_000  # bytes of facet-list pages (a query's city / instrument concepts), likewise
+TOTAL_BUDGET = 96_000  # bytes of posting and facet-list pages together, likewise
 MAX_WORD_CHARS = squery.MAX_WORD_CHARS
 # labels of the document types (the ``type`` of a sidecar), shown as the 文献类型 facet
 
@@ -200,15 +201,42 @@ def _cut(items, target, size_of):
     return chunks
 
 
+def separators(chunks):
+    """The key of each chunk [first, last, …] of a sorted list: the shortest prefix of its
+    first term after the previous chunk's last term ("" for the first chunk), so that chunk i
+    holds the terms from key i up to (not including) key i + 1."""
+    keys = []
+    prev = None
+    for first, *_rest in chunks:
+        if prev is None:
+            keys.append("")
+        else:
+            after = utf16_key(prev)
+            k = 1
+            while utf16_key(first[:k]) <= after:
+                k += 1
+            keys.append(first[:k])
+        prev = _rest[0]
+    return keys
+
+
+def _chunk_list(kind, keys, names):
+    """A list of files ``<kind>.<h>.js`` by key: {"k": [keys], "h": their hashes run together}."""
+    return {"k": keys, "h": "".join(name[len(kind) + 1:-3] for name in names)}
+
+
 def _directories(files, kind, chunks):
-    """Group chunk references [first, last, file] into directory files of DIR_ENTRIES;
-    returns the meta entries [first, last, directory file]."""
-    out = []
+    """Group chunk references [first, last, file] into directory files of DIR_ENTRIES
+    (``<kind>.<h>.js``: the chunk list of :func:`_chunk_list`, keys by :func:`separators`);
+    returns the meta entry: the chunk list of the directory files."""
+    keys = separators(chunks)
+    dir_keys, dir_names = [], []
     for k in range(0, len(chunks), DIR_ENTRIES):
         group = chunks[k:k + DIR_ENTRIES]
-        name = files.register(kind, group)
-        out.append([group[0][0], group[-1][1], name])
-    return out
+        dir_keys.append(keys[k])
+        dir_names.append(files.register(kind, _chunk_list(group[0][2].split(".", 1)[0], keys[k:k + DIR_ENTRIES],
+                                                          [c[2] for c in group])))
+    return _chunk_list(kind, dir_keys, dir_names)
 
 
 def _canonical_names(vocab):
@@ -367,7 +395,7 @@ def _write_part(root, kind, ordered, args):
 
 def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
                        chunk_bytes=CHUNK_BYTES, frag_size=FRAG_SIZE, inline_max=INLINE_MAX,
-                       budget=BUDGET, tag_budget=TAG_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
+                       budget=BUDGET, tag_budget=TAG_BUDGET, total_budget=TOTAL_BUDGET, jobs=1, tokens=None, previous=None, cache=None, doc_keys=None,
                        build_stats=None):
     """Write the static search index under ``out_dir/search/``.
 
@@ -399,7 +427,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     documents = list(documents or [])
     ordered = _ordered(passages, documents)
     params = dict(page0=page0, chunk_bytes=chunk_bytes, frag_size=frag_size, inline_max=inline_max,
-                  budget=budget, tag_budget=tag_budget)
+                  budget=budget, tag_budget=tag_budget, total_budget=total_budget)
     digest = _inputs_digest(ordered, documents, vocab, params, doc_keys) if cache and previous else None
     if digest:
         reused = _reuse(Path(cache), digest, previous, root)
@@ -651,7 +679,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
 
     meta_name = files.register("meta", {
         "v": FORMAT, "N": n, "k1": K1, "b": B, "avgdl": avgdl, "maxw": maxw,
-        "page0": page0, "budget": budget, "tagBudget": tag_budget,
+        "page0": page0, "budget": budget, "tagBudget": tag_budget, "totalBudget": total_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
         "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},

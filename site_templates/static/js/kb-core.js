@@ -177,6 +177,8 @@
     return out;
   };
 
+  KB.HASH_LEN = 12; // hex digits of a content hash in a file name (codec.HASH_LEN)
+
   /* Index of the last element of sorted `arr` that is <= x (-1 if none). */
   KB.floorIndex = function (arr, x, key) {
     var lo = 0;

@@ -269,19 +269,31 @@
   KB.locate = locate;
   KB.overlapping = overlapping;
 
+  /* In a chunk list {k: [keys], h: "<hash><hash>..."} (file i, "<kind>.<hash i>.js", holds the
+     terms from key i up to key i + 1): the files that may hold terms in [lo, hi]. */
+  function chunkFiles(list, kind, lo, hi) {
+    var out = [];
+    var n = KB.HASH_LEN;
+    for (var i = Math.max(0, KB.floorIndex(list.k, lo)); i < list.k.length && list.k[i] <= hi; i++) {
+      out.push(kind + "." + list.h.slice(i * n, (i + 1) * n) + ".js");
+    }
+    return out;
+  }
+  KB.chunkFiles = chunkFiles;
+
   /* Load the chunks of a layer ("lex", "w", "g") overlapping any of the ranges [[lo, hi]]
      (through the layer's directory files); resolves with their names. */
   Engine.prototype.loadChunks = async function (layer, ranges) {
     var self = this;
     var dirs = new Set();
     ranges.forEach(function (r) {
-      overlapping(self.meta[layer], r[0], r[1]).forEach(function (d) { dirs.add(d); });
+      chunkFiles(self.meta[layer], layer + "d", r[0], r[1]).forEach(function (d) { dirs.add(d); });
     });
     await KB.loadAll(Array.from(dirs), self.base);
     var names = new Set();
     ranges.forEach(function (r) {
-      overlapping(self.meta[layer], r[0], r[1]).forEach(function (d) {
-        overlapping(KB.data[d], r[0], r[1]).forEach(function (n) { names.add(n); });
+      chunkFiles(self.meta[layer], layer + "d", r[0], r[1]).forEach(function (d) {
+        chunkFiles(KB.data[d], layer, r[0], r[1]).forEach(function (n) { names.add(n); });
       });
     });
     names = Array.from(names);
@@ -291,8 +303,8 @@
 
   /* The (loaded) chunk of a layer that would hold term, or null. */
   Engine.prototype.chunkOf = function (layer, term) {
-    var dir = locate(this.meta[layer], term);
-    return dir && KB.data[dir] ? locate(KB.data[dir], term) : null;
+    var dir = chunkFiles(this.meta[layer], layer + "d", term, term)[0];
+    return dir && KB.data[dir] ? chunkFiles(KB.data[dir], layer, term, term)[0] || null : null;
   };
 
   Engine.prototype.ensureT2S = function (text) {
@@ -589,10 +601,11 @@
     });
 
     // Posting pages and facet-list pages: first pages of the query's own terms and tags
-    // always, then the best-first pages of everything else while the byte budget lasts (one
-    // budget for posting pages, a smaller one for facet-list pages: a tag list does not starve
-    // the postings of the query's words, nor they its tags).
+    // always, then the best-first pages of everything else while the byte budgets last (one
+    // for posting pages, one for facet-list pages: a tag list does not starve the postings of
+    // the query's words, nor they its tags; and one for both, which caps the query's bytes).
     var budget = opts.full ? [Infinity, Infinity] : [meta.budget, meta.tagBudget];
+    var total = opts.full ? Infinity : meta.totalBudget;
     var spent = [0, 0];
     var load = [];
     var optional = [];
@@ -612,7 +625,7 @@
     load.forEach(function (t) { chosen.add(t.e.key + "#" + t.k); });
     optional.forEach(function (t) {
       var prevOk = t.k === 0 || chosen.has(t.e.key + "#" + (t.k - 1));
-      if (prevOk && spent[t.g] + t.bytes <= budget[t.g]) {
+      if (prevOk && spent[t.g] + t.bytes <= budget[t.g] && spent[0] + spent[1] + t.bytes <= total) {
         spent[t.g] += t.bytes;
         load.push(t);
         chosen.add(t.e.key + "#" + t.k);
