@@ -5,7 +5,7 @@ import bisect
 import json
 from pathlib import Path
 
-from .codec import Codes, decode_facet_list, decode_postings, decode_varints, utf16_key
+from .codec import HASH_LEN, Codes, decode_facet_list, decode_postings, decode_varints, utf16_key
 
 def read_register(path):
     """(name, payload) of an index file ``KB.register("<name>",<json>);``."""
@@ -191,7 +191,9 @@ class StaticIndex:
     def passage(self, idx):
         """[id, url, document number, section trail, text, document title, publisher, date, type]."""
         frag = self.meta["frag"]
-        data = self.load(f"{frag['dir']}/{idx // frag['size']}.js")
+        k = idx // frag["size"]  # the file's number; its folder: the hash of its block in "dirs"
+        b = k // frag["block"]
+        data = self.load(f"f-{frag['dirs'][b * HASH_LEN:(b + 1) * HASH_LEN]}/{k % frag['block']}.js")
         return data[idx % frag["size"]]
 
     def document(self, num):

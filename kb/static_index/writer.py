@@ -30,7 +30,7 @@ from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
-FORMAT = 4  # meta "v": the version of this layout (4: facet codes spelt out, no full set table)
+FORMAT = 5  # meta "v": the version of this layout (4: facet codes spelt out, no full set table; 5: fragment folders per block)
 SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
 MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
@@ -40,6 +40,7 @@ LEX_BYTES = 1_500  # target lexicon-chunk size
 NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 64  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
+FRAG_BLOCK = 2048  # fragment files per folder (a folder is named by the hash of its files only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages beyond the first ones a query may fetch (browser)
 TAG_BUDGET = 64_000  # bytes of facet-list pages beyond the first ones (a query's city / instrument concepts)
@@ -355,9 +356,11 @@ def _write_fragments(root, ordered, args):
                         str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
                         str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
                        for p in ordered[g:g + frag_size]])
-    folder = files.register_set("f", groups)
-    return {"dir": folder, "count": len(groups), "sizes": files.sizes, "written": files.written,
-            "carried": files.carried}
+    # FRAG_BLOCK files per folder, each folder named by the hash of its own files: a document
+    # added at the end (or changed) renames only the folders of the blocks it touches
+    folders = [files.register_set("f", groups[b:b + FRAG_BLOCK]) for b in range(0, len(groups), FRAG_BLOCK)]
+    return {"dirs": "".join(f[2:] for f in folders), "count": len(groups), "sizes": files.sizes,
+            "written": files.written, "carried": files.carried}
 
 
 def _write_part(root, kind, ordered, args):
@@ -638,7 +641,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
 
-    frag_dir, n_groups = frags["dir"], frags["count"]
+    frag_dirs, n_groups = frags["dirs"], frags["count"]
 
     # ---- browser scripts and stylesheet (content-hashed copies)
     script_names = []
@@ -653,7 +656,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "page0": page0, "budget": budget, "tagBudget": tag_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
-        "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},
+        "frag": {"dirs": frag_dirs, "block": FRAG_BLOCK, "size": frag_size, "count": n_groups},
         "docs": {"titles": titles_dir, "codes": codes_dir, "size": DOC_CHUNK,
                  "count": -(-len(doc_ids) // DOC_CHUNK)},
     })
