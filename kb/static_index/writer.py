@@ -101,8 +101,8 @@ class _Files:
         self._listed = {}  # (folder, "" or a subfolder) -> {file name: size} (listed once)
 
     def _names(self, base, sub):
-        """{name: size} of the files in ``base/sub`` (a name is a content hash, so a name
-        not listed there is not worth a stat)."""
+        """{name: DirEntry} of the files in ``base/sub`` (a name is a content hash, so a name
+        not listed there is not worth a stat; the listing itself stats nothing)."""
         key = (base, sub)
         names = self._listed.get(key)
         if names is None:
@@ -111,15 +111,20 @@ class _Files:
                 with os.scandir(base / sub if sub else base) as it:
                     for e in it:
                         if e.is_file(follow_symlinks=False):
-                            names[e.name] = e.stat(follow_symlinks=False).st_size
+                            names[e.name] = e
             except OSError:
                 pass
             self._listed[key] = names
         return names
 
     def _size_in(self, base, name):
+        """Size of the file ``name`` listed in ``base`` (None: not there)."""
         sub, _, leaf = name.rpartition("/")
-        return self._names(base, sub).get(leaf)
+        e = self._names(base, sub).get(leaf)
+        try:
+            return None if e is None else e.stat(follow_symlinks=False).st_size
+        except OSError:
+            return None
 
     def write(self, name, data):
         path = f"{self.root}/{name}"  # a string: many small files, pathlib's cost adds up
@@ -132,8 +137,7 @@ class _Files:
             if parent not in self.dirs:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        sub, _, leaf = name.rpartition("/")
-        unchanged = self._names(self.root, sub).get(leaf) == len(data) and Path(path).read_bytes() == data
+        unchanged = self._size_in(self.root, name) == len(data) and Path(path).read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
@@ -146,13 +150,20 @@ class _Files:
     def _carry(self, name, path, data):
         if self.previous is None or self._size_in(self.previous, name) != len(data):
             return False
-        old = self.previous / name
+        old = f"{self.previous}/{name}"
         try:
-            if old.read_bytes() != data:
-                return False
-            link_or_copy(old, path)
+            with open(old, "rb") as fh:
+                if fh.read() != data:
+                    return False
+            try:
+                os.link(old, path)  # (unlinked first only when something is there)
+            except FileExistsError:
+                link_or_copy(old, path)
         except OSError:
-            return False
+            try:
+                link_or_copy(old, path)  # where links are refused: a copy
+            except OSError:
+                return False
         return True
 
     def register(self, kind, payload):
@@ -489,59 +500,61 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     def facet_list(indexes, strength=None, extra=None):
         """The pages of one value's list as [hash, bytes, hash, bytes …] (page k is the
         file ``fl.<hash>.js``; with one page it holds the whole list, else page k holds
-        page0·2^k passages, the last the rest): with ``strength`` (idx -> a sort key, smaller
-        first: the passage's tag score in ranking, as an order) in pages by strength, like
-        paged postings (a query fetches the strongest first), each in passage order; else
-        one page."""
+        page0·2^k passages, the last the rest): with ``strength`` (per passage of
+        ``indexes``, a sort key, smaller first: the passage's tag score in ranking, as an
+        order) in pages by strength, like paged postings (a query fetches the strongest
+        first), each in passage order; else one page. ``extra``: per passage, its cues
+        (folded into the gap)."""
+        xs = extra if extra is not None else [0] * len(indexes)
         if strength is None or len(indexes) <= page0:
-            pages = [indexes]
+            pages = [list(zip(indexes, xs))]
         else:
-            by = sorted(indexes, key=lambda i: (strength(i), i))
+            by = sorted(zip(strength, indexes, xs))  # (strength, passage): passages are distinct
             pages, at, size = [], 0, page0
             while at < len(by):
-                pages.append(sorted(by[at:at + size]))
+                pages.append(sorted((idx, x) for _s, idx, x in by[at:at + size]))
                 at += size
                 size *= 2
         refs = []
         for page in pages:
             parts = []
             prev = -1
-            for idx in page:
+            for idx, x in page:
                 gap = idx - prev - 1
-                parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
+                parts.append(_vb(gap * cue_base + min(x, CUE_SATURATION)) if extra is not None else _vb(gap))
                 parts.append(codes[idx])
                 prev = idx
             name = files.register("fl", b"".join(parts).decode("ascii"))
             refs += [name[3:-3], files.sizes[name]]
         return refs, len(indexes)
 
-    def cue_count(slug):
-        return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
-
-    def inst_strength(slug):  # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
-        cues = cue_count(slug)
-        return lambda idx: -(min(cues(idx), CUE_SATURATION) ** 2 / max(1, masks[idx].bit_count()))
-
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
+    inst_cues = [[] for _ in insts]  # per instrument list: each passage's number of its cues
     by_year = [[] for _ in years]
     for idx, p in enumerate(ordered):
         for c in set_keys[idx]:
             by_city[c].append(idx)
         m, i = masks[idx], 0
+        if m:
+            cues = p.get("cues") or {}
         while m:
             if m & 1:
                 by_inst[i].append(idx)
+                inst_cues[i].append(len(cues.get(insts[i]) or ()))
             m >>= 1
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
     city_count = [len(k) for k in set_keys]  # rank: tag weight / number of the passage's cities
-    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_count.__getitem__)[::-1]]
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst, [city_count[i] for i in lst])[::-1]]
                     for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, inst_strength(s), cue_count(s))[::-1]]
-                    for s, lst in zip(insts, by_inst)]
+    # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
+    inst_entries = [[s, inst_label.get(s, s),
+                     *facet_list(lst, [-(min(c, CUE_SATURATION) ** 2 / max(1, masks[i].bit_count()))
+                                       for i, c in zip(lst, cues)], cues)[::-1]]
+                    for s, lst, cues in zip(insts, by_inst, inst_cues)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
-    del by_city, by_inst, by_year, set_keys, city_count
+    del by_city, by_inst, inst_cues, by_year, set_keys, city_count
 
     # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
     # document), DOC_CHUNK documents per numbered file.
