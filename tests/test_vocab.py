@@ -324,3 +324,24 @@ def test_generated_cities_follow_the_institution_suffix_rules(vocab, text, menti
     from kb.tag import tag_passages
     tagged = tag_passages({"id": "d", "year": 2024}, [{"section": [], "text": text, "position": 0}], vocab)
     assert tagged[0]["mentions"] == mentions
+
+
+def test_the_pinyin_table_is_pypinyins_and_covers_the_vocabulary():
+    """kb/data/pinyin.txt holds pypinyin's slug of each name loading the vocabulary converts,
+    so a build needs no import of pypinyin (a good part of its start-up)."""
+    import subprocess
+    import sys
+
+    from kb import vocab
+
+    lines = [ln for ln in vocab.PINYIN_TABLE.read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#")]
+    assert len(lines) > 200
+    for line in lines:
+        name, slug = line.split(" ")
+        assert vocab._pinyin(name) == slug, line
+    code = ("import sys, kb.pipeline, kb.vocab; kb.vocab.load_vocab(); "
+            "print('pypinyin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=vocab.DATA_DIR.parent.parent)
+    assert out.stdout.strip() == "False"
