@@ -175,3 +175,25 @@ def test_a_document_added_at_the_end_rewrites_only_the_last_fragment_folder(tmp_
     # the reader finds every passage through the folder list
     idx = si.StaticIndex(tmp_path / "new")
     assert [idx.passage_id(i) for i in range(idx.n)] == [p["id"] for p in si.writer._ordered(*added[:2])]
+
+
+def test_a_previous_file_edited_after_its_index_is_compared_not_trusted(tmp_path, base, monkeypatch):
+    """Files of the previous index are linked on name and size when not modified after its
+    meta file was written; one edited since (same size) is compared and written anew."""
+    monkeypatch.setattr(writer, "FRAG_BLOCK", 16)
+    cache = tmp_path / "cache"
+    changed = _edited(base)
+    _build(tmp_path / "cold", changed)
+    _build(tmp_path / "old", base, cache=cache, doc_keys=_keys(base[0]))
+    kept = sorted({p.name for p in (tmp_path / "old" / "search").glob("f-*")}
+                  & {p.name for p in (tmp_path / "cold" / "search").glob("f-*")})
+    frag = tmp_path / "old" / "search" / kept[0] / "0.js"
+    data = frag.read_bytes()
+    frag.write_bytes(data.replace(b'"', b"'", 1))  # same size, other bytes
+    later = (tmp_path / "old" / "search").stat().st_mtime + 5
+    os.utime(frag, (later, later))
+    stats = _build(tmp_path / "new", changed, cache=cache, doc_keys=_keys(changed[0]), previous=tmp_path / "old")
+    assert _tree(tmp_path / "new") == _tree(tmp_path / "cold")
+    new_frag = tmp_path / "new" / "search" / frag.relative_to(tmp_path / "old" / "search")
+    assert new_frag.read_bytes() == data and not os.path.samefile(new_frag, frag)
+    assert stats["stats"]["files_written"] < len(_tree(tmp_path / "new")) // 2  # the others were linked

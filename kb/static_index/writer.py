@@ -98,7 +98,8 @@ class _Files:
         self.sizes = {}
         self.dirs = set()
         self.written = self.carried = 0
-        self._listed = {}  # (folder, "" or a subfolder) -> {file name: size} (listed once)
+        self._listed = {}  # (folder, "" or a subfolder) -> {file name: DirEntry} (listed once)
+        self._trust = None  # see _trusted_ns
 
     def _names(self, base, sub):
         """{name: DirEntry} of the files in ``base/sub`` (a name is a content hash, so a name
@@ -148,13 +149,27 @@ class _Files:
         return name
 
     def _carry(self, name, path, data):
-        if self.previous is None or self._size_in(self.previous, name) != len(data):
+        if self.previous is None:
+            return False
+        sub, _, leaf = name.rpartition("/")
+        entry = self._names(self.previous, sub).get(leaf)
+        try:
+            st = entry.stat(follow_symlinks=False) if entry is not None else None
+        except OSError:
+            st = None
+        if st is None or st.st_size != len(data):
             return False
         old = f"{self.previous}/{name}"
+        # The name is the hash of the bytes: a file of the same name and size not modified since
+        # the previous index was written (its meta file's time) holds them; else compare.
+        if st.st_mtime_ns >= self._trusted_ns():
+            try:
+                with open(old, "rb") as fh:
+                    if fh.read() != data:
+                        return False
+            except OSError:
+                return False
         try:
-            with open(old, "rb") as fh:
-                if fh.read() != data:
-                    return False
             try:
                 os.link(old, path)  # (unlinked first only when something is there)
             except FileExistsError:
@@ -165,6 +180,20 @@ class _Files:
             except OSError:
                 return False
         return True
+
+    def _trusted_ns(self):
+        """When the previous index's meta file was written (files not modified after it are
+        as that index made them; -1 without one)."""
+        if self._trust is None:
+            times = []
+            for leaf, e in self._names(self.previous, "").items():
+                if leaf.startswith("meta.") and _OWN_FILE_RE.match(leaf):
+                    try:
+                        times.append(e.stat(follow_symlinks=False).st_mtime_ns)
+                    except OSError:
+                        pass
+            self._trust = min(times) if len(times) == 1 else -1
+        return self._trust
 
     def register(self, kind, payload):
         """A content-hashed index file ``<kind>.<sha256[:12]>.js``; returns its name."""
