@@ -158,7 +158,7 @@ def _tree_memory(root_pid):
 
 
 def snapshot_code(workdir):
-    """Copy build.py, kb/ and site_templates/ into ``workdir/code`` so that every build
+    """Copy build.py, requirements.txt, kb/ and site_templates/ into ``workdir/code`` so that every build
     of a long run uses the same code even while the working tree is being edited (the
     pipeline's cache key includes the code, so an edit mid-run would also defeat the
     incremental measure). Returns (path, description of the code version)."""
@@ -168,6 +168,7 @@ def snapshot_code(workdir):
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     shutil.copy2(ROOT / "build.py", dest / "build.py")
+    shutil.copy2(ROOT / "requirements.txt", dest / "requirements.txt")  # build.py and kb.publish read it
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("kb", "site_templates"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore)

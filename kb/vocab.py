@@ -347,11 +347,51 @@ def _sorted_divisions(table):
                   if re.fullmatch(r"\d{6}", str(code)) and str(name).strip())
 
 
+PINYIN_TABLE = DATA_DIR / "pinyin.txt"  # "name slug" lines: pinyin_slug of the division table's names
+_PINYIN = {}
+
+
 def pinyin_slug(name):
-    """Lower-case pinyin of a place name (西安 → xian, 郑州 → zhengzhou)."""
-    from pypinyin import lazy_pinyin  # (a third of a second to import: only when loading afresh)
+    """Lower-case pinyin of a place name (西安 → xian, 郑州 → zhengzhou). The names of the
+    division table are looked up in ``kb/data/pinyin.txt`` (pypinyin's phrase dictionary
+    takes a good part of a build's start-up to import); others go through pypinyin."""
+    if not _PINYIN:
+        try:
+            for line in PINYIN_TABLE.read_text(encoding="utf-8").splitlines():
+                if line and not line.startswith("#"):
+                    known, _, slug = line.partition(" ")
+                    _PINYIN[known] = slug
+        except OSError:
+            pass
+        _PINYIN.setdefault("", "")
+    slug = _PINYIN.get(name)
+    return slug if slug is not None else _pinyin(name)
+
+
+def _pinyin(name):
+    from pypinyin import lazy_pinyin
 
     return re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(name)).lower().replace("ü", "v"))
+
+
+def write_pinyin_table(path=PINYIN_TABLE):
+    """Write ``kb/data/pinyin.txt`` anew: the pinyin (by pypinyin) of every name that loading
+    the vocabulary converts (run after the division table or the curated cities change)."""
+    names = set()
+    real = globals()["pinyin_slug"]
+
+    def record(name):
+        names.add(name)
+        return _pinyin(name)
+
+    globals()["pinyin_slug"] = record
+    try:
+        _load(DATA_DIR)
+    finally:
+        globals()["pinyin_slug"] = real
+    head = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    Path(path).write_text("\n".join(head + [f"{n} {_pinyin(n)}" for n in sorted(names)]) + "\n",
+                          encoding="utf-8")
 
 
 def division_cities(curated, provinces, not_bare=(), table=None):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import export, pipeline, publish, render
+from kb import export, pipeline, publish, render, reuse
 from tests.conftest import CORPUS
 from tests.test_render import stub_templates, synthetic, write_data_files
 
@@ -30,11 +30,20 @@ def assert_same_tree(a, b, skip=()):
 # ------------------------------------------------------------------ render
 
 
-def _render(out, data, templates, previous=None, base_url=None, stats=None):
+def _render(out, data, templates, previous=None, base_url=None, stats=None, doc_keys=None):
     documents, passages, figures, vocab = data
     write_data_files(out)
     return render.render_site(out, documents, passages, figures, vocab, {"scripts": ["static/js/compare.js"]},
-                              templates_dir=templates, base_url=base_url, previous=previous, stats=stats)
+                              templates_dir=templates, base_url=base_url, previous=previous, stats=stats,
+                              doc_keys=doc_keys)
+
+
+def _content_keys(data):
+    """document id -> a hash of its passages and figures (what the pipeline's analysis key fixes)."""
+    documents, passages, figures, _ = data
+    return {d["id"]: reuse.digest([p for p in passages if p["doc"] == d["id"]],
+                                  [f for f in figures if f.get("doc") == d["id"]])
+            for d in documents}
 
 
 def _edit_passage(data, templates):
@@ -122,6 +131,35 @@ def test_render_with_previous_output_equals_a_cold_render(tmp_path, change):
         assert "city/suzhou.html" not in linked  # shows that passage
     if change == "markdown page":
         assert "about.html" not in linked
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_render_keyed_by_document_keys_equals_a_cold_render(tmp_path, change):
+    """With the documents' content keys (as the pipeline passes them), city pages and compare
+    data files are keyed by the documents they show: same bytes as a cold render, and the
+    pages and data files of cities none of whose documents changed are linked."""
+    templates = stub_templates(tmp_path)
+    data = synthetic()
+    prev = tmp_path / "prev"
+    _render(prev, data, templates, doc_keys=_content_keys(data))
+    before = snapshot(prev)
+    data = copy.deepcopy(data)
+    CHANGES[change](data, templates)
+    inc, cold = tmp_path / "inc", tmp_path / "cold"
+    _render(inc, data, templates, previous=prev, doc_keys=_content_keys(data))
+    _render(cold, data, templates, doc_keys=_content_keys(data))
+    assert_same_tree(inc, cold)
+    assert snapshot(prev) == before
+    linked = {p.relative_to(inc).as_posix() for p in inc.rglob("*")
+              if p.is_file() and (prev / p.relative_to(inc)).exists()
+              and os.path.samefile(prev / p.relative_to(inc), p)}
+    cities = {p.relative_to(inc).as_posix() for p in inc.glob("city/*.html")}
+    compare = {p.relative_to(inc).as_posix() for p in inc.glob("compare/*.js")}
+    if change in ("nothing", "document template", "markdown page"):
+        assert cities | compare <= linked
+    if change == "one passage edited":  # 003_news names 深圳 and 苏州, not 武汉
+        assert {"city/wuhan.html", "compare/wuhan.js"} <= linked
+        assert not {"city/suzhou.html", "compare/suzhou.js"} & linked
 
 
 def test_changed_base_url_renders_again(tmp_path):
@@ -266,7 +304,8 @@ def test_changing_and_removing_documents_matches_a_cold_build(tmp_path):
     result = pipeline.build(corpus, out, cache_dir=cache, progress=False)
     stages = {row["stage"]: row for row in result["stages"]}
     assert stages["export"]["files_reused"] == 4
-    assert stages["render"]["reused"] == len(list(out.rglob("*.html"))) > 50  # every page
+    made = [*out.rglob("*.html"), *out.glob("compare/*.js")]  # every page and compare data file
+    assert stages["render"]["reused"] == len(made) > 50 and stages["render"]["rendered"] == 0
 
     _edit(corpus, "001", "\n\n三、补充\n\n武汉市设立科技金融风险补偿资金池，规模20亿元，支持知识产权质押融资。\n")
     result = pipeline.build(corpus, out, cache_dir=cache, progress=False)

@@ -433,3 +433,22 @@ def test_spelt_out_facet_codes(page, tmp_path, monkeypatch):
                 insts[s] = insts.get(s, 0) + 1
         assert got["cities"] == cities, (q, filters)
         assert got["instruments"] == insts, (q, filters)
+
+
+def test_fragments_in_several_folders(page, tmp_path, monkeypatch):
+    """With folders of seven fragment files, the browser finds every passage's fragment
+    (folder hash from meta's list, file number within the folder) like the Python reader."""
+    monkeypatch.setattr(si.writer, "FRAG_BLOCK", 7)
+    passages, docs, vocab = corpus_data()
+    result = si.write_static_index(tmp_path, passages, docs, vocab)
+    index = si.StaticIndex(tmp_path)
+    assert len({p.name for p in (tmp_path / "search").glob("f-*")}) == -(-index.n // 7) > 2
+    _index_page(page, tmp_path, result)
+    got = page.evaluate("""async (n) => {
+      const meta = KB.data[Object.keys(KB.data).find(k => k.startsWith('meta.'))];
+      const e = new KB.Engine('', meta);
+      const idxs = Array.from({length: n}, (_, i) => i);
+      const frags = await e.fragments(idxs);
+      return idxs.map(i => [frags.get(i).id, frags.get(i).text]);
+    }""", index.n)
+    assert got == [[index.passage(i)[0], index.passage(i)[4]] for i in range(index.n)]

@@ -146,3 +146,54 @@ def test_an_unchanged_index_is_linked_unless_a_file_was_edited_since(tmp_path, b
     again = _build(tmp_path / "again", base, cache=cache, doc_keys=keys, previous=tmp_path / "same")
     assert _tree(tmp_path / "again") == cold
     assert again["stats"]["files_written"] >= 1
+
+
+def test_a_document_added_at_the_end_rewrites_only_the_last_fragment_folder(tmp_path, base, monkeypatch):
+    """Fragments live in folders of FRAG_BLOCK files named by their own hash: a document added
+    after the others leaves the earlier folders' files as they were (linked, same inode)."""
+    monkeypatch.setattr(writer, "FRAG_BLOCK", 16)
+    passages, docs, vocab = base
+    last = docs[-1]
+    new_id = last["id"] + "z"  # sorts after every other document
+    src = [p for p in passages if p["doc"] == last["id"]][:5]
+    added = (passages + [dict(p, id=p["id"].replace(last["id"], new_id), doc=new_id) for p in src],
+             docs + [dict(last, id=new_id, title="新增文档")], vocab)
+    cache = tmp_path / "cache"
+    _build(tmp_path / "old", base, cache=cache, doc_keys=_keys(base[0]))
+    _build(tmp_path / "new", added, cache=cache, doc_keys=_keys(added[0]), previous=tmp_path / "old")
+    _build(tmp_path / "cold", added)
+    assert _tree(tmp_path / "new") == _tree(tmp_path / "cold")
+    old_dirs = {p.name for p in (tmp_path / "old" / "search").glob("f-*")}
+    new_dirs = {p.name for p in (tmp_path / "new" / "search").glob("f-*")}
+    n_old = len(passages)
+    assert len(old_dirs) == -(-n_old // 16) and len(new_dirs) == -(-(n_old + 5) // 16)
+    kept = old_dirs & new_dirs
+    assert len(kept) == n_old // 16  # every full block of the old index keeps its folder
+    for d in kept:
+        for f in (tmp_path / "new" / "search" / d).iterdir():
+            assert f.stat().st_ino == (tmp_path / "old" / "search" / d / f.name).stat().st_ino
+    # the reader finds every passage through the folder list
+    idx = si.StaticIndex(tmp_path / "new")
+    assert [idx.passage_id(i) for i in range(idx.n)] == [p["id"] for p in si.writer._ordered(*added[:2])]
+
+
+def test_a_previous_file_edited_after_its_index_is_compared_not_trusted(tmp_path, base, monkeypatch):
+    """Files of the previous index are linked on name and size when not modified after its
+    meta file was written; one edited since (same size) is compared and written anew."""
+    monkeypatch.setattr(writer, "FRAG_BLOCK", 16)
+    cache = tmp_path / "cache"
+    changed = _edited(base)
+    _build(tmp_path / "cold", changed)
+    _build(tmp_path / "old", base, cache=cache, doc_keys=_keys(base[0]))
+    kept = sorted({p.name for p in (tmp_path / "old" / "search").glob("f-*")}
+                  & {p.name for p in (tmp_path / "cold" / "search").glob("f-*")})
+    frag = tmp_path / "old" / "search" / kept[0] / "0.js"
+    data = frag.read_bytes()
+    frag.write_bytes(data.replace(b'"', b"'", 1))  # same size, other bytes
+    later = (tmp_path / "old" / "search").stat().st_mtime + 5
+    os.utime(frag, (later, later))
+    stats = _build(tmp_path / "new", changed, cache=cache, doc_keys=_keys(changed[0]), previous=tmp_path / "old")
+    assert _tree(tmp_path / "new") == _tree(tmp_path / "cold")
+    new_frag = tmp_path / "new" / "search" / frag.relative_to(tmp_path / "old" / "search")
+    assert new_frag.read_bytes() == data and not os.path.samefile(new_frag, frag)
+    assert stats["stats"]["files_written"] < len(_tree(tmp_path / "new")) // 2  # the others were linked

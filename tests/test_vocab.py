@@ -343,3 +343,24 @@ def test_a_builds_vocabulary_memo_gives_what_loading_gives(data, tmp_path, monke
     edited = load_vocab(data.dir, memo_dir=memo)
     assert edited.version != fresh.version
     assert len(list((memo / "vocab").glob("*.pickle"))) == 1
+
+
+def test_the_pinyin_table_is_pypinyins_and_covers_the_vocabulary():
+    """kb/data/pinyin.txt holds pypinyin's slug of each name loading the vocabulary converts,
+    so a build needs no import of pypinyin (a good part of its start-up)."""
+    import subprocess
+    import sys
+
+    from kb import vocab
+
+    lines = [ln for ln in vocab.PINYIN_TABLE.read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#")]
+    assert len(lines) > 200
+    for line in lines:
+        name, slug = line.split(" ")
+        assert vocab._pinyin(name) == slug, line
+    code = ("import sys, kb.pipeline, kb.vocab; kb.vocab.load_vocab(); "
+            "print('pypinyin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=vocab.DATA_DIR.parent.parent)
+    assert out.stdout.strip() == "False"

@@ -92,6 +92,7 @@ class _Renderer:
         self.written = []
         self.pages = []  # site-relative paths of HTML pages (for the sitemap)
         self._template_keys = {}
+        self._doc_digests = {}  # document id -> digest of its metadata and content key
 
     # ----------------------------------------------------------------- plumbing
 
@@ -304,7 +305,60 @@ class _Renderer:
         })
         self.page("cities.html", "cities.html", ctx)
 
+    def _docs_inputs(self, doc_ids):
+        """[[id, digest of its metadata and content key]] of ``doc_ids`` (sorted), or None when
+        a document has no content key (then pages are keyed by their whole context)."""
+        out = []
+        memo = self._doc_digests
+        for d in sorted(doc_ids):
+            got = memo.get(d)
+            if got is None:
+                key = self.doc_keys.get(d)
+                doc = self.site.docs_by_id.get(d)
+                if not key or doc is None:
+                    return None
+                got = memo[d] = digest(doc, key)
+                if got is None:
+                    return None
+            out.append([d, got])
+        return out
+
+    @staticmethod
+    def _figure_doc(f):
+        passage_id = f.get("passage")
+        return f.get("doc") or (passage_id.rsplit("-", 1)[0] if passage_id else None)
+
+    def _city_inputs(self, c, chips=True):
+        """What a city's page (or compare data, ``chips`` False) is made of: the city, the
+        documents of its passages, of its figures and those it is the home city of (their
+        metadata and content keys: passages, figures and their order follow from them) and
+        the links of the cities its passages name (a city has a page only while it has
+        passages); None without content keys."""
+        s = self.site
+        slug = c["slug"]
+        passages = s.by_city.get(slug, [])
+        docs = {p["doc"] for p in passages}
+        docs.update(self._figure_doc(f) for f in s.figures_by_city.get(slug, []))
+        docs.update(s.docs_by_home.get(c["name"], []))
+        if None in docs:
+            return None
+        inputs = self._docs_inputs(docs)
+        if inputs is None:
+            return None
+        names = sorted({n for p in passages for n in p.get("cities", [])}, key=str) if chips else []
+        return [c, inputs, [[n, s.city_chip(n)["url"]] for n in names]]
+
     def city(self, c):
+        s = self.site
+        rel = s.city_url(c["slug"])
+        inputs = self._city_inputs(c) if self.doc_keys else None
+        if inputs is None:
+            self.page("city.html", rel, self._city_ctx(c))
+            return
+        key = self.carry.key("city", self.template_key("city.html"), rel, inputs)
+        self.page("city.html", rel, lambda: self._city_ctx(c), key=key)
+
+    def _city_ctx(self, c):
         s = self.site
         slug = c["slug"]
         rel = s.city_url(slug)
@@ -390,7 +444,7 @@ class _Renderer:
             "compare_url": f"compare.html?cities={_q(slug)}",
             "scripts": ["static/js/cite.js"],
         })
-        self.page("city.html", rel, ctx)
+        return ctx
 
     # ----------------------------------------------------------------- instrument
 
@@ -474,6 +528,12 @@ class _Renderer:
         """compare/<slug>.js: one city's cells (sentence where the cue fired, permalink,
         citation template) and key figures; compare.js loads the chosen cities' files."""
         s = self.site
+        name = f"compare/{_q(c['slug'])}.js"
+        inputs = self._city_inputs(c, chips=False) if self.doc_keys else None
+        key = self.carry.key("compare-data", name, inputs) if inputs is not None else None
+        if key is not None and self.carry.carry(name, key):
+            self.written.append(self.out / name)
+            return
         cells = {}
         for inst in s.instruments:
             items = s.by_city_inst.get((c["slug"], inst["slug"]), [])
@@ -486,11 +546,10 @@ class _Renderer:
                            "c": v["cite"]}
                           for v in s.cards(items, inst["slug"], COMPARE_PER_CELL)],
             }
-        name = f"compare/{_q(c['slug'])}.js"
         payload = {"slug": c["slug"], "name": c["name"], "url": s.city_url(c["slug"]),
                    "count": len(s.by_city[c["slug"]]), "cells": cells,
                    "figures": self._city_figures(c)}
-        self.write(name, _js_data(name, payload))
+        self.write(name, _js_data(name, payload), key=key)
 
     def compare(self):
         s = self.site

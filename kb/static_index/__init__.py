@@ -7,7 +7,8 @@ tag, which works from ``file://`` as well as over HTTP, with relative URLs only.
 Layout (all names relative to ``search/``; ``<h>`` = the first 12 hex digits of the SHA-256 of
 the file's JSON payload, so two builds of the same data are byte-identical and caches are safe;
 ``<kind>-<h>/<k>.js`` are numbered files whose folder is named by the hash of all of them, so
-their names need no list anywhere)::
+their names need no list anywhere — except the fragments, in folders of FRAG_BLOCK files each
+named by the hash of its own files, listed in meta)::
 
     meta.<h>.js       loaded with the page (< 2 KB): "v" (format version, 5), N, avgdl per
                       layer, k1/b, the directory files of each layer (a chunk list, below),
@@ -35,8 +36,12 @@ their names need no list anywhere)::
                       (a query loads those of its city and instrument concepts)
     ent.<h>.js        a chunk of the query gazetteer (surface -> city / province / instrument)
     t2s.<h>.js        traditional -> simplified character map ("TSTS…")
-    f-<h>/<k>.js      passage k (FRAG_SIZE 1): [id, url, document number, section trail, text,
-                      document title, publisher, date, type], loaded only for the results shown
+    f-<h>/<j>.js      passage k (FRAG_SIZE 1): [id, url, document number, section trail, text,
+                      document title, publisher, date, type], loaded only for the results shown;
+                      file k is file j = k mod FRAG_BLOCK of the folder of block b = k div
+                      FRAG_BLOCK, whose hash is characters 12b … 12b + 11 of meta's frag.dirs
+                      (so a document added at the end renames only the last block's folder,
+                      and the files of the others are linked from the previous build)
     dt-<h>/<k>.js     ids, titles, publishers, dates and types of documents k*DOC_CHUNK …
     dc-<h>/<k>.js     codes of those documents' passages (browsing one document)
     kb-*.<h>.js/css   the browser scripts (comment lines and indentation dropped) and stylesheet
@@ -92,5 +97,5 @@ from .codec import (Codes, decode_city_sets, decode_doc_codes, decode_facet_list
                     decode_varints,
                     utf16_key, varint)
 from .reader import StaticIndex, read_register  # noqa: F401
-from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_SIZE, INLINE_MAX,  # noqa: F401
+from .writer import (BUDGET, CHUNK_BYTES, CSS_FILE, DOC_TYPE_LABELS, FRAG_BLOCK, FRAG_SIZE, INLINE_MAX,  # noqa: F401
                      JS_DIR, JS_FILES, PAGE0, compact_css, compact_js, write_static_index)

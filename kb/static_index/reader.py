@@ -201,7 +201,9 @@ class StaticIndex:
     def passage(self, idx):
         """[id, url, document number, section trail, text, document title, publisher, date, type]."""
         frag = self.meta["frag"]
-        data = self.load(f"{frag['dir']}/{idx // frag['size']}.js")
+        k = idx // frag["size"]  # the file's number; its folder: the hash of its block in "dirs"
+        b = k // frag["block"]
+        data = self.load(f"f-{frag['dirs'][b * HASH_LEN:(b + 1) * HASH_LEN]}/{k % frag['block']}.js")
         return data[idx % frag["size"]]
 
     def document(self, num):

@@ -30,7 +30,7 @@ from .codec import HASH_LEN, _hash, _json, _vb, encode_codes
 from . import postings
 from .t2s import t2s_map
 
-FORMAT = 5  # meta "v": the version of this layout (4: facet codes spelt out, no full set table; 5: chunk lists of keys and hashes)
+FORMAT = 5  # meta "v": the version of this layout (4: facet codes spelt out, no full set table; 5: chunk lists of keys and hashes, fragment folders per block)
 SET_TABLE = 128  # most frequent city sets numbered in the facets file (others spelt out)
 MASK_TABLE = 256  # most frequent instrument masks numbered in the facets file
 PAGE0 = 384  # postings in the first page of a paged list; each next page doubles
@@ -40,6 +40,7 @@ LEX_BYTES = 1_000  # target lexicon-chunk size (and gazetteer chunks)
 NAME_BYTES = 1_000  # target size of a chunk of city names (snippet needles)
 DIR_ENTRIES = 32  # chunk references per directory file
 FRAG_SIZE = 1  # passages per fragment file (a result loads its own text only)
+FRAG_BLOCK = 2048  # fragment files per folder (a folder is named by the hash of its files only)
 DOC_CHUNK = 4  # documents per title / code file (the doc facet shows ten documents: small files)
 BUDGET = 64_000  # bytes of posting pages a query fetches (browser; first pages always, and counted)
 TAG_BUDGET = 64_000  # bytes of facet-list pages (a query's city / instrument concepts), likewise
@@ -98,11 +99,12 @@ class _Files:
         self.sizes = {}
         self.dirs = set()
         self.written = self.carried = 0
-        self._listed = {}  # (folder, "" or a subfolder) -> {file name: size} (listed once)
+        self._listed = {}  # (folder, "" or a subfolder) -> {file name: DirEntry} (listed once)
+        self._trust = None  # see _trusted_ns
 
     def _names(self, base, sub):
-        """{name: size} of the files in ``base/sub`` (a name is a content hash, so a name
-        not listed there is not worth a stat)."""
+        """{name: DirEntry} of the files in ``base/sub`` (a name is a content hash, so a name
+        not listed there is not worth a stat; the listing itself stats nothing)."""
         key = (base, sub)
         names = self._listed.get(key)
         if names is None:
@@ -111,15 +113,20 @@ class _Files:
                 with os.scandir(base / sub if sub else base) as it:
                     for e in it:
                         if e.is_file(follow_symlinks=False):
-                            names[e.name] = e.stat(follow_symlinks=False).st_size
+                            names[e.name] = e
             except OSError:
                 pass
             self._listed[key] = names
         return names
 
     def _size_in(self, base, name):
+        """Size of the file ``name`` listed in ``base`` (None: not there)."""
         sub, _, leaf = name.rpartition("/")
-        return self._names(base, sub).get(leaf)
+        e = self._names(base, sub).get(leaf)
+        try:
+            return None if e is None else e.stat(follow_symlinks=False).st_size
+        except OSError:
+            return None
 
     def write(self, name, data):
         path = f"{self.root}/{name}"  # a string: many small files, pathlib's cost adds up
@@ -132,8 +139,7 @@ class _Files:
             if parent not in self.dirs:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self.dirs.add(parent)
-        sub, _, leaf = name.rpartition("/")
-        unchanged = self._names(self.root, sub).get(leaf) == len(data) and Path(path).read_bytes() == data
+        unchanged = self._size_in(self.root, name) == len(data) and Path(path).read_bytes() == data
         if not unchanged:
             if self._carry(name, path, data):
                 self.carried += 1
@@ -144,16 +150,51 @@ class _Files:
         return name
 
     def _carry(self, name, path, data):
-        if self.previous is None or self._size_in(self.previous, name) != len(data):
+        if self.previous is None:
             return False
-        old = self.previous / name
+        sub, _, leaf = name.rpartition("/")
+        entry = self._names(self.previous, sub).get(leaf)
         try:
-            if old.read_bytes() != data:
-                return False
-            link_or_copy(old, path)
+            st = entry.stat(follow_symlinks=False) if entry is not None else None
         except OSError:
+            st = None
+        if st is None or st.st_size != len(data):
             return False
+        old = f"{self.previous}/{name}"
+        # The name is the hash of the bytes: a file of the same name and size not modified since
+        # the previous index was written (its meta file's time) holds them; else compare.
+        if st.st_mtime_ns >= self._trusted_ns():
+            try:
+                with open(old, "rb") as fh:
+                    if fh.read() != data:
+                        return False
+            except OSError:
+                return False
+        try:
+            try:
+                os.link(old, path)  # (unlinked first only when something is there)
+            except FileExistsError:
+                link_or_copy(old, path)
+        except OSError:
+            try:
+                link_or_copy(old, path)  # where links are refused: a copy
+            except OSError:
+                return False
         return True
+
+    def _trusted_ns(self):
+        """When the previous index's meta file was written (files not modified after it are
+        as that index made them; -1 without one)."""
+        if self._trust is None:
+            times = []
+            for leaf, e in self._names(self.previous, "").items():
+                if leaf.startswith("meta.") and _OWN_FILE_RE.match(leaf):
+                    try:
+                        times.append(e.stat(follow_symlinks=False).st_mtime_ns)
+                    except OSError:
+                        pass
+            self._trust = min(times) if len(times) == 1 else -1
+        return self._trust
 
     def register(self, kind, payload):
         """A content-hashed index file ``<kind>.<sha256[:12]>.js``; returns its name."""
@@ -383,9 +424,11 @@ def _write_fragments(root, ordered, args):
                         str(_get(doc_by_id.get(p["doc"]), "publisher") or ""),
                         str(_get(doc_by_id.get(p["doc"]), "date") or ""), doc_types[p["doc"]]]
                        for p in ordered[g:g + frag_size]])
-    folder = files.register_set("f", groups)
-    return {"dir": folder, "count": len(groups), "sizes": files.sizes, "written": files.written,
-            "carried": files.carried}
+    # FRAG_BLOCK files per folder, each folder named by the hash of its own files: a document
+    # added at the end (or changed) renames only the folders of the blocks it touches
+    folders = [files.register_set("f", groups[b:b + FRAG_BLOCK]) for b in range(0, len(groups), FRAG_BLOCK)]
+    return {"dirs": "".join(f[2:] for f in folders), "count": len(groups), "sizes": files.sizes,
+            "written": files.written, "carried": files.carried}
 
 
 def _write_part(root, kind, ordered, args):
@@ -514,59 +557,61 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     def facet_list(indexes, strength=None, extra=None):
         """The pages of one value's list as [hash, bytes, hash, bytes …] (page k is the
         file ``fl.<hash>.js``; with one page it holds the whole list, else page k holds
-        page0·2^k passages, the last the rest): with ``strength`` (idx -> a sort key, smaller
-        first: the passage's tag score in ranking, as an order) in pages by strength, like
-        paged postings (a query fetches the strongest first), each in passage order; else
-        one page."""
+        page0·2^k passages, the last the rest): with ``strength`` (per passage of
+        ``indexes``, a sort key, smaller first: the passage's tag score in ranking, as an
+        order) in pages by strength, like paged postings (a query fetches the strongest
+        first), each in passage order; else one page. ``extra``: per passage, its cues
+        (folded into the gap)."""
+        xs = extra if extra is not None else [0] * len(indexes)
         if strength is None or len(indexes) <= page0:
-            pages = [indexes]
+            pages = [list(zip(indexes, xs))]
         else:
-            by = sorted(indexes, key=lambda i: (strength(i), i))
+            by = sorted(zip(strength, indexes, xs))  # (strength, passage): passages are distinct
             pages, at, size = [], 0, page0
             while at < len(by):
-                pages.append(sorted(by[at:at + size]))
+                pages.append(sorted((idx, x) for _s, idx, x in by[at:at + size]))
                 at += size
                 size *= 2
         refs = []
         for page in pages:
             parts = []
             prev = -1
-            for idx in page:
+            for idx, x in page:
                 gap = idx - prev - 1
-                parts.append(_vb(gap * cue_base + min(extra(idx), CUE_SATURATION)) if extra else _vb(gap))
+                parts.append(_vb(gap * cue_base + min(x, CUE_SATURATION)) if extra is not None else _vb(gap))
                 parts.append(codes[idx])
                 prev = idx
             name = files.register("fl", b"".join(parts).decode("ascii"))
             refs += [name[3:-3], files.sizes[name]]
         return refs, len(indexes)
 
-    def cue_count(slug):
-        return lambda idx: len((ordered[idx].get("cues") or {}).get(slug) or ())
-
-    def inst_strength(slug):  # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
-        cues = cue_count(slug)
-        return lambda idx: -(min(cues(idx), CUE_SATURATION) ** 2 / max(1, masks[idx].bit_count()))
-
     by_city = [[] for _ in cities]
     by_inst = [[] for _ in insts]
+    inst_cues = [[] for _ in insts]  # per instrument list: each passage's number of its cues
     by_year = [[] for _ in years]
     for idx, p in enumerate(ordered):
         for c in set_keys[idx]:
             by_city[c].append(idx)
         m, i = masks[idx], 0
+        if m:
+            cues = p.get("cues") or {}
         while m:
             if m & 1:
                 by_inst[i].append(idx)
+                inst_cues[i].append(len(cues.get(insts[i]) or ()))
             m >>= 1
             i += 1
         by_year[year_code[doc_years[p["doc"]]]].append(idx)
     city_count = [len(k) for k in set_keys]  # rank: tag weight / number of the passage's cities
-    city_entries = [[s, city_name.get(s, s), *facet_list(lst, city_count.__getitem__)[::-1]]
+    city_entries = [[s, city_name.get(s, s), *facet_list(lst, [city_count[i] for i in lst])[::-1]]
                     for s, lst in zip(cities, by_city)]
-    inst_entries = [[s, inst_label.get(s, s), *facet_list(lst, inst_strength(s), cue_count(s))[::-1]]
-                    for s, lst in zip(insts, by_inst)]
+    # rank: min(cues, CUE_SATURATION) / sqrt(number of its instruments)
+    inst_entries = [[s, inst_label.get(s, s),
+                     *facet_list(lst, [-(min(c, CUE_SATURATION) ** 2 / max(1, masks[i].bit_count()))
+                                       for i, c in zip(lst, cues)], cues)[::-1]]
+                    for s, lst, cues in zip(insts, by_inst, inst_cues)]
     year_entries = [[y, *facet_list(lst)[::-1]] for y, lst in zip(years, by_year)]
-    del by_city, by_inst, by_year, set_keys, city_count
+    del by_city, by_inst, inst_cues, by_year, set_keys, city_count
 
     # Document titles (facet labels, URL doc=<id>) and per-document codes (browsing one
     # document), DOC_CHUNK documents per numbered file.
@@ -667,7 +712,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
     maxw = min(MAX_WORD_CHARS, max((len(t) for t in words_sorted), default=1))
     t2s_name = files.register("t2s", t2s_map(charset))
 
-    frag_dir, n_groups = frags["dir"], frags["count"]
+    frag_dirs, n_groups = frags["dirs"], frags["count"]
 
     # ---- browser scripts and stylesheet (content-hashed copies)
     script_names = []
@@ -682,7 +727,7 @@ def write_static_index(out_dir, passages, documents, vocab=None, *, page0=PAGE0,
         "page0": page0, "budget": budget, "tagBudget": tag_budget, "totalBudget": total_budget,
         "lex": lex_dirs, "w": layer_dirs["w"], "g": layer_dirs["g"],
         "facets": facets_name, "t2s": t2s_name, "rules": rules_name,
-        "frag": {"dir": frag_dir, "size": frag_size, "count": n_groups},
+        "frag": {"dirs": frag_dirs, "block": FRAG_BLOCK, "size": frag_size, "count": n_groups},
         "docs": {"titles": titles_dir, "codes": codes_dir, "size": DOC_CHUNK,
                  "count": -(-len(doc_ids) // DOC_CHUNK)},
     })

@@ -1035,12 +1035,18 @@
   /* Fragments (id, url, doc, section, text) of passage numbers: Map(idx -> record). */
   Engine.prototype.fragments = async function (idxs) {
     var frag = this.meta.frag;
+    var h = (frag.dirs.length / Math.max(1, Math.ceil(frag.count / frag.block))) | 0;  // hash length
+    // file k of passage i lives in the folder of its block (the block's hash in frag.dirs)
+    function file(i) {
+      var k = Math.floor(i / frag.size), b = Math.floor(k / frag.block);
+      return "f-" + frag.dirs.substr(b * h, h) + "/" + (k % frag.block) + ".js";
+    }
     var names = new Set();
-    idxs.forEach(function (i) { names.add(frag.dir + "/" + Math.floor(i / frag.size) + ".js"); });
+    idxs.forEach(function (i) { names.add(file(i)); });
     await KB.loadAll(Array.from(names), this.base);
     var out = new Map();
     idxs.forEach(function (i) {
-      var rec = KB.data[frag.dir + "/" + Math.floor(i / frag.size) + ".js"][i % frag.size];
+      var rec = KB.data[file(i)][i % frag.size];
       out.set(i, { id: rec[0], url: rec[1], doc: rec[2], section: rec[3], text: rec[4], title: rec[5],
                    publisher: rec[6], date: rec[7], type: rec[8] });
     });
