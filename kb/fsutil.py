@@ -1,6 +1,7 @@
 """Small file-system helpers shared by the stages that write output."""
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -37,6 +38,30 @@ def write_chunks(path, chunks):
         tmp.unlink(missing_ok=True)
         raise
     return size
+
+
+def read_memo(path):
+    """The object pickled at ``path`` by :func:`write_memo`, or None when it is missing,
+    truncated or not readable (a memo is only ever a shortcut)."""
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # missing, truncated or not ours: start again
+        return None
+
+
+def write_memo(path, obj):
+    """Pickle ``obj`` at ``path``, the one memo of its folder: the folder's other ``.pickle``
+    files (memos of other code or data versions) are removed. A memo that cannot be written
+    only costs time: errors are ignored."""
+    path = Path(path)
+    try:
+        for stale in path.parent.glob("*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+        write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
 
 
 def write_text(path, text):

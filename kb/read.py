@@ -28,7 +28,7 @@ from typing import NamedTuple
 import yaml
 
 from .errors import InputError
-from .fsutil import write_bytes
+from .fsutil import read_memo, write_memo
 from .reuse import files_digest
 from .formats import SUFFIXES as TEXT_SUFFIXES, extract
 
@@ -348,25 +348,13 @@ class _PickleMemo:
 
     def __init__(self, folder, salt):
         self.path = Path(folder) / f"{salt}.pickle"
-        try:
-            with open(self.path, "rb") as fh:
-                self.old = pickle.load(fh)
-            if not isinstance(self.old, dict):
-                self.old = {}
-        except Exception:  # missing, truncated or not ours: start again
-            self.old = {}
+        old = read_memo(self.path)
+        self.old = old if isinstance(old, dict) else {}
         self.used = _Memo(self.old)
 
     def save(self):
-        if self.used.entries == self.old:
-            return
-        try:
-            for stale in self.path.parent.glob("*.pickle"):
-                if stale != self.path:
-                    stale.unlink(missing_ok=True)
-            write_bytes(self.path, pickle.dumps(self.used.entries, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # a memo that cannot be written only costs time
+        if self.used.entries != self.old:
+            write_memo(self.path, self.used.entries)
 
 
 class SidecarMemo(_PickleMemo):

@@ -37,7 +37,6 @@ size or modification time changes) and, for a build, in its cache folder too
 
 import functools
 import hashlib
-import pickle
 import re
 import sys
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ import yaml
 
 from .analysis import normalize
 from .errors import InputError
-from .fsutil import write_bytes
+from .fsutil import read_memo, write_memo
 
 DATA_DIR = Path(__file__).parent / "data"
 POLICY_TOOLS = ("供给型", "环境型", "需求型")
@@ -793,8 +792,8 @@ def load_vocab(data_dir=DATA_DIR, memo_dir=None):
     """The vocabularies of ``data_dir`` (cached; reloaded when a data file changes).
     ``memo_dir`` (the build's cache): the loaded vocabularies are also kept there, keyed by
     the bytes of the data files and of the code that reads them and the versions of the
-    libraries it uses, so a new process takes them from there (a few ms) instead of
-    loading them again (half a second, most of it importing pypinyin for the slugs)."""
+    libraries it uses, so a new process takes them from there (about 15 ms of CPU) instead of
+    loading them again (about 0.2 s: the data files, the division table, the matchers)."""
     data_dir = Path(data_dir).resolve()
     try:
         signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _data_files(data_dir))
@@ -808,22 +807,11 @@ def load_vocab(data_dir=DATA_DIR, memo_dir=None):
         if not (data_dir / required).is_file():
             raise InputError(data_dir / required, "缺少词表文件 (missing vocabulary file)")
     memo = _memo_path(memo_dir, data_dir) if memo_dir else None
-    vocab = None
-    if memo is not None:
-        try:
-            with open(memo, "rb") as fh:
-                vocab = pickle.load(fh)
-        except Exception:  # missing, truncated or not ours: load afresh
-            vocab = None
+    vocab = read_memo(memo) if memo else None
     if vocab is None:
         vocab = _load(data_dir)
-        if memo is not None:
-            try:
-                for stale in memo.parent.glob("*.pickle"):
-                    stale.unlink(missing_ok=True)
-                write_bytes(memo, pickle.dumps(vocab, protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                pass  # a memo that cannot be written only costs time
+        if memo:
+            write_memo(memo, vocab)
     _CACHE[key] = (signature, vocab)
     return vocab
 

@@ -1035,7 +1035,7 @@
   /* Fragments (id, url, doc, section, text) of passage numbers: Map(idx -> record). */
   Engine.prototype.fragments = async function (idxs) {
     var frag = this.meta.frag;
-    var h = (frag.dirs.length / Math.max(1, Math.ceil(frag.count / frag.block))) | 0;  // hash length
+    var h = KB.HASH_LEN;
     // file k of passage i lives in the folder of its block (the block's hash in frag.dirs)
     function file(i) {
       var k = Math.floor(i / frag.size), b = Math.floor(k / frag.block);
