@@ -171,13 +171,10 @@ class _Files:
             except OSError:
                 return False
         try:
+            os.link(old, path)  # (link_or_copy's unlink first only when something is there)
+        except OSError:  # a file there, or links refused: replace it, or copy
             try:
-                os.link(old, path)  # (unlinked first only when something is there)
-            except FileExistsError:
                 link_or_copy(old, path)
-        except OSError:
-            try:
-                link_or_copy(old, path)  # where links are refused: a copy
             except OSError:
                 return False
         return True
